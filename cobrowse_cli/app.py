@@ -1,0 +1,170 @@
+"""Root Typer app: global options, command registration and the one place errors become exit codes.
+
+Start-up matters (cron runs this every minute): nothing here imports httpx, rich, jwt or the sandbox.
+Command modules follow the same rule and import heavy modules inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from cobrowse_cli import __version__, exitcodes
+from cobrowse_cli.commands._context import Env, Globals
+
+# Each module exposes register(root); order is the order shown in --help.
+COMMAND_MODULES = ["sandbox"]
+
+app = typer.Typer(
+    name="cobrowse",
+    help="Support operations on the Cobrowse.io agent API: sessions, devices, live updates.",
+    epilog=exitcodes.EPILOG,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cobrowse {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+    profile: Annotated[
+        Optional[str], typer.Option("--profile", "-p", envvar="COBROWSE_PROFILE", help="Config profile to use.")
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log requests to stderr (secrets redacted); show tracebacks.")
+    ] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Disable colour (NO_COLOR is honoured too).")] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Run the command against an embedded, seeded sandbox (no account needed). Needs cobrowse-cli[sandbox].",
+        ),
+    ] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow sending a token over plain http to a non-loopback host.")
+    ] = False,
+) -> None:
+    ctx.obj = Env(
+        Globals(
+            profile=profile,
+            debug=debug or _env_flag("COBROWSE_DEBUG"),
+            no_color=no_color or "NO_COLOR" in os.environ,
+            sandbox=sandbox or _env_flag("COBROWSE_SANDBOX"),
+            insecure=insecure,
+        )
+    )
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() not in ("", "0", "false", "no")
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"cobrowse_cli.commands.{_name}").register(app)
+
+
+def _expand_json_fields(args: list[str]) -> list[str]:
+    """`--json=id,state` is gh's field selection; Typer flags take no value, so split it."""
+    out: list[str] = []
+    for arg in args:
+        if arg.startswith("--json="):
+            out += ["--json", "--fields", arg.split("=", 1)[1]]
+        else:
+            out.append(arg)
+    return out
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"cobrowse: {message}\n")
+    sys.stderr.flush()
+
+
+def _quiet_broken_pipe() -> int:
+    # Point stdout at devnull so the interpreter's final flush cannot complain.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return exitcodes.OK
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises for user errors)."""
+    args = _expand_json_fields(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
+    try:
+        rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
+        return rv if isinstance(rv, int) else exitcodes.OK
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return exitcodes.INTERRUPTED
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except exitcodes.CLIError as e:
+        _error(str(e))
+        return e.exit_code
+    except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
+        return _map_exception(e, debug)
+
+
+def _map_exception(e: Exception, debug: bool) -> int:
+    from typer._click import exceptions as click_exc  # typer 0.28 vendors click
+
+    if isinstance(e, click_exc.UsageError):
+        where = e.ctx.command_path if e.ctx else "cobrowse"
+        _error(f"{e.format_message()} (see '{where} --help')")
+        return exitcodes.USAGE
+    if isinstance(e, click_exc.Abort):
+        _error("aborted")
+        return exitcodes.INTERRUPTED
+    if isinstance(e, click_exc.ClickException):
+        _error(e.format_message())
+        return e.exit_code
+    client_code = _client_exit_code(e)
+    if client_code is not None:
+        _error(str(e))
+        return client_code
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    _error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
+    return exitcodes.API_ERROR
+
+
+def _client_exit_code(e: Exception) -> int | None:
+    if "cobrowse_cli.client.errors" not in sys.modules:
+        return None
+    from cobrowse_cli.client import errors
+
+    if not isinstance(e, errors.CobrowseError):
+        return None
+    if isinstance(e, (errors.AuthenticationError, errors.ForbiddenError)):
+        return exitcodes.AUTH
+    if isinstance(e, errors.NotFoundError):
+        return exitcodes.NOT_FOUND
+    if isinstance(e, errors.InsecureTransportError):
+        return exitcodes.USAGE
+    return exitcodes.API_ERROR
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,66 @@
+"""What every command's run() receives: I/O streams, the client factory and the output factory.
+
+Like gh's IOStreams + Factory: commands never reach for sys.stdout or build clients themselves,
+so tests can hand in their own streams. Heavy modules are imported only when first needed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from cobrowse_cli.client import Client
+
+
+@dataclass
+class Globals:
+    """Root options (before the subcommand)."""
+
+    profile: str | None = None
+    debug: bool = False
+    no_color: bool = False
+    sandbox: bool = False
+    insecure: bool = False
+
+
+@dataclass
+class Env:
+    globals: Globals = field(default_factory=Globals)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    _client: Any = None
+    _closers: list = field(default_factory=list)
+
+    def settings(self, **overrides: Any):
+        """Resolved connection settings (flag > env > profile > default); see config.resolve."""
+        from cobrowse_cli import config
+
+        if self.globals.sandbox:
+            from cobrowse_cli.sandbox.embedded import start_embedded
+
+            sandbox = start_embedded()
+            self._closers.append(sandbox.stop)
+            overrides = {"api": sandbox.url, "token": sandbox.token, **overrides}
+        return config.resolve(profile=self.globals.profile, **overrides)
+
+    def client(self, **overrides: Any) -> "Client":
+        if self._client is None:
+            from cobrowse_cli.client import Client
+
+            s = self.settings(**overrides)
+            self._client = Client(
+                api=s.api,
+                token=s.token,
+                license=s.license,
+                debug=self.stderr if self.globals.debug else None,
+                insecure=self.globals.insecure or s.insecure,
+            )
+            self._closers.append(self._client.close)
+        return self._client
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
