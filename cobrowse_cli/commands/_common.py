@@ -1,0 +1,64 @@
+"""Option declarations shared by commands, and the glue from them to the output layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Optional
+
+import typer
+
+from cobrowse_cli.commands._context import Env
+
+OUTPUT_PANEL = "Output"
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="JSON array (or object). --json=id,state selects fields.", rich_help_panel=OUTPUT_PANEL)
+]
+FieldsOpt = Annotated[
+    Optional[str],
+    typer.Option("--fields", help="Fields for --json/--ndjson/--csv, comma-separated (dotted paths ok).", rich_help_panel=OUTPUT_PANEL),
+]
+NdjsonOpt = Annotated[
+    bool, typer.Option("--ndjson", help="One JSON object per line, streamed.", rich_help_panel=OUTPUT_PANEL)
+]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.", rich_help_panel=OUTPUT_PANEL)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only ids, one per line.", rich_help_panel=OUTPUT_PANEL)]
+ColumnsOpt = Annotated[
+    Optional[str], typer.Option("--columns", help="Table columns, comma-separated.", rich_help_panel=OUTPUT_PANEL)
+]
+FilterOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--filter", "-f", metavar="KEY=VALUE", help="Match custom_data KEY (repeatable)."),
+]
+
+
+@dataclass
+class OutputFlags:
+    json: bool = False
+    fields: str | None = None
+    ndjson: bool = False
+    csv: bool = False
+    quiet: bool = False
+    columns: str | None = None
+
+
+def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id"):
+    from cobrowse_cli.output import OutputOptions, Writer
+
+    opts = OutputOptions.from_flags(
+        json=flags.json,
+        ndjson=flags.ndjson,
+        csv=flags.csv,
+        quiet=flags.quiet,
+        fields=flags.fields,
+        columns=flags.columns,
+        no_color=env.globals.no_color,
+    )
+    return Writer(opts, stdout=env.stdout, stderr=env.stderr, columns=columns, id_key=id_key)
+
+
+def get_env(ctx: typer.Context) -> Env:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Env):  # only when a command is invoked without the root app (tests)
+        root.obj = Env()
+    return root.obj

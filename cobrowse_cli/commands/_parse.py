@@ -1,0 +1,93 @@
+"""Parsing of user input shared by every command: filters, states, dates, durations.
+
+The one place dates and durations are parsed, so `--activated-after 2h` means the same everywhere.
+Errors are UsageError (exit 2) with one line naming the bad value.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from cobrowse_cli.exitcodes import UsageError
+
+SESSION_STATES = ("pending", "authorizing", "active", "ended")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_FILTER_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def parse_filters(values: list[str] | None) -> dict[str, str]:
+    """`user_id=42` -> {"filter_user_id": "42"} (the API's query syntax)."""
+    query: dict[str, str] = {}
+    for raw in values or []:
+        key, sep, value = raw.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"invalid --filter {raw!r}: expected KEY=VALUE, e.g. --filter user_id=42")
+        if not _FILTER_KEY.match(key):
+            raise UsageError(f"invalid --filter key {key!r}: use letters, digits, '_', '-' or '.'")
+        query[f"filter_{key}"] = value
+    return query
+
+
+def parse_states(values: list[str] | None) -> list[str]:
+    states: list[str] = []
+    for raw in values or []:
+        for state in raw.split(","):
+            state = state.strip().lower()
+            if state not in SESSION_STATES:
+                raise UsageError(f"unknown state {state!r}: expected one of {', '.join(SESSION_STATES)}")
+            if state not in states:
+                states.append(state)
+    return states
+
+
+def parse_duration(raw: str, *, option: str = "duration") -> timedelta:
+    """`30m`, `2h`, `7d`, `90s`, `1.5h` -> timedelta; zero or negative is rejected."""
+    match = _DURATION.match(raw or "")
+    if not match:
+        raise UsageError(f"invalid {option} {raw!r}: expected a number and a unit (s, m, h, d, w), e.g. 30m")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise UsageError(f"invalid {option} {raw!r}: must be greater than zero")
+    return timedelta(seconds=seconds)
+
+
+def parse_time(raw: str, *, option: str = "time", now: datetime | None = None) -> datetime:
+    """ISO-8601 (`2026-11-25`, `2026-11-25T10:00:00Z`, with offset) or relative (`30m` = 30 minutes ago)."""
+    now = now or datetime.now(timezone.utc)
+    text = (raw or "").strip()
+    if _DURATION.match(text):
+        return now - parse_duration(text, option=option)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"invalid {option} {raw!r}: expected ISO-8601 (2026-11-25T10:00:00Z) or a relative time (30m, 2h, 7d)"
+        ) from None
+    if value.tzinfo is None:  # naive input means UTC, as the API speaks UTC
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def iso(value: datetime) -> str:
+    """The API's timestamp form: UTC, milliseconds, Z (like JS toISOString)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_limit(value: int | None) -> int | None:
+    if value is not None and value <= 0:
+        raise UsageError(f"invalid --limit {value}: must be a positive number")
+    return value
+
+
+def parse_key_values(values: list[str] | None, *, option: str) -> dict[str, str | None]:
+    """`plan=pro` -> {"plan": "pro"}; `plan=` -> {"plan": None} (removes the key, as the API merges)."""
+    out: dict[str, str | None] = {}
+    for raw in values or []:
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"invalid {option} {raw!r}: expected KEY=VALUE (KEY= removes the key)")
+        out[key.strip()] = value if value != "" else None
+    return out

@@ -1,0 +1,181 @@
+"""`cobrowse count-active`: how many sessions are active right now, and for whom.
+
+Exact at any size: the client pages past the API's 1,000-item pages and drops the duplicates
+that appear where pages share a boundary timestamp.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Annotated, Optional
+
+import typer
+
+from cobrowse_cli import exitcodes
+from cobrowse_cli.commands import _parse
+from cobrowse_cli.commands._common import FilterOpt, JsonOpt, get_env
+from cobrowse_cli.commands._context import Env
+from cobrowse_cli.exitcodes import UsageError
+
+NONE_KEY = "(none)"
+
+
+@dataclass
+class CountOptions:
+    filters: list[str] = field(default_factory=list)
+    agent: str = "all"
+    by: str | None = None
+    watch: float | None = None
+    max: int | None = None
+    json: bool = False
+
+
+def group_key(session: dict, by: str) -> str:
+    if by == "agent":
+        agent = session.get("agent") or {}
+        return str(agent.get("name") or agent.get("id") or NONE_KEY)
+    value = session.get("custom_data") or {}
+    for part in by.split(".")[1:]:
+        value = value.get(part) if isinstance(value, dict) else None
+    return NONE_KEY if value is None else str(value)
+
+
+def _validate(opts: CountOptions) -> dict:
+    if opts.by is not None and opts.by != "agent" and not (opts.by.startswith("custom_data.") and len(opts.by) > 12):
+        raise UsageError(f"invalid --by {opts.by!r}: expected 'agent' or 'custom_data.KEY'")
+    if opts.watch is not None and opts.watch <= 0:
+        raise UsageError("invalid --watch: the refresh interval must be greater than zero seconds")
+    if opts.max is not None and opts.max < 0:
+        raise UsageError("invalid --max: must be zero or more")
+    query: dict = {"state": ["active"], **_parse.parse_filters(opts.filters)}
+    if opts.agent != "me":
+        query["agent"] = opts.agent
+    return query
+
+
+def count(client, query: dict, by: str | None, on_page=None) -> tuple[int, Counter]:
+    total, groups = 0, Counter()
+    for session in client.iter_sessions(query, on_page=on_page):
+        if session.get("state") != "active":  # the API filtered already; a session may end between pages
+            continue
+        total += 1
+        if by:
+            groups[group_key(session, by)] += 1
+    return total, groups
+
+
+def _render(env: Env, opts: CountOptions, total: int, groups: Counter) -> None:
+    import json
+
+    if opts.json:
+        body: dict = {"active": total}
+        if opts.by:
+            body["by"] = dict(groups.most_common())
+        env.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+    elif opts.by:
+        _render_breakdown(env, opts.by, total, groups)
+    else:
+        env.stdout.write(f"{total}\n")
+    env.stdout.flush()
+
+
+def _render_breakdown(env: Env, by: str, total: int, groups: Counter) -> None:
+    from cobrowse_cli.output import Column, OutputOptions, Writer
+
+    rows = [{"key": k, "active": n} for k, n in groups.most_common()]
+    columns = [Column("key", by.upper()), Column("active", "ACTIVE", kind="number")]
+    Writer(OutputOptions(no_color=env.globals.no_color), stdout=env.stdout, stderr=env.stderr,
+           columns=columns, id_key="key").write_rows(rows)
+    if env.stdout.isatty():
+        env.stdout.write(f"{total} active in total\n")
+
+
+def run(opts: CountOptions, env: Env) -> int:
+    query = _validate(opts)
+    client = env.client()
+    if opts.watch:
+        return _watch(opts, env, client, query)
+    total, groups = count(client, query, opts.by)
+    _render(env, opts, total, groups)
+    return _threshold(opts, env, total)
+
+
+def _threshold(opts: CountOptions, env: Env, total: int) -> int:
+    if opts.max is not None and total > opts.max:
+        env.stderr.write(f"cobrowse: {total} active sessions is above --max {opts.max}\n")
+        return exitcodes.THRESHOLD
+    return exitcodes.OK
+
+
+def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
+    """Refresh in place on a TTY (rich Live); one timestamped line per refresh otherwise."""
+    import time
+    from datetime import datetime, timezone
+
+    code = exitcodes.OK
+    if env.stdout.isatty() and not opts.json:
+        from rich.console import Console
+        from rich.live import Live
+
+        console = Console(file=env.stdout, no_color=env.globals.no_color)
+        with Live(console=console, auto_refresh=False) as live:
+            while True:
+                total, groups = count(client, query, opts.by)
+                live.update(_live_view(opts, total, groups), refresh=True)
+                code = _threshold(opts, env, total) if opts.max is not None else code
+                time.sleep(opts.watch)
+    while True:
+        total, groups = count(client, query, opts.by)
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if opts.json:
+            import json
+
+            body: dict = {"at": stamp, "active": total}
+            if opts.by:
+                body["by"] = dict(groups.most_common())
+            env.stdout.write(json.dumps(body) + "\n")
+        else:
+            env.stdout.write(f"{stamp}\t{total}\n")
+        env.stdout.flush()
+        if opts.max is not None and total > opts.max:
+            env.stderr.write(f"cobrowse: {total} active sessions is above --max {opts.max}\n")
+        time.sleep(opts.watch)
+    return code
+
+
+def _live_view(opts: CountOptions, total: int, groups: Counter):
+    from datetime import datetime
+
+    from rich.table import Table
+
+    table = Table(title=f"{total} active sessions · {datetime.now().strftime('%H:%M:%S')}", title_justify="left")
+    if not opts.by:
+        table.add_column("ACTIVE", justify="right")
+        table.add_row(str(total))
+        return table
+    table.add_column(opts.by.upper())
+    table.add_column("ACTIVE", justify="right")
+    for key, n in groups.most_common(30):
+        table.add_row(key, str(n))
+    return table
+
+
+def register(root: typer.Typer) -> None:
+    @root.command(
+        "count-active",
+        epilog="Examples:\n\n  cobrowse count-active\n\n  cobrowse count-active --by agent\n\n"
+        "  cobrowse count-active --filter plan=enterprise --max 500 || page-oncall\n\n" + exitcodes.EPILOG,
+    )
+    def count_active(
+        ctx: typer.Context,
+        filter: FilterOpt = None,
+        agent: Annotated[str, typer.Option(help="'all' (default; needs an administrator token), 'me' or an agent id.")] = "all",
+        by: Annotated[Optional[str], typer.Option(help="Breakdown: 'agent' or 'custom_data.KEY'.")] = None,
+        watch: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Refresh every SECONDS until Ctrl-C.")] = None,
+        max_: Annotated[Optional[int], typer.Option("--max", help="Exit 6 when the count is above N (still prints it).")] = None,
+        json: JsonOpt = False,
+    ) -> None:
+        """Count the sessions active right now (exact, at any size)."""
+        opts = CountOptions(filter or [], agent, by, watch, max_, json)
+        raise typer.Exit(run(opts, get_env(ctx)))

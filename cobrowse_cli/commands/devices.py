@@ -1,0 +1,103 @@
+"""`cobrowse devices`: list and get (watch lives in the watch command module)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Optional
+
+import typer
+
+from cobrowse_cli import exitcodes
+from cobrowse_cli.commands import _parse
+from cobrowse_cli.commands._common import (
+    ColumnsOpt,
+    CsvOpt,
+    FieldsOpt,
+    FilterOpt,
+    JsonOpt,
+    NdjsonOpt,
+    OutputFlags,
+    QuietOpt,
+    get_env,
+    make_writer,
+)
+from cobrowse_cli.commands._context import Env
+from cobrowse_cli.exitcodes import UsageError
+
+DEFAULT_LIMIT = 100
+
+
+@dataclass
+class ListOptions:
+    filters: list[str] = field(default_factory=list)
+    seen_after: str | None = None
+    seen_before: str | None = None
+    limit: int | None = DEFAULT_LIMIT
+    all: bool = False
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def device_query(filters: list[str], seen_after: str | None, seen_before: str | None) -> dict:
+    query: dict = dict(_parse.parse_filters(filters))
+    if seen_after:
+        query["seen_after"] = _parse.iso(_parse.parse_time(seen_after, option="--seen-after"))
+    if seen_before:
+        query["seen_before"] = _parse.iso(_parse.parse_time(seen_before, option="--seen-before"))
+    return query
+
+
+def run_list(opts: ListOptions, env: Env) -> int:
+    from cobrowse_cli.commands._columns import device_columns
+
+    if opts.all and opts.limit is not None:
+        raise UsageError("--all and --limit cannot be used together")
+    query = device_query(opts.filters, opts.seen_after, opts.seen_before)
+    limit = None if opts.all else _parse.parse_limit(opts.limit)
+    writer = make_writer(env, opts.output, device_columns())
+    with writer.progress("Fetching devices") as advance:
+        writer.write_rows(env.client().iter_devices(query, limit=limit, on_page=advance))
+    return exitcodes.OK
+
+
+def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
+    from cobrowse_cli.commands._columns import device_columns
+
+    device_id = device_id.strip()
+    if not device_id or "/" in device_id:
+        raise UsageError(f"invalid device id {device_id!r}")
+    make_writer(env, output, device_columns()).write_item(env.client().get_device(device_id))
+    return exitcodes.OK
+
+
+def register(root: typer.Typer) -> typer.Typer:
+    app = typer.Typer(help="List, inspect and watch customer devices.", no_args_is_help=True)
+    root.add_typer(app, name="devices")
+
+    @app.command("list", epilog="Examples:\n\n  cobrowse devices list --filter user_id=42 --seen-after 1h\n\n" + exitcodes.EPILOG)
+    def list_(
+        ctx: typer.Context,
+        filter: FilterOpt = None,
+        seen_after: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
+        seen_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N devices [default: {DEFAULT_LIMIT}].")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Page through every matching device.")] = False,
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """List devices, most recently active first."""
+        opts = ListOptions(filter or [], seen_after, seen_before,
+                           limit if (limit is not None or all_) else DEFAULT_LIMIT, all_,
+                           OutputFlags(json, fields, ndjson, csv, quiet, columns))
+        raise typer.Exit(run_list(opts, get_env(ctx)))
+
+    @app.command(epilog="Examples:\n\n  cobrowse devices get DEVICE_ID --json\n\n" + exitcodes.EPILOG)
+    def get(
+        ctx: typer.Context,
+        id: Annotated[str, typer.Argument(metavar="ID", help="Device id.")],
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """Show one device."""
+        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+
+    return app

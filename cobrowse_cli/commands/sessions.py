@@ -1,0 +1,362 @@
+"""`cobrowse sessions`: list, get, update, end, open.
+
+Each command parses its flags into an options object and calls a plain run_* function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Optional
+
+import typer
+
+from cobrowse_cli import exitcodes
+from cobrowse_cli.commands import _parse
+from cobrowse_cli.commands._common import (
+    ColumnsOpt,
+    CsvOpt,
+    FieldsOpt,
+    FilterOpt,
+    JsonOpt,
+    NdjsonOpt,
+    OutputFlags,
+    QuietOpt,
+    get_env,
+    make_writer,
+)
+from cobrowse_cli.commands._context import Env
+from cobrowse_cli.exitcodes import UsageError
+
+DEFAULT_LIMIT = 100
+OPEN_STATES = ["pending", "authorizing", "active"]
+
+StateOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--state", "-s", help="pending, authorizing, active or ended (repeatable or comma-separated)."),
+]
+AgentOpt = Annotated[
+    Optional[str],
+    typer.Option("--agent", help="'me' (default: your own sessions), 'all' (needs an administrator token) or an agent id."),
+]
+
+
+@dataclass
+class Query:
+    filters: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    agent: str | None = None
+    activated_after: str | None = None
+    activated_before: str | None = None
+
+    def to_api(self, *, default_states: list[str] | None = None) -> dict:
+        query: dict = dict(_parse.parse_filters(self.filters))
+        states = _parse.parse_states(self.states) or (default_states or [])
+        if states:
+            query["state"] = states
+        if self.agent and self.agent != "me":
+            query["agent"] = self.agent
+        if self.activated_after:
+            query["activated_after"] = _parse.iso(_parse.parse_time(self.activated_after, option="--activated-after"))
+        if self.activated_before:
+            query["activated_before"] = _parse.iso(_parse.parse_time(self.activated_before, option="--activated-before"))
+        return query
+
+
+# ---- list -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ListOptions:
+    query: Query
+    limit: int | None = DEFAULT_LIMIT
+    all: bool = False
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_list(opts: ListOptions, env: Env) -> int:
+    from cobrowse_cli.commands._columns import session_columns
+
+    query = opts.query.to_api()
+    if opts.all and opts.limit is not None:
+        raise UsageError("--all and --limit cannot be used together")
+    limit = None if opts.all else _parse.parse_limit(opts.limit)
+    writer = make_writer(env, opts.output, session_columns())
+    client = env.client()
+    with writer.progress("Fetching sessions") as advance:
+        writer.write_rows(client.iter_sessions(query, limit=limit, on_page=advance))
+    return exitcodes.OK
+
+
+# ---- get / update / open ------------------------------------------------------------------------
+
+
+def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
+    from cobrowse_cli.commands._columns import session_columns
+
+    writer = make_writer(env, output, session_columns())
+    writer.write_item(env.client().get_session(_require_id(id_or_code)))
+    return exitcodes.OK
+
+
+@dataclass
+class UpdateOptions:
+    id: str
+    custom_data: list[str] = field(default_factory=list)
+    remote_control: str | None = None
+    full_device: str | None = None
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_update(opts: UpdateOptions, env: Env) -> int:
+    from cobrowse_cli.commands._columns import session_columns
+
+    changes: dict = {}
+    if opts.custom_data:
+        changes["custom_data"] = _parse.parse_key_values(opts.custom_data, option="--custom-data")
+    for name, value in (("remote_control", opts.remote_control), ("full_device", opts.full_device)):
+        if value is not None:
+            if value not in ("requested", "off"):
+                raise UsageError(f"invalid --{name.replace('_', '-')} {value!r}: an agent may set 'requested' or 'off'")
+            changes[name] = value
+    if not changes:
+        raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
+    writer = make_writer(env, opts.output, session_columns())
+    writer.write_item(env.client().update_session(_require_id(opts.id), changes))
+    return exitcodes.OK
+
+
+def agent_url(api: str, session_id: str, *, token: str | None = None, end_action: str | None = None) -> str:
+    from urllib.parse import quote, urlencode
+
+    params = {k: v for k, v in (("end_action", end_action), ("token", token)) if v}
+    url = f"{api.rstrip('/')}/session/{quote(session_id, safe='')}"
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | None, env: Env) -> int:
+    settings = env.settings()
+    session = env.client().get_session(_require_id(session_id))  # fails clearly on an unknown id
+    if web:
+        import webbrowser
+
+        webbrowser.open(agent_url(settings.api, session["id"], token=settings.token(), end_action=end_action))
+        env.stderr.write(f"Opened session {session['id']} in your browser.\n")
+        return exitcodes.OK
+    token = settings.token() if with_token else None
+    env.stdout.write(agent_url(settings.api, session["id"], token=token, end_action=end_action) + "\n")
+    return exitcodes.OK
+
+
+def _require_id(value: str) -> str:
+    value = (value or "").strip()
+    if not value or "/" in value or any(c.isspace() for c in value):
+        raise UsageError(f"invalid session id {value!r}")
+    return value
+
+
+# ---- end --------------------------------------------------------------------------------------
+
+
+@dataclass
+class EndOptions:
+    ids: list[str] = field(default_factory=list)
+    from_stdin: bool = False
+    query: Query = field(default_factory=Query)
+    older_than: str | None = None
+    inactive_for: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+    concurrency: int = 10
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+    @property
+    def by_query(self) -> bool:
+        q = self.query
+        return bool(q.filters or q.states or q.agent or q.activated_after or q.activated_before
+                    or self.older_than or self.inactive_for)
+
+
+def _select_by_query(opts: EndOptions, env: Env, now: datetime):
+    """Sessions matching the query and the age conditions (checked here: the API has no such filter)."""
+    from cobrowse_cli.output.humanize import parse_iso
+
+    query = opts.query.to_api(default_states=OPEN_STATES)
+    if "ended" in query.get("state", []):
+        raise UsageError("--state ended selects sessions that are already ended; nothing to do")
+    created_before = now - _parse.parse_duration(opts.older_than, option="--older-than") if opts.older_than else None
+    updated_before = now - _parse.parse_duration(opts.inactive_for, option="--inactive-for") if opts.inactive_for else None
+    for session in env.client().iter_sessions(query):
+        if created_before and not (session.get("created") and parse_iso(session["created"]) < created_before):
+            continue
+        if updated_before and not (session.get("updated") and parse_iso(session["updated"]) < updated_before):
+            continue
+        yield session
+
+
+def _read_ids(env: Env) -> list[str]:
+    ids = []
+    for line in env.stdin:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            ids.append(_require_id(line))
+    return ids
+
+
+def _confirm(env: Env, count: int) -> None:
+    if count == 0:
+        return
+    if not (env.stdin.isatty() and env.stderr.isatty()):
+        raise UsageError(f"refusing to end {count} session(s) without confirmation: not a terminal; pass --yes")
+    answer = typer.prompt(f"End {count} session(s)? [y/N]", default="n", show_default=False, err=True)
+    if answer.strip().lower() not in ("y", "yes"):
+        raise exitcodes.CLIError("aborted: nothing was ended", exitcodes.INTERRUPTED)
+
+
+def run_end(opts: EndOptions, env: Env) -> int:
+    import time
+
+    from cobrowse_cli.client.bulk import DONE, WOULD_END, Outcome, end_sessions
+    from cobrowse_cli.commands._columns import outcome_columns
+
+    if opts.concurrency < 1 or opts.concurrency > 64:
+        raise UsageError(f"invalid --concurrency {opts.concurrency}: must be between 1 and 64")
+    ids = [_require_id(i) for i in opts.ids]
+    if opts.from_stdin:
+        if not opts.yes and not opts.dry_run:
+            raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
+        ids += _read_ids(env)
+    if ids and opts.by_query:
+        raise UsageError("give either session ids or a selection (--filter/--state/--older-than/...), not both")
+    if not ids and not opts.by_query:
+        raise UsageError("nothing selected: give session ids, --stdin, or a selection such as --filter or --older-than")
+
+    writer = make_writer(env, opts.output, outcome_columns())
+    now = datetime.now(timezone.utc)
+    if opts.by_query:
+        ids = [s["id"] for s in _select_by_query(opts, env, now)]
+    ids = list(dict.fromkeys(ids))  # an id given twice is ended (and reported) once
+
+    if opts.dry_run:
+        writer.write_rows(Outcome(i, WOULD_END).as_row() for i in ids)
+        writer.info(f"dry run: would end {len(ids)} session(s); nothing was changed")
+        return exitcodes.OK
+    if not opts.yes:
+        _confirm(env, len(ids))
+
+    counts: dict[str, int] = {}
+    started = time.monotonic()
+
+    def rows():
+        for outcome in end_sessions(env.client(), ids, concurrency=opts.concurrency):
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+            yield outcome.as_row()
+
+    writer.write_rows(rows())
+    failed = sum(n for k, n in counts.items() if k not in DONE)
+    summary = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(counts.items())) or "nothing to do"
+    writer.info(f"{summary} (of {len(ids)}) in {time.monotonic() - started:.1f}s")
+    return exitcodes.PARTIAL if failed else exitcodes.OK
+
+
+# ---- registration -----------------------------------------------------------------------------
+
+EPILOG = exitcodes.EPILOG
+
+
+def register(root: typer.Typer) -> None:
+    app = typer.Typer(help="List, inspect, update and end sessions.", no_args_is_help=True)
+    root.add_typer(app, name="sessions")
+
+    @app.command("list", epilog="Examples:\n\n  cobrowse sessions list --state active --filter user_id=42\n\n"
+                 "  cobrowse sessions list --all --ndjson | jq -r .id\n\n" + EPILOG)
+    def list_(
+        ctx: typer.Context,
+        filter: FilterOpt = None,
+        state: StateOpt = None,
+        agent: AgentOpt = None,
+        activated_after: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
+        activated_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions [default: {DEFAULT_LIMIT}].")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Page through every matching session.")] = False,
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """List sessions, newest first."""
+        opts = ListOptions(
+            query=Query(filter or [], state or [], agent, activated_after, activated_before),
+            limit=limit if (limit is not None or all_) else DEFAULT_LIMIT,
+            all=all_,
+            output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
+        )
+        raise typer.Exit(run_list(opts, get_env(ctx)))
+
+    @app.command(epilog="Examples:\n\n  cobrowse sessions get 123456\n\n  cobrowse sessions get SESSION_ID --json=state,agent\n\n" + EPILOG)
+    def get(
+        ctx: typer.Context,
+        id_or_code: Annotated[str, typer.Argument(metavar="ID_OR_CODE", help="Session id or 6-digit code.")],
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """Show one session, by id or 6-digit code."""
+        raise typer.Exit(run_get(id_or_code, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+
+    @app.command(epilog="Examples:\n\n  cobrowse sessions update SESSION_ID --custom-data ticket=T-1 --custom-data old_key=\n\n" + EPILOG)
+    def update(
+        ctx: typer.Context,
+        id: Annotated[str, typer.Argument(metavar="ID", help="Session id.")],
+        custom_data: Annotated[Optional[list[str]], typer.Option("--custom-data", "-d", metavar="KEY=VALUE",
+                                                                help="Merge into custom_data; KEY= removes KEY.")] = None,
+        remote_control: Annotated[Optional[str], typer.Option(help="requested or off.")] = None,
+        full_device: Annotated[Optional[str], typer.Option(help="requested or off.")] = None,
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """Change a session's custom_data (merged), remote control or full-device request."""
+        opts = UpdateOptions(id, custom_data or [], remote_control, full_device,
+                             OutputFlags(json, fields, ndjson, csv, quiet, columns))
+        raise typer.Exit(run_update(opts, get_env(ctx)))
+
+    @app.command(epilog="Examples:\n\n  cobrowse sessions end SESSION_ID --yes\n\n"
+                 "  cobrowse sessions end --agent all --state active --inactive-for 30m --yes --ndjson\n\n"
+                 "  cobrowse sessions list --filter user_id=42 -q | cobrowse sessions end --stdin --yes\n\n" + EPILOG)
+    def end(
+        ctx: typer.Context,
+        ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Session ids to end.")] = None,
+        stdin: Annotated[bool, typer.Option("--stdin", help="Read session ids from stdin, one per line.")] = False,
+        filter: FilterOpt = None,
+        state: StateOpt = None,
+        agent: AgentOpt = None,
+        older_than: Annotated[Optional[str], typer.Option(help="Only sessions created longer ago than this (e.g. 2h).")] = None,
+        inactive_for: Annotated[Optional[str], typer.Option(help="Only sessions not updated for this long (e.g. 30m).")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be ended; change nothing.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+        concurrency: Annotated[int, typer.Option(help="Sessions ended in parallel (1-64).")] = 10,
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """End sessions by id, from stdin, or by query; one outcome line per session, summary on stderr.
+
+        Selecting by query, only open sessions (pending, authorizing, active) are considered unless
+        --state says otherwise. Exit code 5 when any session could not be ended.
+        """
+        opts = EndOptions(
+            ids=ids or [], from_stdin=stdin,
+            query=Query(filter or [], state or [], agent),
+            older_than=older_than, inactive_for=inactive_for, dry_run=dry_run, yes=yes, concurrency=concurrency,
+            output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
+        )
+        raise typer.Exit(run_end(opts, get_env(ctx)))
+
+    @app.command("open", epilog="Examples:\n\n  cobrowse sessions open SESSION_ID --web\n\n" + EPILOG)
+    def open_(
+        ctx: typer.Context,
+        id: Annotated[str, typer.Argument(metavar="ID", help="Session id or 6-digit code.")],
+        web: Annotated[bool, typer.Option("--web", "-w", help="Open the agent view in a browser (with your token).")] = False,
+        with_token: Annotated[bool, typer.Option("--with-token", help="Include your token in the printed URL (a secret!).")] = False,
+        end_action: Annotated[Optional[str], typer.Option(help="dashboard, none or code.")] = None,
+    ) -> None:
+        """Print (or open with --web) the agent URL that joins a session."""
+        if end_action is not None and end_action not in ("dashboard", "none", "code"):
+            raise UsageError(f"invalid --end-action {end_action!r}: expected dashboard, none or code")
+        raise typer.Exit(run_open(id, web=web, with_token=with_token, end_action=end_action, env=get_env(ctx)))
