@@ -1,0 +1,284 @@
+"""The realtime socket (`/sockets/1/ws`): CBOR frames over a WebSocket, as the agent SDK speaks it.
+
+Wire reference: cobrowse-agent-sdk `src/socket/SocketManager.js` and cocom's `CBORSocket`.
+
+- Handshake: the client offers the subprotocols `cbor` and
+  `cbio.http.headers.authorization.bearer.<base64(token) without '=' padding>`. The token is the
+  agent's `notification_token` (from `GET /api/1/users/me`) or a valid agent JWT. A missing or bad
+  token is refused before the upgrade with HTTP 401 and the usual `{id, message}` body (close code
+  4001 if the ASGI server cannot send a denial response).
+- Every frame is one binary CBOR map. Client -> server `{event, id, data}` or `{event}`; the server
+  answers `{ack: id}` for each frame that carries an id, in order. Server -> client `{event, data}`.
+- Client events: `subscribe` / `unsubscribe` (data: a session `control_token` or a device
+  `notification_token`), `sync-presence` (data: a device id; answered with a `presence` event), `ping`.
+  Unknown events are acked and otherwise ignored. A subscribe with an unknown token, or a sync-presence
+  for an unknown device, is answered with an `error` event `{id, message}` (the SDK ignores it).
+- Server events: `session` (the whole session, as REST returns it), `device` (the whole device),
+  `presence` (`{id, present, last_seen}`), sent when a subscribed resource changes.
+- A frame that is not CBOR, or not a map with a string `event`, closes the socket with 1007; a text
+  frame closes it with 1003. Each connection has a bounded send queue: a consumer that falls
+  `SEND_QUEUE_LIMIT` frames behind is closed with 1013 instead of growing memory.
+
+Fault hook: `drop_all_sockets()` closes every open socket (code 1012, "service restart"), so clients'
+reconnect logic can be tested; the control surface exposes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import cbor2
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+log = logging.getLogger("cobrowse_cli.sandbox.realtime")
+
+SUBPROTOCOL = "cbor"
+BEARER_PREFIX = "cbio.http.headers.authorization.bearer."
+SEND_QUEUE_LIMIT = 1000
+
+CLOSE_UNSUPPORTED_DATA = 1003  # a text frame
+CLOSE_INVALID_PAYLOAD = 1007  # not CBOR, or not a {event, ...} map
+CLOSE_SERVICE_RESTART = 1012  # drop_all_sockets(): the fault hook
+CLOSE_TRY_AGAIN_LATER = 1013  # slow consumer: send queue full
+CLOSE_UNAUTHORIZED = 4001  # only when an HTTP 401 denial cannot be sent
+
+_CLOSE = object()  # queue sentinel: send the close frame and stop
+
+# Every open connection in this process; drop_all_sockets() walks it.
+_connections: set[_Connection] = set()
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    store = websocket.app.state.store
+    offered = list(websocket.scope.get("subprotocols") or [])
+    token = bearer_token_from_subprotocols(offered)
+    if token is None:
+        await _refuse(websocket, "missing_token", "no bearer token in the WebSocket subprotocols")
+        return
+    if not _token_is_valid(websocket, store, token):
+        await _refuse(websocket, "invalid_token", "invalid or expired socket token")
+        return
+
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    conn = _Connection(websocket, store)
+    _connections.add(conn)
+    store.add_listener(conn.on_store_change)
+    try:
+        await conn.run()
+    finally:
+        _remove_listener(store, conn.on_store_change)
+        _connections.discard(conn)
+
+
+def drop_all_sockets(store: Any = None) -> int:
+    """Close every open socket (only those of `store` when given); returns how many.
+
+    Call on the server's event loop (e.g. from an async Starlette handler): the fault for
+    "the socket server went away", so watchers must reconnect and re-subscribe.
+    """
+    targets = [c for c in _connections if store is None or c.store is store]
+    for conn in targets:
+        conn.request_close(CLOSE_SERVICE_RESTART, "sandbox: dropped by fault injection")
+    return len(targets)
+
+
+def open_socket_count(store: Any = None) -> int:
+    return sum(1 for c in _connections if store is None or c.store is store)
+
+
+def bearer_token_from_subprotocols(protocols: list[str]) -> str | None:
+    """The token carried in `cbio.http.headers.authorization.bearer.<base64>`, or None."""
+    for proto in protocols:
+        if proto.startswith(BEARER_PREFIX):
+            encoded = proto[len(BEARER_PREFIX) :]
+            padded = encoded + "=" * (-len(encoded) % 4)  # the SDK strips '=' (not allowed in a subprotocol)
+            try:
+                return base64.b64decode(padded, altchars=b"-_", validate=False).decode("utf-8") or None
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return None
+    return None
+
+
+def _token_is_valid(websocket: WebSocket, store: Any, token: str) -> bool:
+    if store.agent_by_notification_token(token) is not None:
+        return True
+    return _jwt_is_valid(websocket, token)
+
+
+def _jwt_is_valid(websocket: WebSocket, token: str) -> bool:
+    """Also accept an agent JWT, verified exactly as the REST API verifies it."""
+    verify = getattr(websocket.app.state, "verify_jwt", None)
+    if verify is None:
+        from cobrowse_cli.sandbox import auth
+
+        verify = getattr(auth, "verify_socket_token", None)
+        if verify is None:
+            return False
+        return bool(_call_quietly(verify, websocket.app.state, token))
+    return bool(_call_quietly(verify, token))
+
+
+def _call_quietly(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - any verification failure means "not valid"
+        return None
+
+
+async def _refuse(websocket: WebSocket, error_id: str, message: str) -> None:
+    if "websocket.http.response" in (websocket.scope.get("extensions") or {}):
+        await websocket.send_denial_response(JSONResponse({"id": error_id, "message": message}, status_code=401))
+    else:
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason=message)
+
+
+def _remove_listener(store: Any, fn: Any) -> None:
+    remove = getattr(store, "remove_listener", None)
+    if remove is not None:
+        remove(fn)
+
+
+def _as_json(resource: Any) -> Any:
+    """Store objects may be dicts or carry a to_json(); the socket sends what REST would."""
+    to_json = getattr(resource, "to_json", None)
+    return to_json() if callable(to_json) else resource
+
+
+def _resource_id(resource: Any) -> str | None:
+    if isinstance(resource, dict):
+        return resource.get("id")
+    return getattr(resource, "id", None)
+
+
+@dataclass(eq=False)
+class _Connection:
+    websocket: WebSocket
+    store: Any
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_LIMIT + 1))
+    # token -> ("session" | "device", resource id)
+    subscriptions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    closing: bool = False
+    close_code: int = 1000
+    close_reason: str = ""
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_loop())
+        receiver = asyncio.create_task(self._receive_loop())
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, receiver):
+                task.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
+
+    # -- outgoing ---------------------------------------------------------------------------
+
+    def push(self, frame: dict) -> None:
+        if self.closing:
+            return
+        if self.queue.qsize() >= SEND_QUEUE_LIMIT:
+            self.request_close(CLOSE_TRY_AGAIN_LATER, "slow consumer: send queue full")
+            return
+        self.queue.put_nowait(cbor2.dumps(frame))
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Discard pending frames and close; safe to call from store listeners (synchronous)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.close_code, self.close_reason = code, reason
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(_CLOSE)
+
+    async def _send_loop(self) -> None:
+        while True:
+            item = await self.queue.get()
+            if item is _CLOSE:
+                try:
+                    await self.websocket.close(code=self.close_code, reason=self.close_reason)
+                except (RuntimeError, WebSocketDisconnect, OSError):
+                    pass  # the client went first
+                return
+            try:
+                await self.websocket.send_bytes(item)
+            except (RuntimeError, WebSocketDisconnect, OSError):
+                return
+
+    # -- incoming ---------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is None:
+                self.request_close(CLOSE_UNSUPPORTED_DATA, "frames must be binary CBOR")
+                return
+            frame = _decode_frame(message["bytes"])
+            if frame is None:
+                self.request_close(CLOSE_INVALID_PAYLOAD, "frame is not a CBOR map with an event")
+                return
+            self._handle(frame)
+
+    def _handle(self, frame: dict) -> None:
+        event, data = frame["event"], frame.get("data")
+        if event == "subscribe":
+            self._subscribe(data)
+        elif event == "unsubscribe" and isinstance(data, str):
+            self.subscriptions.pop(data, None)
+        elif event == "sync-presence":
+            self._sync_presence(data)
+        # `ping` and unknown events need nothing beyond the ack.
+        frame_id = frame.get("id")
+        if frame_id is not None:
+            self.push({"ack": frame_id})
+
+    def _subscribe(self, token: Any) -> None:
+        if not isinstance(token, str) or not token:
+            self._error("invalid_subscription", "subscribe needs a token string")
+            return
+        session = self.store.session_by_control_token(token)
+        if session is not None:
+            self.subscriptions[token] = ("session", _resource_id(session))
+            return
+        device = self.store.device_by_notification_token(token)
+        if device is not None:
+            self.subscriptions[token] = ("device", _resource_id(device))
+            return
+        self._error("unknown_token", "no session or device has this token")
+
+    def _sync_presence(self, device_id: Any) -> None:
+        presence = self.store.presence(device_id) if isinstance(device_id, str) else None
+        if presence is None:
+            self._error("not_found", f"no device {device_id!r}")
+            return
+        self.push({"event": "presence", "data": _as_json(presence)})
+
+    def _error(self, error_id: str, message: str) -> None:
+        self.push({"event": "error", "data": {"id": error_id, "message": message}})
+
+    # -- store changes ----------------------------------------------------------------------
+
+    def on_store_change(self, kind: str, data: Any) -> None:
+        """Called synchronously on the loop after every store change."""
+        resource_id = _resource_id(data)
+        wanted = "session" if kind == "session" else "device"
+        if any(k == wanted and rid == resource_id for k, rid in self.subscriptions.values()):
+            self.push({"event": kind, "data": _as_json(data)})
+
+
+def _decode_frame(payload: bytes) -> dict | None:
+    try:
+        frame = cbor2.loads(payload)
+    except Exception:  # noqa: BLE001 - any undecodable input is the client's fault, never a crash
+        return None
+    if not isinstance(frame, dict) or not isinstance(frame.get("event"), str):
+        return None
+    return frame
