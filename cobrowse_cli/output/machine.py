@@ -1,0 +1,107 @@
+"""Streaming writers for json, ndjson, csv, tsv and ids: flat memory, no rich.
+
+Each line is built completely and written with one call, so a reader that closes the pipe early
+(`| head -1`) never sees half a line; BrokenPipeError propagates to app.run, which exits quietly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, Iterable, TextIO
+
+from cobrowse_cli.output import cells
+from cobrowse_cli.output.fields import get_path, project
+from cobrowse_cli.output.options import Column
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    # default=str: a datetime or Decimal from a caller becomes a string instead of a crash.
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+
+
+def select(row: dict, fields: list[str] | None) -> dict:
+    return project(row, fields) if fields else row
+
+
+def write_json_array(rows: Iterable[dict], out: TextIO, fields: list[str] | None) -> int:
+    """`[\\n  {...},\\n  {...}\\n]\\n`, one item per line, written as it comes; `[]` when empty.
+
+    If the rows fail midway the array is left open on purpose: a truncated result must not parse.
+    """
+    count = 0
+    for row in rows:
+        out.write(("[\n  " if count == 0 else ",\n  ") + dumps(select(row, fields)))
+        count += 1
+    out.write("[]\n" if count == 0 else "\n]\n")
+    out.flush()
+    return count
+
+
+def write_ndjson(rows: Iterable[dict], out: TextIO, fields: list[str] | None) -> int:
+    count = 0
+    for row in rows:
+        out.write(dumps(select(row, fields)) + "\n")
+        out.flush()  # streamed as pages arrive: a consumer sees each row at once
+        count += 1
+    return count
+
+
+def csv_cell(value: Any) -> Any:
+    """Nested values as compact JSON strings, null as empty, booleans as JSON spells them."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return value
+
+
+def write_csv(rows: Iterable[dict], out: TextIO, paths: list[str]) -> int:
+    """Header row always (also for an empty result); `\\n` line ends, which every CSV reader accepts."""
+    writer = csv.writer(out, lineterminator="\n")  # writerow() issues one write() per line
+    writer.writerow(paths)
+    count = 0
+    for row in rows:
+        writer.writerow([csv_cell(get_path(row, path)) for path in paths])
+        out.flush()
+        count += 1
+    out.flush()
+    return count
+
+
+def tsv_line(row: dict, columns: list[Column]) -> str:
+    return "\t".join(cells.tsv_escape(cells.text(get_path(row, c.key))) for c in columns) + "\n"
+
+
+def write_tsv(rows: Iterable[dict], out: TextIO, columns: list[Column]) -> int:
+    """Like gh when piped: no header, no colour, raw values (ISO times), one row per line."""
+    count = 0
+    for row in rows:
+        out.write(tsv_line(row, columns))
+        out.flush()
+        count += 1
+    return count
+
+
+def write_ids(rows: Iterable[dict], out: TextIO, id_key: str) -> int:
+    """One id per line (rows without one are skipped, but counted)."""
+    count = 0
+    for row in rows:
+        value = get_path(row, id_key)
+        if value is not None:
+            out.write(cells.tsv_escape(cells.text(value)) + "\n")
+            out.flush()
+        count += 1
+    return count
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """{"a": {"b": 1}, "c": 2} -> [("a.b", 1), ("c", 2)]; an empty object stays as one entry."""
+    if isinstance(value, dict) and value:
+        pairs: list[tuple[str, Any]] = []
+        for key, child in value.items():
+            pairs += flatten(child, f"{prefix}.{key}" if prefix else str(key))
+        return pairs
+    return [(prefix, value)]

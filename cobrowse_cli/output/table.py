@@ -1,0 +1,124 @@
+"""Terminal rendering with rich: the list table and the vertical view of one item.
+
+Imported only when a table is actually drawn, so machine formats never load rich.
+Every cell is a rich Text (never markup), so `[bold]` or `:smile:` in custom_data shows literally.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from typing import Any, Iterable, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cobrowse_cli.output import cells
+from cobrowse_cli.output.fields import get_path
+from cobrowse_cli.output.humanize import relative_time
+from cobrowse_cli.output.machine import flatten
+from cobrowse_cli.output.options import Column
+
+STATE_STYLES = {
+    "pending": "yellow",
+    "authorizing": "magenta",
+    "active": "green",
+    "ended": "dim",
+    # device/agent-ish states other commands may show
+    "online": "green",
+    "offline": "dim",
+    "requested": "yellow",
+    "on": "green",
+    "off": "dim",
+    "rejected": "red",
+    "failed": "red",
+    "error": "red",
+    "done": "green",
+}
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def make_console(out: TextIO, *, color: bool) -> Console:
+    return Console(
+        file=out,
+        force_terminal=color,
+        color_system="auto" if color else None,  # None: no ANSI at all, not even bold
+        highlight=False,
+        markup=False,
+        emoji=False,
+        width=_terminal_width(out),
+    )
+
+
+def _terminal_width(out: TextIO) -> int | None:
+    """The width of the terminal `out` is (rich only looks at the process's standard streams)."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return None  # rich honours COLUMNS itself
+    try:
+        width = os.get_terminal_size(out.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return None
+    return width or None
+
+
+def cell(value: Any, kind: str, now: datetime) -> Text:
+    if value is None:
+        return Text("")
+    if kind == "time" and isinstance(value, str):
+        return Text(cells.terminal_safe(relative_time(value, now)))
+    plain = cells.terminal_safe(cells.text(value, for_tty=True))
+    if kind == "state":
+        return Text(plain, style=STATE_STYLES.get(plain.lower(), ""))
+    if isinstance(value, bool):
+        return Text(plain, style="green" if value else "dim")
+    return Text(plain)
+
+
+def render_table(console: Console, columns: list[Column], rows: Iterable[dict], now: datetime) -> None:
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 2, 0, 0))
+    for column in columns:
+        table.add_column(
+            column.title,
+            justify="right" if column.kind == "number" else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+    for row in rows:
+        table.add_row(*(cell(get_path(row, c.key), c.kind, now) for c in columns))
+    console.print(table)
+
+
+def render_item(console: Console, row: dict, columns: list[Column], now: datetime, *, only: bool) -> None:
+    """Key/value lines: the chosen columns (`only`), or every field flattened to dotted keys."""
+    kinds = {c.key: c.kind for c in columns}
+    if only:
+        pairs = [(c.title, c.key, get_path(row, c.key)) for c in columns]
+    else:
+        pairs = [(key, key, value) for key, value in flatten(row)]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, key, value in pairs:
+        grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kinds.get(key) or _guess_kind(key, value), now))
+    console.print(grid)
+
+
+def _item_value(value: Any, kind: str, now: datetime) -> Text:
+    if kind == "time" and isinstance(value, str):
+        # One item is read closely: show the exact time next to the relative one.
+        return Text(cells.terminal_safe(relative_time(value, now))) + Text(f" ({cells.terminal_safe(value)})", style="dim")
+    return cell(value, kind, now)
+
+
+def _guess_kind(key: str, value: Any) -> str:
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        return "time"
+    if key.rsplit(".", 1)[-1] == "state":
+        return "state"
+    return "text"
+
+
+def print_value(console: Console, value: Any) -> None:
+    console.print(Text(cells.terminal_safe(cells.text(value, for_tty=True))))
