@@ -17,7 +17,7 @@ from cobrowse_cli import __version__, exitcodes
 from cobrowse_cli.commands._context import Env, Globals
 
 # Each module exposes register(root); order is the order shown in --help.
-COMMAND_MODULES = ["sandbox"]
+COMMAND_MODULES = ["sessions", "count", "devices", "sandbox"]
 
 app = typer.Typer(
     name="cobrowse",
@@ -53,7 +53,7 @@ def root(
         bool,
         typer.Option(
             "--sandbox",
-            help="Run the command against an embedded, seeded sandbox (no account needed). Needs cobrowse-cli[sandbox].",
+            help="Run the command against an embedded, seeded sandbox (no account needed). Needs the sandbox extra.",
         ),
     ] = False,
     insecure: Annotated[

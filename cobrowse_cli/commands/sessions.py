@@ -337,8 +337,7 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """End sessions by id, from stdin, or by query; one outcome line per session, summary on stderr.
 
-        Selecting by query, only open sessions (pending, authorizing, active) are considered unless
-        --state says otherwise. Exit code 5 when any session could not be ended.
+        Selecting by query, only open sessions (pending, authorizing, active) are considered unless --state says otherwise. Exit code 5 when any session could not be ended.
         """
         opts = EndOptions(
             ids=ids or [], from_stdin=stdin,
