@@ -1,0 +1,389 @@
+"""`cobrowse auth login | status | token | logout`: who the CLI talks to the API as.
+
+login validates the new credentials with GET /api/1/users/me BEFORE saving anything, so a typo never
+replaces working settings. Prompts only on a TTY; scripts use flags (a missing credential is exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from cobrowse_cli.commands._context import Env
+from cobrowse_cli.exitcodes import AuthError, CLIError, UsageError
+
+SANDBOX_API = "http://127.0.0.1:8030"
+
+
+@dataclass
+class LoginOpts:
+    api: str | None = None
+    token: str | None = None
+    token_stdin: bool = False
+    private_key: str | None = None
+    license: str | None = None
+    sub: str | None = None
+    name: str | None = None
+    role: str | None = None
+    token_ttl: int | None = None
+    sandbox: bool = False
+    state_dir: str | None = None
+
+
+@dataclass
+class StatusOpts:
+    json: bool = False
+
+
+def register(root: typer.Typer) -> None:
+    app = typer.Typer(help="Log in, check who you are, print a token, log out.", no_args_is_help=True)
+    root.add_typer(app, name="auth")
+
+    @app.command()
+    def login(
+        ctx: typer.Context,
+        api: Annotated[Optional[str], typer.Option("--api", help="API base URL (default https://cobrowse.io).")] = None,
+        token: Annotated[Optional[str], typer.Option("--token", help="A static agent JWT (visible in ps; prefer --token-stdin).")] = None,
+        token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read the JWT from stdin.")] = False,
+        private_key: Annotated[
+            Optional[str], typer.Option("--private-key", metavar="PATH", help="RS256 private key (PEM) to mint tokens with.")
+        ] = None,
+        license: Annotated[Optional[str], typer.Option("--license", help="License key (iss of minted tokens).")] = None,
+        sub: Annotated[Optional[str], typer.Option("--sub", help="Agent id for minted tokens (e.g. an email).")] = None,
+        name: Annotated[Optional[str], typer.Option("--name", help="Agent display name for minted tokens.")] = None,
+        role: Annotated[Optional[str], typer.Option("--role", help="Role for minted tokens: administrator or agent.")] = None,
+        token_ttl: Annotated[
+            Optional[int], typer.Option("--token-ttl", metavar="SECONDS", help="Minted token lifetime (max 86400).")
+        ] = None,
+        sandbox: Annotated[
+            bool, typer.Option("--sandbox", help=f"Point the profile at a local sandbox (--api defaults to {SANDBOX_API}).")
+        ] = False,
+        state_dir: Annotated[
+            Optional[str],
+            typer.Option("--state-dir", metavar="DIR", help="With --sandbox: mint tokens with the sandbox's key from DIR."),
+        ] = None,
+    ) -> None:
+        """Save credentials for a profile after checking them against the API."""
+        opts = LoginOpts(api, token, token_stdin, private_key, license, sub, name, role, token_ttl, sandbox, state_dir)
+        run_login(opts, _env(ctx))
+
+    @app.command()
+    def status(
+        ctx: typer.Context, json_: Annotated[bool, typer.Option("--json", help="A JSON object.")] = False
+    ) -> None:
+        """Show the profile, API, agent, role and token expiry (exit 3 when not logged in)."""
+        run_status(StatusOpts(json=json_), _env(ctx))
+
+    @app.command()
+    def token(ctx: typer.Context) -> None:
+        """Print a valid token (minted if needed) on stdout, for scripts."""
+        run_token(_env(ctx))
+
+    @app.command()
+    def logout(ctx: typer.Context) -> None:
+        """Remove the profile's credentials (token, private_key) and its cached minted tokens."""
+        run_logout(_env(ctx))
+
+
+def _env(ctx: typer.Context) -> Env:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Env):  # invoked without the root app's callback (tests)
+        root.obj = Env()
+    return root.obj
+
+
+def _profile_name(env: Env, data: dict) -> str:
+    from cobrowse_cli.config import DEFAULT_PROFILE, keys
+
+    name = env.globals.profile or os.environ.get("COBROWSE_PROFILE") or data.get("default_profile") or DEFAULT_PROFILE
+    return keys.check_profile_name(name)
+
+
+# --- login ---------------------------------------------------------------------------------------
+
+
+def run_login(opts: LoginOpts, env: Env) -> None:
+    from cobrowse_cli.config import DEFAULT_API, config_path, keys, store
+
+    path = config_path()
+    data = store.load(path)  # stop before any network call if the file cannot be saved later
+    profile_name = _profile_name(env, data)
+    current = dict(store.profiles(data).get(profile_name, {}))
+
+    if opts.sandbox:
+        _apply_sandbox_defaults(opts)
+    if opts.token_stdin:
+        if opts.token:
+            raise UsageError("use either --token or --token-stdin, not both")
+        opts.token = env.stdin.read().strip()
+        if not opts.token:
+            raise UsageError("--token-stdin: stdin was empty")
+    if opts.token and opts.private_key:
+        raise UsageError("use either a static token (--token) or minting (--private-key), not both")
+    if not opts.token and not opts.private_key:
+        if not env.stdin.isatty():
+            raise UsageError(
+                "no credentials: pass --token, --token-stdin or --private-key with --license and --sub "
+                "(prompts only on a terminal)"
+            )
+        _prompt(opts, current, env)
+
+    profile = dict(current)
+    profile["api"] = keys.normalize_api(opts.api or current.get("api") or DEFAULT_API)
+    if opts.license:
+        profile["license_key"] = keys.validate("license_key", opts.license)
+    if opts.token:
+        profile["token"] = keys.validate("token", opts.token)
+        profile.pop("private_key", None)  # a static token replaces minting
+    else:
+        profile.update(_mint_settings(opts, profile))
+        profile.pop("token", None)
+
+    me = _validate(env, profile)
+    profiles = data.setdefault("profiles", {})
+    profiles[profile_name] = profile
+    data.setdefault("default_profile", profile_name)
+    store.save(path, data)
+    _prime_cache(profile_name, profile)
+    if os.environ.get("COBROWSE_TOKEN"):
+        env.stderr.write("note: COBROWSE_TOKEN is set and takes precedence over the saved credentials\n")
+    env.stderr.write(
+        f"Logged in to {profile['api']} as {me.get('name') or '?'} ({me.get('id') or '?'}), "
+        f"role {me.get('role') or 'agent'}; profile {profile_name}\n"
+    )
+
+
+def _apply_sandbox_defaults(opts: LoginOpts) -> None:
+    opts.api = opts.api or SANDBOX_API
+    if opts.state_dir and not opts.token and not opts.private_key:
+        from cobrowse_cli.config.sandbox_state import sandbox_credentials
+
+        creds = sandbox_credentials(Path(opts.state_dir))
+        opts.private_key = creds.private_key
+        opts.license = opts.license or creds.license
+        opts.sub = opts.sub or creds.sub
+        opts.name = opts.name or creds.name
+        opts.role = opts.role or creds.role
+    elif not opts.token and not opts.private_key and not opts.token_stdin:
+        raise UsageError("--sandbox needs --state-dir DIR (the sandbox's state directory) or --token")
+
+
+def _mint_settings(opts: LoginOpts, profile: dict[str, Any]) -> dict[str, Any]:
+    from cobrowse_cli.config import keys
+
+    out: dict[str, Any] = {"private_key": keys.validate("private_key", opts.private_key or "")}
+    for key, value in (("sub", opts.sub), ("name", opts.name), ("role", opts.role)):
+        if value:
+            out[key] = keys.validate(key, value)
+    if opts.token_ttl is not None:
+        out["token_ttl"] = keys.parse_ttl(opts.token_ttl)
+    merged = {**profile, **out}
+    missing = [flag for key, flag in (("license_key", "--license"), ("sub", "--sub")) if not merged.get(key)]
+    if missing:
+        raise UsageError(f"minting with --private-key needs {' and '.join(missing)}")
+    return out
+
+
+def _prompt(opts: LoginOpts, current: dict[str, Any], env: Env) -> None:
+    from cobrowse_cli.config import DEFAULT_API
+
+    opts.api = typer.prompt("API base URL", default=opts.api or current.get("api") or DEFAULT_API, err=True)
+    method = typer.prompt(
+        "Authenticate with a static token (t) or a private key that mints tokens (k)?",
+        default="k" if current.get("private_key") else "t",
+        err=True,
+    ).strip().lower()
+    if method.startswith("t"):
+        opts.token = typer.prompt("Agent JWT", hide_input=True, err=True)
+        return
+    opts.private_key = typer.prompt("Private key file (PEM)", default=current.get("private_key"), err=True)
+    opts.license = opts.license or typer.prompt("License key", default=current.get("license_key"), err=True)
+    opts.sub = opts.sub or typer.prompt("Agent id (sub, e.g. your email)", default=current.get("sub"), err=True)
+    opts.name = opts.name or typer.prompt("Display name", default=current.get("name") or "", err=True) or None
+    opts.role = opts.role or typer.prompt("Role (administrator or agent)", default=current.get("role") or "agent", err=True)
+
+
+def _token_source(profile_name: str, profile: dict[str, Any], *, cached: bool):
+    from cobrowse_cli.config import keys
+    from cobrowse_cli.config.jwt import CachedMinter, MintSpec, mint
+
+    if profile.get("token"):
+        return lambda: profile["token"]
+    spec = MintSpec(
+        private_key=Path(profile["private_key"]),
+        license=profile["license_key"],
+        sub=profile["sub"],
+        name=profile.get("name"),
+        role=profile.get("role"),
+        ttl=keys.parse_ttl(profile.get("token_ttl", keys.DEFAULT_TOKEN_TTL)),
+    )
+    return CachedMinter(profile_name, spec) if cached else (lambda: mint(spec))
+
+
+def _validate(env: Env, profile: dict[str, Any]) -> dict[str, Any]:
+    """GET /api/1/users/me with the candidate settings; any failure leaves the config untouched."""
+    from cobrowse_cli.client import Client, errors
+
+    token = _token_source("login", profile, cached=False)
+    try:
+        with _client(env, profile["api"], token, profile.get("license_key"), bool(profile.get("insecure"))) as client:
+            return client.me()
+    except errors.AuthenticationError as e:
+        raise AuthError(f"{profile['api']} rejected the credentials: {e}; nothing saved") from None
+    except errors.ForbiddenError as e:
+        raise AuthError(f"{profile['api']} refused the credentials: {e}; nothing saved") from None
+    except errors.InsecureTransportError as e:
+        raise UsageError(f"{e}; nothing saved") from None
+    except errors.CobrowseError as e:
+        raise CLIError(f"cannot verify the credentials at {profile['api']}: {e}; nothing saved") from None
+
+
+def _client(env: Env, api: str, token, license: str | None, insecure: bool):
+    from cobrowse_cli.client import Client
+
+    return Client(
+        api=api,
+        token=token,
+        license=license,
+        debug=env.stderr if env.globals.debug else None,
+        insecure=env.globals.insecure or insecure,
+    )
+
+
+def _prime_cache(profile_name: str, profile: dict[str, Any]) -> None:
+    # Mint once into the cache now, so the next command (often a cron job) starts with a token.
+    if profile.get("private_key"):
+        try:
+            _token_source(profile_name, profile, cached=True)()
+        except (CLIError, OSError):
+            pass
+
+
+# --- status / token / logout ---------------------------------------------------------------------
+
+
+def run_status(opts: StatusOpts, env: Env) -> None:
+    from cobrowse_cli.client import errors
+    from cobrowse_cli.config import keys
+    from cobrowse_cli.config.jwt import WARN_MARGIN, describe_left, inspect, seconds_left
+
+    settings = env.settings()
+    info: dict[str, Any] = {
+        "profile": settings.profile,
+        "api": settings.api,
+        "license": settings.license,
+        "token_kind": settings.token_kind,
+        "private_key": settings.private_key,
+        "sources": dict(settings.sources),
+        "logged_in": False,
+    }
+    problem: str | None = None
+    token: str | None = None
+    try:
+        token = settings.token()
+    except AuthError as e:  # e.g. a static token already past its exp: still show what it is
+        problem = str(e)
+        token = getattr(settings.token, "token", None)
+    if token:
+        claims = inspect(token) or {}
+        left = seconds_left(token)
+        info["token"] = keys.mask(token)
+        info["token_sub"] = claims.get("sub")
+        info["token_role"] = claims.get("role")
+        if isinstance(claims.get("exp"), (int, float)):
+            info["expires_at"] = _iso(claims["exp"])
+            info["expires_in_seconds"] = int(left)
+        if left is not None and left <= 0:
+            problem = f"the token expired {describe_left(left)}"
+        elif left is not None and left < WARN_MARGIN:
+            env.stderr.write(f"cobrowse: warning: the token expires {describe_left(left)}\n")
+    elif problem is None:
+        problem = f"not logged in (profile {settings.profile}); run `cobrowse auth login`"
+    if token and problem is None:
+        try:
+            with _client(env, settings.api, settings.token, settings.license, settings.insecure) as client:
+                me = client.me()
+            info["agent"] = {k: me.get(k) for k in ("id", "name", "email", "role") if me.get(k) is not None}
+            info["logged_in"] = True
+        except (errors.AuthenticationError, errors.ForbiddenError) as e:
+            problem = f"the API rejected the token: {e}"
+        except errors.CobrowseError as e:
+            _write_status(env, opts, info, problem=f"cannot reach the API: {e}")
+            raise CLIError(f"cannot reach {settings.api}: {e}") from None
+    _write_status(env, opts, info, problem=problem)
+    if problem:
+        raise AuthError(problem)
+
+
+def _iso(epoch: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: str | None) -> None:
+    from cobrowse_cli.config.jwt import describe_left
+
+    if problem:
+        info["problem"] = problem
+    if opts.json:
+        env.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    src = info["sources"]
+    agent = info.get("agent") or {}
+    lines = [
+        ("Profile", f"{info['profile']} ({src.get('profile')})"),
+        ("API", f"{info['api']} ({src.get('api')})"),
+    ]
+    if agent:
+        who = f"{agent.get('name') or '?'} ({agent.get('id') or '?'})"
+        lines.append(("Agent", who + (f" <{agent['email']}>" if agent.get("email") else "")))
+        lines.append(("Role", agent.get("role") or info.get("token_role") or "agent"))
+    if info.get("license"):
+        lines.append(("License", f"{info['license']} ({src.get('license')})"))
+    if info.get("token"):
+        how = f"minted from {info['private_key']}" if info["token_kind"] == "minted" else "static"
+        lines.append(("Token", f"{info['token']} ({how}; {src.get('token')})"))
+    if "expires_in_seconds" in info:
+        left = info["expires_in_seconds"]
+        verb = "expired" if left <= 0 else "expires"
+        lines.append(("Expiry", f"{verb} {describe_left(left)} ({info['expires_at']})"))
+    if problem:
+        lines.append(("Status", problem))
+    width = max(len(k) for k, _ in lines) + 1
+    env.stdout.writelines(f"{(k + ':').ljust(width)} {v}\n" for k, v in lines)
+
+
+def run_token(env: Env) -> None:
+    settings = env.settings()
+    token = settings.token()
+    if not token:
+        raise AuthError(f"not logged in (profile {settings.profile}); run `cobrowse auth login`")
+    env.stdout.write(token + "\n")
+
+
+def run_logout(env: Env) -> None:
+    from cobrowse_cli.config import config_path, store
+    from cobrowse_cli.config.jwt import remove_cached
+
+    path = config_path()
+    data = store.load(path)
+    name = _profile_name(env, data)
+    profile = store.profiles(data).get(name)
+    if profile is None and (env.globals.profile or os.environ.get("COBROWSE_PROFILE")):
+        known = ", ".join(sorted(store.profiles(data))) or "none"
+        raise UsageError(f"unknown profile {name!r}; known profiles: {known}")
+    removed = [key for key in ("token", "private_key") if profile and profile.pop(key, None) is not None]
+    if removed:
+        store.save(path, data)
+    cache_removed = remove_cached(name)
+    if removed or cache_removed:
+        what = ", ".join(removed + (["cached tokens"] if cache_removed else []))
+        env.stderr.write(f"Logged out of profile {name} (removed {what})\n")
+    else:
+        env.stderr.write(f"Profile {name} had no credentials; nothing to do\n")

@@ -1,0 +1,129 @@
+"""Connection settings: the config file's profiles merged with environment and flags.
+
+Precedence, highest first (each value resolved on its own):
+    command-line flag > environment (COBROWSE_TOKEN, COBROWSE_API, COBROWSE_LICENSE, COBROWSE_PROFILE)
+    > the profile in the config file > built-in default.
+A static token (flag, env or profile `token`) beats minting from the profile's `private_key`.
+
+Kept light for start-up: tomllib and the store are read only in resolve(); jwt, cryptography and
+tomli-w are imported only when a token is minted or the file is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from cobrowse_cli.config.paths import config_path
+
+__all__ = ["Settings", "resolve", "config_path", "DEFAULT_API", "DEFAULT_PROFILE"]
+
+DEFAULT_API = "https://cobrowse.io"
+DEFAULT_PROFILE = "default"
+
+TokenSource = Callable[[], "str | None"]
+
+
+@dataclass
+class Settings:
+    profile: str
+    api: str
+    license: str | None
+    token: TokenSource  # returns a currently valid token: the static one, or a minted one (cached)
+    insecure: bool = False
+    sources: dict[str, str] = field(default_factory=dict)  # key -> "flag" | "env" | "profile" | "default"
+    token_kind: str = "none"  # "static" | "minted" | "none"
+    private_key: str | None = None  # the key file minting uses, for `auth status`
+    config_file: Path | None = None
+
+
+def _no_token() -> None:
+    return None
+
+
+def resolve(
+    profile: str | None = None,
+    *,
+    api: str | None = None,
+    token: "str | TokenSource | None" = None,
+    license: str | None = None,
+    env: Mapping[str, str] | None = None,
+    allow_missing_profile: bool = False,
+    warn: Callable[[str], Any] | None = None,
+) -> Settings:
+    """Merge flags (the keyword arguments), environment and the config file into Settings.
+
+    `profile` is the --profile flag. Naming a profile that does not exist (flag or COBROWSE_PROFILE) is a
+    UsageError listing the known ones, unless allow_missing_profile (used by `auth login` / `config set`).
+    """
+    from cobrowse_cli.config import keys, store
+    from cobrowse_cli.config.jwt import CachedMinter, MintSpec, StaticToken
+    from cobrowse_cli.exitcodes import UsageError
+
+    env = os.environ if env is None else env
+    warn = warn or sys.stderr.write
+    path = config_path(env)
+    data = store.load(path)
+    profiles = store.profiles(data)
+    sources: dict[str, str] = {}
+
+    name, sources["profile"] = _pick(
+        profile, env.get("COBROWSE_PROFILE"), data.get("default_profile"), DEFAULT_PROFILE
+    )
+    explicit = sources["profile"] in ("flag", "env")
+    if name not in profiles and explicit and not allow_missing_profile:
+        known = ", ".join(sorted(profiles)) or "none (run `cobrowse auth login`)"
+        raise UsageError(f"unknown profile {name!r} ({sources['profile']}); known profiles: {known}")
+    conf = profiles.get(name, {})
+
+    api_value, sources["api"] = _pick(api, env.get("COBROWSE_API"), conf.get("api"), DEFAULT_API)
+    api_value = keys.normalize_api(str(api_value))
+    license_value, sources["license"] = _pick(license, env.get("COBROWSE_LICENSE"), conf.get("license_key"), None)
+
+    settings = Settings(
+        profile=name,
+        api=api_value,
+        license=license_value,
+        token=_no_token,
+        insecure=bool(conf.get("insecure", False)),
+        sources=sources,
+        config_file=path,
+    )
+    static, sources["token"] = _pick(token, env.get("COBROWSE_TOKEN"), conf.get("token"), None)
+    if callable(static):
+        settings.token, settings.token_kind = static, "static"
+    elif static:
+        settings.token, settings.token_kind = StaticToken(static, sources["token"], warn), "static"
+    elif conf.get("private_key"):
+        if not license_value or not conf.get("sub"):
+            missing = "license_key" if not license_value else "sub"
+            raise UsageError(
+                f"profile {name!r} mints tokens but has no {missing}; "
+                f"set it with `cobrowse --profile {name} config set {missing} VALUE`"
+            )
+        spec = MintSpec(
+            private_key=Path(conf["private_key"]),
+            license=license_value,
+            sub=str(conf["sub"]),
+            name=conf.get("name"),
+            role=conf.get("role"),
+            ttl=keys.parse_ttl(conf.get("token_ttl", keys.DEFAULT_TOKEN_TTL)),
+        )
+        settings.token, settings.token_kind = CachedMinter(name, spec), "minted"
+        settings.private_key = str(spec.private_key)
+        sources["token"] = "profile"
+    return settings
+
+
+def _pick(flag: Any, env_value: Any, profile_value: Any, default: Any) -> tuple[Any, str]:
+    """The first value set, with where it came from. An empty env var counts as unset (like gh)."""
+    if flag is not None and flag != "":
+        return flag, "flag"
+    if env_value:
+        return env_value, "env"
+    if profile_value is not None and profile_value != "":
+        return profile_value, "profile"
+    return default, "default"

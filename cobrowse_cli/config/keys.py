@@ -1,0 +1,134 @@
+"""The keys `cobrowse config` knows: what each means, how a value is checked, how it is shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cobrowse_cli.exitcodes import UsageError
+
+from cobrowse_cli.config import DEFAULT_API  # noqa: E402 - one definition
+MAX_TOKEN_TTL = 86400  # the API rejects JWTs living longer than a day
+DEFAULT_TOKEN_TTL = 3600
+ROLES = ("administrator", "agent")
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+# key -> one-line description (shown in errors and `config list --help`).
+PROFILE_KEYS = {
+    "api": "API base URL (default https://cobrowse.io; e.g. https://eu.cobrowse.io or a self-hosted URL)",
+    "license_key": "account license key (the minted token's iss claim; sent as X-CobrowseLicense)",
+    "token": "a static agent JWT (used instead of minting)",
+    "private_key": "path to the RS256 private key (PEM) used to mint tokens",
+    "sub": "minted token's agent id (sub claim, e.g. an email)",
+    "name": "minted token's display name",
+    "role": "minted token's role: " + " or ".join(ROLES),
+    "token_ttl": f"minted token lifetime in seconds (1..{MAX_TOKEN_TTL}, default {DEFAULT_TOKEN_TTL})",
+    "insecure": "true to allow a token over plain http to a non-loopback host",
+}
+TOP_KEYS = {"default_profile": "profile used when neither --profile nor COBROWSE_PROFILE names one"}
+SECRET_KEYS = {"token"}
+
+
+def all_keys() -> list[str]:
+    return [*TOP_KEYS, *PROFILE_KEYS]
+
+
+def check_key(key: str) -> str:
+    if key not in PROFILE_KEYS and key not in TOP_KEYS:
+        raise UsageError(f"unknown config key {key!r}: expected one of {', '.join(all_keys())}")
+    return key
+
+
+def check_profile_name(name: str) -> str:
+    if not PROFILE_NAME.match(name):
+        raise UsageError(f"invalid profile name {name!r}: use letters, digits, '_', '-' or '.' (max 64)")
+    return name
+
+
+def validate(key: str, raw: str) -> Any:
+    """Turn the text a user typed into the value stored in TOML, or raise UsageError saying why not."""
+    value = raw.strip()
+    if key == "api":
+        return normalize_api(value)
+    if key == "token_ttl":
+        return parse_ttl(value)
+    if key == "role":
+        if value not in ROLES:
+            raise UsageError(f"invalid role {value!r}: expected one of {', '.join(ROLES)}")
+        return value
+    if key == "private_key":
+        path = Path(value).expanduser().resolve()
+        load_private_key(path)
+        return str(path)
+    if key == "insecure":
+        lowered = value.lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        raise UsageError(f"invalid insecure {raw!r}: expected true or false")
+    if key == "default_profile":
+        return check_profile_name(value)
+    if not value:
+        raise UsageError(f"{key} cannot be empty (use `cobrowse config unset {key}`)")
+    if key in ("token", "license_key", "sub") and re.search(r"\s", value):
+        raise UsageError(f"invalid {key}: must not contain whitespace")
+    return value
+
+
+def normalize_api(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"invalid api {value!r}: expected an http(s) URL such as https://cobrowse.io")
+    if parts.query or parts.fragment:
+        raise UsageError(f"invalid api {value!r}: a base URL has no query or fragment")
+    return value.rstrip("/")
+
+
+def parse_ttl(value: Any) -> int:
+    try:
+        ttl = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"invalid token_ttl {value!r}: expected whole seconds, 1..{MAX_TOKEN_TTL}") from None
+    if not 1 <= ttl <= MAX_TOKEN_TTL:
+        raise UsageError(f"invalid token_ttl {ttl}: must be 1..{MAX_TOKEN_TTL} seconds (at most one day)")
+    return ttl
+
+
+def load_private_key(path: Path):
+    """Load an RSA private key PEM (cryptography imported here only): proves the path is usable."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"private key file {path} does not exist") from None
+    except OSError as e:
+        raise UsageError(f"cannot read private key file {path}: {e.strerror or e}") from None
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(data, password=None)
+    except TypeError:
+        raise UsageError(f"private key {path} is encrypted; provide an unencrypted PEM") from None
+    except ValueError:
+        raise UsageError(f"{path} is not a PEM private key") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise UsageError(f"private key {path} is not an RSA key (RS256 needs RSA)")
+    return key
+
+
+def mask(value: str) -> str:
+    """`eyJhbGci…abcd`: enough to tell tokens apart, never enough to use one."""
+    if len(value) <= 16:
+        return "…" if len(value) <= 4 else value[:2] + "…"
+    return f"{value[:8]}…{value[-4:]}"
+
+
+def display(key: str, value: Any) -> str:
+    if key in SECRET_KEYS and isinstance(value, str):
+        return mask(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

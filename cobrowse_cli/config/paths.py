@@ -1,0 +1,26 @@
+"""Where the config file and the minted-token cache live (both overridable for tests and CI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "cobrowse-cli"
+
+
+def config_path(env: "os._Environ[str] | dict[str, str] | None" = None) -> Path:
+    """COBROWSE_CONFIG, else the platform's user config dir (e.g. ~/.config/cobrowse-cli/config.toml)."""
+    env = os.environ if env is None else env
+    override = env.get("COBROWSE_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def token_cache_dir() -> Path:
+    """Minted tokens are cached per profile here, so a cron job running every minute mints once a TTL."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / "tokens"
