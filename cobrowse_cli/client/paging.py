@@ -1,0 +1,124 @@
+"""Walk a newest-first list endpoint by a time cursor, yielding every item exactly once.
+
+The API pages sessions with `activated_before` (devices with `seen_before`), a STRICT `<`, sorted
+newest-first by `activated` (falling back to `created` for never-activated sessions). Many items can
+share one millisecond, so the next page asks for `<boundary> + 1 ms`: the boundary group comes back
+again and is de-duplicated by id. Only ids in the boundary millisecond are remembered (flat memory).
+A FULL page that adds nothing new means the boundary group alone fills a page: no cursor can get past
+it, so we raise PagingError instead of looping or silently skipping items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator, Sequence
+
+from cobrowse_cli.client.errors import PagingError
+from cobrowse_cli.client.query import iso_ms
+
+MAX_PAGE = 1000
+ONE_MS = timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How one endpoint pages: the query parameter and the item fields that order it."""
+
+    param: str  # "activated_before" / "seen_before"
+    fields: Sequence[str]  # first present field is the item's time, e.g. ("activated", "created")
+    noun: str = "items"
+
+
+SESSIONS = Cursor("activated_before", ("activated", "created"), "sessions")
+DEVICES = Cursor("seen_before", ("last_active",), "devices")
+
+
+def iter_paged(
+    fetch_page: Callable[[dict[str, Any]], list[dict]],
+    cursor: Cursor,
+    query: dict[str, Any] | None = None,
+    *,
+    page_size: int = MAX_PAGE,
+    limit: int | None = None,
+    on_page: Callable[[int], None] | None = None,
+) -> Iterator[dict]:
+    """Yield items page by page (streaming). `fetch_page(query)` returns one page as a list.
+
+    A caller's own `<cursor.param>` is the starting point; other query keys (e.g. `activated_after`)
+    are passed through unchanged on every page.
+    """
+    if not 1 <= page_size <= MAX_PAGE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE}, not {page_size}")
+    if limit is not None and limit <= 0:
+        return
+    base = {k: v for k, v in (query or {}).items() if k != "limit"}
+    before = base.pop(cursor.param, None)
+    boundary_ms: datetime | None = None  # millisecond bucket of the last page's oldest item
+    boundary_ids: set[str] = set()
+    count = 0
+    while True:
+        page_query = dict(base, limit=page_size)
+        if before is not None:
+            page_query[cursor.param] = before
+        page = fetch_page(page_query)
+        fresh = [item for item in page if _id(item) not in boundary_ids]
+        if limit is not None:
+            fresh = fresh[: limit - count]
+        if on_page:
+            on_page(count + len(fresh))
+        for item in fresh:
+            yield item
+            count += 1
+        if len(page) < page_size or (limit is not None and count >= limit):
+            return
+        if not fresh:
+            raise PagingError(
+                f"cannot page past {iso_ms(boundary_ms) if boundary_ms else 'the first page'}: more than "
+                f"{page_size} {cursor.noun} share that millisecond; narrow the query (e.g. by state or a "
+                f"filter) or use a larger page size"
+            )
+        oldest = _bucket(page[-1], cursor)
+        if boundary_ms is not None and oldest > boundary_ms:
+            # A server that ignores the cursor would otherwise make us loop over the same items forever.
+            raise PagingError(f"cannot page: the API ignored {cursor.param} (a page went forward in time)")
+        if oldest != boundary_ms:
+            boundary_ids = set()
+            boundary_ms = oldest
+        # Remember every id in the boundary millisecond: they come back on the next page.
+        boundary_ids.update(_id(item) for item in page if _bucket_or_none(item, cursor) == boundary_ms)
+        before = oldest + ONE_MS
+
+
+def _id(item: dict) -> str:
+    return str(item.get("id"))
+
+
+def _bucket(item: dict, cursor: Cursor) -> datetime:
+    moment = _bucket_or_none(item, cursor)
+    if moment is None:
+        raise PagingError(
+            f"cannot page: an item (id {_id(item)}) has none of {', '.join(cursor.fields)} to continue from"
+        )
+    return moment
+
+
+def _bucket_or_none(item: dict, cursor: Cursor) -> datetime | None:
+    for field in cursor.fields:
+        value = item.get(field)
+        if value:
+            moment = parse_time(str(value))
+            if moment is not None:
+                return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return None
+
+
+def parse_time(value: str) -> datetime | None:
+    """An API timestamp (ISO-8601, 'Z' or an offset) as an aware UTC datetime; None when unreadable."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
