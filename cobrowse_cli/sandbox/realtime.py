@@ -48,7 +48,7 @@ CLOSE_SERVICE_RESTART = 1012  # drop_all_sockets(): the fault hook
 CLOSE_TRY_AGAIN_LATER = 1013  # slow consumer: send queue full
 CLOSE_UNAUTHORIZED = 4001  # only when an HTTP 401 denial cannot be sent
 
-_CLOSE = object()  # queue sentinel: send the close frame and stop
+CLOSE_SEND_TIMEOUT_S = 1.0
 
 # Every open connection in this process; drop_all_sockets() walks it.
 _connections: set[_Connection] = set()
@@ -61,8 +61,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if token is None:
         await _refuse(websocket, "missing_token", "no bearer token in the WebSocket subprotocols")
         return
-    if not _token_is_valid(websocket, store, token):
-        await _refuse(websocket, "invalid_token", "invalid or expired socket token")
+    error = _token_error(websocket, store, token)
+    if error is not None:
+        await _refuse(websocket, *error)
         return
 
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
@@ -105,30 +106,18 @@ def bearer_token_from_subprotocols(protocols: list[str]) -> str | None:
     return None
 
 
-def _token_is_valid(websocket: WebSocket, store: Any, token: str) -> bool:
+def _token_error(websocket: WebSocket, store: Any, token: str) -> tuple[str, str] | None:
+    """None when the token is an agent's notification_token or a valid agent JWT, else (id, message)."""
     if store.agent_by_notification_token(token) is not None:
-        return True
-    return _jwt_is_valid(websocket, token)
-
-
-def _jwt_is_valid(websocket: WebSocket, token: str) -> bool:
-    """Also accept an agent JWT, verified exactly as the REST API verifies it."""
-    verify = getattr(websocket.app.state, "verify_jwt", None)
-    if verify is None:
-        from cobrowse_cli.sandbox import auth
-
-        verify = getattr(auth, "verify_socket_token", None)
-        if verify is None:
-            return False
-        return bool(_call_quietly(verify, websocket.app.state, token))
-    return bool(_call_quietly(verify, token))
-
-
-def _call_quietly(fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except Exception:  # noqa: BLE001 - any verification failure means "not valid"
         return None
+    verifier = getattr(websocket.app.state, "auth", None)  # core's auth.Verifier, shared with REST
+    if verifier is None or token.count(".") != 2:
+        return ("invalid_token", "unknown socket token: use notification_token from GET /api/1/users/me")
+    try:
+        verifier.verify(token)
+    except Exception as e:  # noqa: BLE001 - ApiError carries the REST API's exact id and message
+        return (getattr(e, "error_id", "invalid_token"), getattr(e, "message", str(e)))
+    return None
 
 
 async def _refuse(websocket: WebSocket, error_id: str, message: str) -> None:
@@ -160,55 +149,62 @@ def _resource_id(resource: Any) -> str | None:
 class _Connection:
     websocket: WebSocket
     store: Any
-    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_LIMIT + 1))
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_LIMIT))
     # token -> ("session" | "device", resource id)
     subscriptions: dict[str, tuple[str, str]] = field(default_factory=dict)
     closing: bool = False
     close_code: int = 1000
     close_reason: str = ""
+    _close_requested: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
-        sender = asyncio.create_task(self._send_loop())
-        receiver = asyncio.create_task(self._receive_loop())
+        tasks = {
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._receive_loop()),
+            asyncio.create_task(self._close_requested.wait()),
+        }
         try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, receiver):
+            # Cancelling the sender is what frees a slow consumer's blocked send.
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.closing:
+            try:
+                # A client that stopped reading cannot take the close frame either; don't wait for it.
+                await asyncio.wait_for(
+                    self.websocket.close(code=self.close_code, reason=self.close_reason), CLOSE_SEND_TIMEOUT_S
+                )
+            except Exception:  # noqa: BLE001 - the client is gone or stuck; the server closes the transport
+                pass
 
     # -- outgoing ---------------------------------------------------------------------------
 
     def push(self, frame: dict) -> None:
         if self.closing:
             return
-        if self.queue.qsize() >= SEND_QUEUE_LIMIT:
+        if self.queue.full():
             self.request_close(CLOSE_TRY_AGAIN_LATER, "slow consumer: send queue full")
             return
         self.queue.put_nowait(cbor2.dumps(frame))
 
     def request_close(self, code: int, reason: str) -> None:
-        """Discard pending frames and close; safe to call from store listeners (synchronous)."""
+        """Drop pending frames and close; synchronous, so store listeners and fault hooks may call it."""
         if self.closing:
             return
         self.closing = True
         self.close_code, self.close_reason = code, reason
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait(_CLOSE)
+        self._close_requested.set()
 
     async def _send_loop(self) -> None:
         while True:
-            item = await self.queue.get()
-            if item is _CLOSE:
-                try:
-                    await self.websocket.close(code=self.close_code, reason=self.close_reason)
-                except (RuntimeError, WebSocketDisconnect, OSError):
-                    pass  # the client went first
-                return
+            frame = await self.queue.get()
             try:
-                await self.websocket.send_bytes(item)
-            except (RuntimeError, WebSocketDisconnect, OSError):
+                await self.websocket.send_bytes(frame)
+            except Exception:  # noqa: BLE001 - a send to a vanished client ends this connection
                 return
 
     # -- incoming ---------------------------------------------------------------------------
