@@ -25,6 +25,7 @@ from cobrowse_cli.client.errors import (
     NetworkError,
     RateLimitedError,
     ServerError,
+    TokenExpiredError,
     api_error,
     describe_body,
 )
@@ -202,7 +203,7 @@ class Client:
                     attempt += 1
                     continue
             error = self._error(response, method, short, query, token, wait)
-            if error.message == "jwt expired" and callable(self._token) and not refreshed:
+            if isinstance(error, TokenExpiredError) and callable(self._token) and not refreshed:
                 refreshed = True  # the provider may re-mint; try once with what it gives now
                 fresh = self.token
                 if fresh and fresh != token:
