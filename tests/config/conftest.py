@@ -1,0 +1,121 @@
+"""Fixtures for config/auth tests: an isolated HOME/XDG/COBROWSE_CONFIG, a CLI runner, an RSA key.
+
+Commands run as a subprocess of the installed CLI so the real start-up path, exit codes and streams are
+tested. Until app.py registers the auth/config groups, the runner registers them itself.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+VENV_BIN = Path(sys.executable).parent
+COBROWSE = VENV_BIN / "cobrowse"
+_REGISTER_AND_RUN = (
+    "import sys\n"
+    "from cobrowse_cli import app\n"
+    "from cobrowse_cli.commands import auth, config\n"
+    "auth.register(app.app); config.register(app.app)\n"
+    "sys.exit(app.run(sys.argv[1:]))\n"
+)
+
+
+def _registered() -> bool:
+    from cobrowse_cli import app
+
+    return "auth" in app.COMMAND_MODULES and "config" in app.COMMAND_MODULES
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def both(self) -> str:
+        return self.out + self.err
+
+
+@dataclass
+class Home:
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def config(self) -> Path:
+        return Path(self.env["COBROWSE_CONFIG"])
+
+    @property
+    def cache(self) -> Path:
+        return Path(self.env["XDG_CACHE_HOME"]) / "cobrowse-cli" / "tokens"
+
+    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 30) -> Result:
+        argv = [str(COBROWSE), *args] if _registered() else [sys.executable, "-c", _REGISTER_AND_RUN, *args]
+        proc = subprocess.run(
+            argv,
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            timeout=timeout,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    """An environment with no trace of the real user's config, cache or COBROWSE_* variables."""
+    root = tmp_path / "home"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COBROWSE_", "XDG_"))}
+    env.update(
+        HOME=str(root),
+        XDG_CONFIG_HOME=str(root / ".config"),
+        XDG_CACHE_HOME=str(root / ".cache"),
+        COBROWSE_CONFIG=str(tmp_path / "cfg" / "config.toml"),
+        NO_COLOR="1",
+    )
+    return Home(root, env)
+
+
+@pytest.fixture
+def isolated(home: Home, monkeypatch: pytest.MonkeyPatch) -> Home:
+    """The same isolation for in-process calls (config.resolve, the minter's cache dir)."""
+    for key in list(os.environ):
+        if key.startswith(("COBROWSE_", "XDG_")):
+            monkeypatch.delenv(key)
+    for key, value in home.env.items():
+        if key in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "COBROWSE_CONFIG"):
+            monkeypatch.setenv(key, value)
+    return home
+
+
+@dataclass
+class RSAKey:
+    path: Path
+    public_pem: bytes
+
+
+@pytest.fixture(scope="session")
+def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> RSAKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("keys") / "agent-key.pem"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return RSAKey(path, public)
+
+
+def write_config(home: Home, text: str) -> None:
+    home.config.parent.mkdir(parents=True, exist_ok=True)
+    home.config.write_text(text)
