@@ -1,6 +1,17 @@
-"""`cobrowse sandbox`: placeholder until the sandbox server lands (issue 3)."""
+"""`cobrowse sandbox serve|token`: run the local Cobrowse API sandbox and mint tokens for it.
+
+The sandbox package (starlette, uvicorn, ...) is imported inside the commands only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
 
 import typer
+
+from cobrowse_cli import exitcodes
+
+MAX_TTL = 86_400
 
 
 def register(root: typer.Typer) -> None:
@@ -8,6 +19,89 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="sandbox")
 
     @app.command()
-    def serve() -> None:
-        """Serve the sandbox (not implemented yet)."""
-        raise typer.Exit(1)
+    def serve(
+        host: Annotated[str, typer.Option(help="Interface to bind (loopback unless --allow-remote).")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = 8030,
+        state_dir: Annotated[
+            Optional[str], typer.Option("--state-dir", help="Keep the key pair and license here (reused next run).")
+        ] = None,
+        sessions: Annotated[int, typer.Option(help="Seeded sessions (a realistic mix of states).", min=0)] = 500,
+        active: Annotated[int, typer.Option(help="How many seeded sessions are active now.", min=0)] = 40,
+        devices: Annotated[int, typer.Option(help="Seeded devices.", min=0)] = 30,
+        seed: Annotated[int, typer.Option(help="Seed for a deterministic data set.")] = 1,
+        busy: Annotated[bool, typer.Option("--busy", help="A busy account: 6,000 active sessions.")] = False,
+        inactivity_timeout: Annotated[
+            float, typer.Option(help="Seconds before an active session with no device connected ends.", min=0.01)
+        ] = 300.0,
+        pending_timeout: Annotated[float, typer.Option(help="Seconds before an unjoined session ends.", min=0.01)] = 900.0,
+        authorizing_timeout: Annotated[
+            float, typer.Option(help="Seconds a session may wait for user consent.", min=0.01)
+        ] = 300.0,
+        latency: Annotated[float, typer.Option(help="Fault: added latency per API request, ms.", min=0)] = 0.0,
+        error_rate: Annotated[float, typer.Option(help="Fault: share of API requests answered 5xx.", min=0, max=1)] = 0.0,
+        error_status: Annotated[int, typer.Option(help="Fault: the 5xx status to inject (500, 502, 503).")] = 503,
+        rate_limit: Annotated[float, typer.Option(help="Fault: answer 429 past this many requests/s (0 = off).", min=0)] = 0.0,
+        drop_rate: Annotated[float, typer.Option(help="Fault: share of API connections dropped.", min=0, max=1)] = 0.0,
+        drop_when: Annotated[
+            str, typer.Option(help="Fault: drop 'before' processing or 'after' (side effect applied).")
+        ] = "before",
+        fault_seed: Annotated[int, typer.Option(help="Seed for the fault dice.")] = 0,
+        allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")] = False,
+        log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    ) -> None:
+        """Serve the sandbox until Ctrl-C. First line of output: `Sandbox listening on <url>`."""
+        from cobrowse_cli.sandbox.errors import ApiError
+        from cobrowse_cli.sandbox.faults import FaultConfig
+        from cobrowse_cli.sandbox.seed import SeedParams
+        from cobrowse_cli.sandbox.server import ServeOptions, is_loopback, serve as run_server
+        from cobrowse_cli.sandbox.store import Timeouts
+
+        if not is_loopback(host) and not allow_remote:
+            raise exitcodes.UsageError(f"refusing to serve on non-loopback host {host!r} without --allow-remote")
+        faults = FaultConfig(
+            latency_ms=latency, error_rate=error_rate, error_status=error_status, rate_limit=rate_limit,
+            drop_rate=drop_rate, drop_when=drop_when, seed=fault_seed,
+        )
+        try:
+            faults.validate()
+        except ApiError as e:
+            raise exitcodes.UsageError(e.message) from None
+        opts = ServeOptions(
+            host=host,
+            port=port,
+            state_dir=state_dir,
+            allow_remote=allow_remote,
+            seed=SeedParams(sessions=sessions, active=active, devices=devices, seed=seed, busy=busy),
+            timeouts=Timeouts(pending=pending_timeout, authorizing=authorizing_timeout, inactivity=inactivity_timeout),
+            faults=faults,
+            log_level=log_level,
+        )
+        try:
+            run_server(opts)
+        except OSError as e:
+            raise exitcodes.CLIError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+
+    @app.command()
+    def token(
+        state_dir: Annotated[
+            Optional[str],
+            typer.Option("--state-dir", envvar="COBROWSE_SANDBOX_STATE_DIR", help="The state dir the sandbox serves from."),
+        ] = None,
+        role: Annotated[Optional[str], typer.Option(help="Role claim, e.g. administrator.")] = None,
+        sub: Annotated[str, typer.Option(help="Agent id (the sub claim).")] = "agent@sandbox.test",
+        name: Annotated[Optional[str], typer.Option(help="Display name claim.")] = None,
+        ttl: Annotated[int, typer.Option(help="Lifetime in seconds (at most 86400).", min=1)] = 3600,
+        expired: Annotated[bool, typer.Option("--expired", help="Mint a token that expired an hour ago.")] = False,
+    ) -> None:
+        """Print a token that a sandbox serving --state-dir accepts."""
+        if not state_dir:
+            raise exitcodes.UsageError(
+                "--state-dir is required: tokens are signed with the key the sandbox keeps there "
+                "(start it with 'cobrowse sandbox serve --state-dir DIR')"
+            )
+        if ttl > MAX_TTL:
+            raise exitcodes.UsageError(f"--ttl must be at most {MAX_TTL} seconds (Cobrowse rejects longer-lived tokens)")
+        from cobrowse_cli.sandbox.auth import load_or_create_keys, mint_token
+
+        keys = load_or_create_keys(state_dir)
+        print(mint_token(keys, sub=sub, role=role, ttl=ttl, name=name, expired=expired))

@@ -1,0 +1,53 @@
+"""An in-process sandbox for the CLI's global `--sandbox` flag: uvicorn in a thread on an ephemeral port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from cobrowse_cli.sandbox.server import bind, url_for
+
+START_TIMEOUT_S = 10.0
+
+
+@dataclass
+class EmbeddedSandbox:
+    url: str
+    token: str  # administrator token (sub admin@sandbox.test)
+    _server: object
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "EmbeddedSandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_embedded(sessions: int = 4000, active: int = 1500, devices: int = 50, seed: int = 1) -> EmbeddedSandbox:
+    """Start a seeded sandbox; returns once it accepts connections."""
+    import uvicorn
+
+    from cobrowse_cli.sandbox.app import SandboxOptions, build_app
+    from cobrowse_cli.sandbox.auth import load_or_create_keys, mint_token
+    from cobrowse_cli.sandbox.seed import SeedParams
+
+    keys = load_or_create_keys(None)
+    app = build_app(SandboxOptions(seed=SeedParams(sessions=sessions, active=active, devices=devices, seed=seed), keys=keys))
+    sock = bind("127.0.0.1", 0)
+    config = uvicorn.Config(app, log_level="error", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="cobrowse-sandbox", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("embedded sandbox failed to start")
+        time.sleep(0.005)
+    token = mint_token(keys, sub="admin@sandbox.test", role="administrator", ttl=3600, name="Avery Admin")
+    return EmbeddedSandbox(url=url_for(sock, "127.0.0.1"), token=token, _server=server, _thread=thread)
