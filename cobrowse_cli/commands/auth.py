@@ -252,6 +252,7 @@ def _client(env: Env, api: str, token, license: str | None, insecure: bool):
         license=license,
         debug=env.stderr if env.globals.debug else None,
         insecure=env.globals.insecure or insecure,
+        retries=1,  # a person is waiting for this check: fail in seconds, not after a long backoff
     )
 
 

@@ -55,6 +55,10 @@ class Home:
     def cache(self) -> Path:
         return Path(self.env["XDG_CACHE_HOME"]) / "cobrowse-cli" / "tokens"
 
+    def write_config(self, text: str) -> None:
+        self.config.parent.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(text)
+
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 30) -> Result:
         argv = [str(COBROWSE), *args] if _registered() else [sys.executable, "-c", _REGISTER_AND_RUN, *args]
         proc = subprocess.run(
@@ -114,8 +118,3 @@ def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> RSAKey:
     )
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return RSAKey(path, public)
-
-
-def write_config(home: Home, text: str) -> None:
-    home.config.parent.mkdir(parents=True, exist_ok=True)
-    home.config.write_text(text)
