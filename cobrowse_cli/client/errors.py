@@ -10,6 +10,7 @@ import json
 import re
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 MAX_DETAIL = 200  # characters of an odd error body we are willing to show
 
@@ -132,7 +133,7 @@ def api_error(
     if message == "jwt expired":
         return TokenExpiredError(status, message, hint=_expired_hint(token), **kw)
     cls = _STATUS_CLASSES.get(status) or (ServerError if status >= 500 else APIError)
-    hint = _hint(cls, status, path, query or {})
+    hint = _hint(cls, message, path, query or {})
     if cls is RateLimitedError:
         if retry_after is not None:
             hint = f"rate limited; retry after {retry_after:g} s"
@@ -140,17 +141,20 @@ def api_error(
     return cls(status, message, hint=hint, **kw)
 
 
-def _hint(cls: type[APIError], status: int, path: str, query: dict) -> str | None:
+def _hint(cls: type[APIError], message: str, path: str, query: dict) -> str | None:
     if cls is AuthenticationError:
         return "the token was rejected; check it with `cobrowse auth status`"
     if cls is ForbiddenError:
+        if "administrator" in message:
+            return None  # the server already said what is needed
         if str(query.get("agent", "")) == "all":
             return "agent=all needs an administrator token"
         return "the token's agent is not allowed to do this"
     if cls is NotFoundError:
         m = _RESOURCE_PATH.match(path)
         if m and m.group(2) != "me":
-            return f"{m.group(1).rstrip('s')} {m.group(2)}"
+            ident = unquote(m.group(2))
+            return None if ident in message else f"{m.group(1).rstrip('s')} {ident}"
         return f"no such path {path}" if path else None
     if cls is ServerError:
         return "the API failed; try again later"
