@@ -300,7 +300,7 @@ def run_status(opts: StatusOpts, env: Env) -> None:
             info["expires_at"] = _iso(claims["exp"])
             info["expires_in_seconds"] = int(left)
         if left is not None and left <= 0:
-            problem = f"the token expired {describe_left(left)}"
+            problem = f"the token expired {describe_left(left)}; run `cobrowse auth login` (or configure private_key to mint tokens)"
         elif left is not None and left < WARN_MARGIN:
             env.stderr.write(f"cobrowse: warning: the token expires {describe_left(left)}\n")
     elif problem is None:

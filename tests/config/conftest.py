@@ -118,3 +118,50 @@ def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> RSAKey:
     )
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return RSAKey(path, public)
+
+
+@dataclass
+class LocalSandbox:
+    url: str
+    state_dir: Path
+    license: str
+    private_key: Path
+
+    def token(self, **kw) -> str:
+        from cobrowse_cli.sandbox.auth import load_keys, mint_token
+
+        return mint_token(load_keys(self.state_dir), **kw)
+
+
+@pytest.fixture(scope="module")
+def local_sandbox(tmp_path_factory: pytest.TempPathFactory):
+    """A small real sandbox (uvicorn in a thread, loopback, ephemeral port) with its keys in a state dir,
+    so tests can mint with --private-key and have the server accept the tokens."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from cobrowse_cli.sandbox.app import SandboxOptions, build_app
+    from cobrowse_cli.sandbox.auth import LICENSE_FILE, PRIVATE_KEY_FILE
+    from cobrowse_cli.sandbox.seed import SeedParams
+    from cobrowse_cli.sandbox.server import bind, url_for
+
+    state_dir = tmp_path_factory.mktemp("sandbox-state")
+    app = build_app(SandboxOptions(seed=SeedParams(sessions=5, active=1, devices=1), state_dir=str(state_dir)))
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "sandbox did not start"
+        time.sleep(0.01)
+    yield LocalSandbox(
+        url=url_for(sock, "127.0.0.1"),
+        state_dir=state_dir,
+        license=(state_dir / LICENSE_FILE).read_text().strip(),
+        private_key=state_dir / PRIVATE_KEY_FILE,
+    )
+    server.should_exit = True
+    thread.join(timeout=5)
