@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 
@@ -84,7 +85,7 @@ def _realtime_routes() -> list:
 def build_app(options: SandboxOptions | None = None):
     options = options or SandboxOptions()
     keys = options.keys or load_or_create_keys(options.state_dir)
-    store = Store(options.timeouts)
+    store = Store(dataclasses.replace(options.timeouts))  # a copy: reset restores the original
     seed_params = seed_store(store, options.seed)
     faults = Faults(options.faults)
 

@@ -3,7 +3,8 @@
 It plays the customer's side (devices joining, accepting, ending, going offline) and exposes the
 truth the reliability tests compare against. Endpoints:
 
-  POST /_sandbox/reset                      re-seed ({sessions, active, devices, seed, busy, now}); clears faults, churn, counters
+  POST /_sandbox/reset                      re-seed ({sessions, active, devices, seed, busy, now}); clears faults,
+                                            churn and counters; restores the serve-time timeouts
   GET|POST /_sandbox/faults                 read / change fault settings (see faults.FaultConfig)
   GET|POST /_sandbox/timeouts               read / change {pending, authorizing, inactivity} seconds
   GET /_sandbox/stats                       request counts, end counts per session (the exactly-once truth)
@@ -14,6 +15,7 @@ truth the reliability tests compare against. Endpoints:
   PUT /_sandbox/devices/<id>                {custom_data (merged), connectable, device}
   POST /_sandbox/devices/<id>/online|offline
   GET|POST /_sandbox/churn                  {create_per_s, end_per_s, agent?}: background creation and ending
+  GET /_sandbox/sockets, POST /_sandbox/sockets/drop   open realtime sockets / close them all (code 1012)
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ async def reset(request: Request):
     )
     state.churn.stop()
     state.faults.set(FaultConfig())
+    serve_timeouts = state.options.timeouts  # the values serve started with, whatever tests changed since
+    t = state.store.timeouts
+    t.pending, t.authorizing, t.inactivity = serve_timeouts.pending, serve_timeouts.authorizing, serve_timeouts.inactivity
     state.store.clear()
     state.seed_params = seed_store(state.store, params)
     return json_response({"ok": True, "seed": state.seed_params.__dict__, "stats": state.store.stats()["sessions"]})
@@ -315,6 +320,19 @@ async def churn(request: Request):
 
 
 @control
+async def sockets(request: Request):
+    """GET: how many realtime sockets are open; POST /_sandbox/sockets/drop: close them all (1012)."""
+    try:
+        from cobrowse_cli.sandbox import realtime
+    except ImportError:
+        return json_response({"open": 0, "dropped": 0})
+    store = request.app.state.store
+    if request.url.path.endswith("/drop"):
+        return json_response({"dropped": realtime.drop_all_sockets(store)})
+    return json_response({"open": realtime.open_socket_count(store)})
+
+
+@control
 async def health(request: Request):
     return json_response({"ok": True})
 
@@ -332,4 +350,6 @@ ROUTES = [
     Route("/_sandbox/devices/{id}", update_device, methods=["PUT"]),
     Route("/_sandbox/devices/{id}/{action}", device_presence, methods=["POST"]),
     Route("/_sandbox/churn", churn, methods=["GET", "POST"]),
+    Route("/_sandbox/sockets", sockets, methods=["GET"]),
+    Route("/_sandbox/sockets/drop", sockets, methods=["POST"]),
 ]
