@@ -21,6 +21,7 @@ class Column:
     key: str  # "id", "agent.name", "custom_data.user_id", "custom_data"
     header: str | None = None  # default: see default_header()
     kind: str = "text"  # one of KINDS
+    styles: dict[str, str] | None = None  # "state" kind: value -> rich style, over the shared palette
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

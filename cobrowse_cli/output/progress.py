@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 @contextmanager
 def rich_progress(err: TextIO, description: str, total: int | None, *, color: bool) -> Iterator[Callable[[int], None]]:
+    """Yields update(done): `done` is the running total so far (what the client's on_page passes)."""
     console = Console(file=err, force_terminal=True, color_system="auto" if color else None, highlight=False)
     columns = [SpinnerColumn(), TextColumn("{task.description}", markup=False)]
     if total is not None:
@@ -22,7 +23,7 @@ def rich_progress(err: TextIO, description: str, total: int | None, *, color: bo
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(description, total=total)
 
-        def advance(n: int = 1) -> None:
-            progress.advance(task, n)
+        def update(done: int) -> None:
+            progress.update(task, completed=done)
 
-        yield advance
+        yield update

@@ -36,6 +36,10 @@ STATE_STYLES = {
     "failed": "red",
     "error": "red",
     "done": "green",
+    # `sessions end` outcomes
+    "already_ended": "dim",
+    "not_found": "red",
+    "would_end": "yellow",
 }
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -63,14 +67,15 @@ def _terminal_width(out: TextIO) -> int | None:
     return width or None
 
 
-def cell(value: Any, kind: str, now: datetime) -> Text:
+def cell(value: Any, kind: str, now: datetime, styles: dict[str, str] | None = None) -> Text:
     if value is None:
         return Text("")
     if kind == "time" and isinstance(value, str):
         return Text(cells.terminal_safe(relative_time(value, now)))
     plain = cells.terminal_safe(cells.text(value, for_tty=True))
     if kind == "state":
-        return Text(plain, style=STATE_STYLES.get(plain.lower(), ""))
+        style = (styles or {}).get(plain) or STATE_STYLES.get(plain.lower(), "")
+        return Text(plain, style=style)
     if isinstance(value, bool):
         return Text(plain, style="green" if value else "dim")
     return Text(plain)
@@ -86,13 +91,13 @@ def render_table(console: Console, columns: list[Column], rows: Iterable[dict], 
             overflow="ellipsis",
         )
     for row in rows:
-        table.add_row(*(cell(get_path(row, c.key), c.kind, now) for c in columns))
+        table.add_row(*(cell(get_path(row, c.key), c.kind, now, c.styles) for c in columns))
     console.print(table)
 
 
 def render_item(console: Console, row: dict, columns: list[Column], now: datetime, *, only: bool) -> None:
     """Key/value lines: the chosen columns (`only`), or every field flattened to dotted keys."""
-    kinds = {c.key: c.kind for c in columns}
+    by_key = {c.key: c for c in columns}
     if only:
         pairs = [(c.title, c.key, get_path(row, c.key)) for c in columns]
     else:
@@ -101,15 +106,17 @@ def render_item(console: Console, row: dict, columns: list[Column], now: datetim
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for label, key, value in pairs:
-        grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kinds.get(key) or _guess_kind(key, value), now))
+        column = by_key.get(key)
+        kind = column.kind if column else _guess_kind(key, value)
+        grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kind, now, column.styles if column else None))
     console.print(grid)
 
 
-def _item_value(value: Any, kind: str, now: datetime) -> Text:
+def _item_value(value: Any, kind: str, now: datetime, styles: dict[str, str] | None) -> Text:
     if kind == "time" and isinstance(value, str):
         # One item is read closely: show the exact time next to the relative one.
         return Text(cells.terminal_safe(relative_time(value, now))) + Text(f" ({cells.terminal_safe(value)})", style="dim")
-    return cell(value, kind, now)
+    return cell(value, kind, now, styles)
 
 
 def _guess_kind(key: str, value: Any) -> str:

@@ -133,10 +133,11 @@ class Writer:
         self.stderr.flush()
 
     def progress(self, description: str, total: int | None = None) -> ContextManager[Callable[[int], None]]:
-        """`with w.progress("Fetching sessions") as advance: advance(len(page))`.
+        """`with w.progress("Fetching sessions") as update: client.iter_sessions(..., on_page=update)`.
 
-        advance(n) adds n done items. Drawn on stderr only when stderr is a TTY and the output is a
-        table; otherwise advance does nothing and nothing is written anywhere.
+        update(done) sets the running total of items done so far (not an increment), as the
+        client's on_page callback reports it. Drawn on stderr only when stderr is a TTY and the
+        output is a table; otherwise update does nothing and nothing is written anywhere.
         """
         if self.is_machine or not _isatty(self.stderr):
             return nullcontext(_ignore)
@@ -156,7 +157,7 @@ class Writer:
         return self.opts.fields or [c.key for c in self.columns]
 
 
-def _ignore(n: int = 1) -> None:
+def _ignore(done: int) -> None:
     return None
 
 

@@ -74,6 +74,7 @@ def list_peak_bytes(n: int) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_ndjson_streams_in_flat_memory():
     small, large = peak_bytes("ndjson", 10_000), peak_bytes("ndjson", 200_000)
     # 20x the rows must not mean more memory; holding even 10k rows in a list costs far more.
@@ -99,8 +100,8 @@ MACHINE_SCRIPT = textwrap.dedent(
         w.write_rows(iter([row, row]))
         w.write_item(row)
         w.write_value(3, json_key="active")
-        with w.progress("paging", total=2) as advance:
-            advance(1)
+        with w.progress("paging", total=2) as update:
+            update(1)
         w.info("done")
     print(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich.")))
     """

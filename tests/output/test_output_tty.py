@@ -55,6 +55,13 @@ def test_columns_choose_table_columns():
     assert lines[2].split() == ["s0001", "1", "1h", "ago"]  # an ad-hoc "created" column is a time too
 
 
+def test_a_column_can_override_state_colours():
+    cols = [Column("outcome", kind="state", styles={"ended": "green"}), Column("state", kind="state")]
+    out = TTYStream()
+    Writer(OutputOptions(), stdout=out, stderr=PipeStream(), columns=cols).write_rows([{"outcome": "ended", "state": "ended"}])
+    assert GREEN + "ended" in out.getvalue() and "\x1b[2mended" in out.getvalue()
+
+
 def test_values_cannot_inject_markup_or_terminal_escapes():
     row = make_session(1, custom_data={"note": "[bold red]x[/] :smile:"}, id="evil\x1b[2Jid\nnext")
     _, out, _ = table([row], no_color=True)
@@ -79,19 +86,22 @@ def test_item_view_on_a_tty_is_key_value_with_exact_times():
 def test_progress_writes_nothing_to_stdout_and_draws_on_a_tty_stderr_only():
     out, err = TTYStream(), TTYStream()
     w = Writer(OutputOptions(), stdout=out, stderr=err, columns=SESSION_COLUMNS, now=NOW)
-    with w.progress("Fetching sessions", total=None) as advance:
-        for _ in range(3):
-            advance(1000)
+    with w.progress("Fetching sessions", total=None) as update:
+        for done in (1000, 2000, 2345):  # running totals, as the client's on_page reports them
+            update(done)
     assert out.getvalue() == ""
-    assert "Fetching sessions" in err.getvalue()
+    assert "Fetching sessions" in err.getvalue() and "2345" in err.getvalue()
+    with w.progress("Ending", total=10) as update:
+        update(4)
+    assert "4/10" in err.getvalue() and out.getvalue() == ""
 
 
 @pytest.mark.parametrize("fmt, stderr_tty", [("ndjson", True), (None, False)])
 def test_progress_is_silent_for_machine_output_or_a_piped_stderr(fmt, stderr_tty):
     out, err = PipeStream(), TTYStream() if stderr_tty else PipeStream()
     w = Writer(OutputOptions(format=fmt), stdout=out, stderr=err, columns=SESSION_COLUMNS)
-    with w.progress("Fetching", total=10) as advance:
-        advance(5)
+    with w.progress("Fetching", total=10) as update:
+        update(5)
     assert out.getvalue() == "" and err.getvalue() == ""
 
 
