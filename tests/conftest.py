@@ -40,7 +40,7 @@ class ControlError(Exception):
 @dataclass
 class Response:
     status: int
-    headers: dict
+    headers: dict  # names lower-cased
     body: object  # parsed JSON, or the raw text when the body is not JSON
 
     @property
@@ -90,9 +90,9 @@ class Sandbox:
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as res:
-                return Response(res.status, dict(res.headers), _loads(res.read()))
+                return Response(res.status, _lower(res.headers), _loads(res.read()))
         except urllib.error.HTTPError as e:
-            return Response(e.code, dict(e.headers), _loads(e.read()))
+            return Response(e.code, _lower(e.headers), _loads(e.read()))
 
     def control(self, method: str, path: str, json=None):
         res = self.api(method, path, token=None, json=json, timeout=60)
@@ -117,6 +117,10 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _lower(headers) -> dict:
+    return {k.lower(): v for k, v in headers.items()}
 
 
 def _dumps(data) -> bytes:
