@@ -42,6 +42,8 @@ STATE_STYLES = {
     "would_end": "yellow",
 }
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+# Padding rich adds after the last cell, possibly inside a style span: "active   \x1b[0m".
+_TRAILING_PAD = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 
 
 def make_console(out: TextIO, *, color: bool) -> Console:
@@ -92,7 +94,7 @@ def render_table(console: Console, columns: list[Column], rows: Iterable[dict], 
         )
     for row in rows:
         table.add_row(*(cell(get_path(row, c.key), c.kind, now, c.styles) for c in columns))
-    console.print(table)
+    emit(console, table)
 
 
 def render_item(console: Console, row: dict, columns: list[Column], now: datetime, *, only: bool) -> None:
@@ -109,7 +111,7 @@ def render_item(console: Console, row: dict, columns: list[Column], now: datetim
         column = by_key.get(key)
         kind = column.kind if column else _guess_kind(key, value)
         grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kind, now, column.styles if column else None))
-    console.print(grid)
+    emit(console, grid)
 
 
 def _item_value(value: Any, kind: str, now: datetime, styles: dict[str, str] | None) -> Text:
@@ -128,4 +130,11 @@ def _guess_kind(key: str, value: Any) -> str:
 
 
 def print_value(console: Console, value: Any) -> None:
-    console.print(Text(cells.terminal_safe(cells.text(value, for_tty=True))))
+    emit(console, Text(cells.terminal_safe(cells.text(value, for_tty=True))))
+
+
+def emit(console: Console, renderable: Any) -> None:
+    """Print without the trailing spaces rich pads lines with (they wrap badly and break copy-paste)."""
+    with console.capture() as captured:
+        console.print(renderable)
+    console.file.write(_TRAILING_PAD.sub(r"\1", captured.get()))

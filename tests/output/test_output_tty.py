@@ -37,6 +37,7 @@ def test_tty_table_has_headers_colour_relative_times_and_compact_custom_data():
     assert len(lines) == 4
     assert "3m ago" in plain and "2026-03-01T11:57" not in plain
     assert "user_id=1 plan=pro" in plain and "Zoë Agent" in plain
+    assert not any(line.endswith(" ") for line in plain.splitlines())  # no rich padding at line ends
 
 
 @pytest.mark.parametrize("how", ["option", "env"])
@@ -81,6 +82,7 @@ def test_item_view_on_a_tty_is_key_value_with_exact_times():
     assert lines["custom_data.user_id"] == "1"
     assert lines["activated"] == "3m ago (2026-03-01T11:57:00.000Z)"
     assert lines["recorded"] == "yes"
+    assert not any(line.endswith(" ") for line in out.getvalue().splitlines())
 
 
 def test_progress_writes_nothing_to_stdout_and_draws_on_a_tty_stderr_only():
