@@ -74,7 +74,7 @@ def iter_paged(
             return
         if not fresh:
             raise PagingError(
-                f"cannot page past {iso_ms(boundary_ms) if boundary_ms else 'the first page'}: more than "
+                f"cannot page past {iso_ms(boundary_ms) if boundary_ms else 'the first page'}: at least "
                 f"{page_size} {cursor.noun} share that millisecond; narrow the query (e.g. by state or a "
                 f"filter) or use a larger page size"
             )
