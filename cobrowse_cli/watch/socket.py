@@ -41,6 +41,8 @@ class SocketSettings:
     open_timeout: float = 10.0
     max_attempts: int = 10  # consecutive failed reconnects before giving up (~1.5 min with backoff)
     max_relist_failures: int = 3
+    min_delay: float | None = None  # backoff floor; None: the SDK's random 1-2 s (tests shorten it)
+    max_delay: float = MAX_DELAY
 
 
 def backoff_delay(attempt: int, min_delay: float, max_delay: float = MAX_DELAY) -> float:
@@ -66,6 +68,8 @@ class Connection:
         extra = {}
         if "proxy" in inspect.signature(connect).parameters:  # websockets >= 15 reads proxy env vars
             extra["proxy"] = None  # the socket goes where users/me says, like the SDK; never via env proxies
+        # Entered like `with connect(...) as ws` (websockets 17 warns otherwise; older versions return the
+        # connection itself, whose __enter__ is a no-op); left by close().
         ws = connect(
             url,
             subprotocols=subprotocols,  # type: ignore[arg-type]
@@ -75,7 +79,7 @@ class Connection:
             close_timeout=2,
             max_size=16 * 1024 * 1024,
             **extra,
-        )
+        ).__enter__()
         return cls(ws)
 
     def send(self, event: str, data: Any = None) -> None:
@@ -123,7 +127,8 @@ class SocketWatch:
         self.notice = notice
         self.conn: Connection | None = None
         self.subscribed: dict[str, str] = {}  # resource id -> token
-        self.min_delay = 1.0 + random.random()  # cocom picks 1-2 s once per socket
+        # cocom picks its floor at random in 1-2 s, once per socket
+        self.min_delay = settings.min_delay if settings.min_delay is not None else 1.0 + random.random()
         self.relist_failures = 0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -240,7 +245,7 @@ class SocketWatch:
         last_error = reason
         self.notice(f"realtime socket {reason}; reconnecting")
         for _ in range(self.settings.max_attempts):
-            delay = backoff_delay(attempt, self.min_delay)
+            delay = backoff_delay(attempt, self.min_delay, self.settings.max_delay)
             attempt += 1
             if delay:
                 time.sleep(self.feed.wait_bound(delay))
