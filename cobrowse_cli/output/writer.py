@@ -114,9 +114,8 @@ class Writer:
             payload = {json_key: value} if json_key else value
             out.write(machine.dumps(payload) + "\n")
         elif fmt == "csv":
-            machine.write_csv([{"value": value}], out, ["value"]) if not json_key else machine.write_csv(
-                [{json_key: value}], out, [json_key]
-            )
+            key = json_key or "value"
+            machine.write_csv([{key: value}], out, [key])
         elif fmt == "table" and self.color:
             from cobrowse_cli.output import table
 
