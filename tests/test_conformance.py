@@ -13,6 +13,7 @@ import queue
 import shutil
 import subprocess
 import threading
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -65,11 +66,18 @@ class NodeScript:
         self.lines.put(None)
 
     def read(self, timeout: float = LINE_TIMEOUT_S) -> dict:
+        result = self.poll(timeout)
+        if result is None:
+            self.proc.kill()
+            raise AssertionError(f"{self.name}: no output within {timeout}s; stderr:\n{self._stderr()}")
+        return result
+
+    def poll(self, timeout: float) -> dict | None:
+        """The next line, or None if none came within `timeout` (the script keeps running)."""
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
-            self.proc.kill()
-            raise AssertionError(f"{self.name}: no output within {timeout}s; stderr:\n{self._stderr()}") from None
+            return None
         if line is None:
             raise AssertionError(f"{self.name} exited ({self.proc.wait()}) early; stderr:\n{self._stderr()}")
         result = json.loads(line)
@@ -190,20 +198,48 @@ def test_sdk_raises_token_expired_error_for_an_expired_jwt(sandbox, node_script)
 def test_sdk_session_subscription_receives_updates_and_ended(sandbox, node_script):
     token = sandbox.token()
     session = rest(sandbox, "POST", "/api/1/sessions", token, {"custom_data": {"ticket": "T-9"}})
-    script = node_script("subscribe_session.mjs", COBROWSE_TOKEN=token, SESSION_ID=session["id"], WAIT_ENDED="1")
+    script = node_script(
+        "subscribe_session.mjs", COBROWSE_TOKEN=token, SESSION_ID=session["id"], STEPS="rest,after-drop", WAIT_ENDED="1"
+    )
     assert script.read() == {"ready": True, "id": session["id"], "state": "pending"}
+    assert sandbox.control("GET", "/_sandbox/sockets") == {"open": 1}
 
     # another client changes the session through REST; the SDK hears it over the socket
-    rest(sandbox, "PUT", f"/api/1/sessions/{session['id']}", token, {"id": session["id"], "custom_data": {"step": "rest"}})
+    put(sandbox, token, session["id"], {"step": "rest"})
     updated = script.read()["updated"]
     assert updated["id"] == session["id"]
     assert updated["custom_data"] == {"ticket": "T-9", "step": "rest"}
+
+    # the socket server drops every socket: the SDK reconnects (1-2 s backoff) and re-subscribes.
+    # The sandbox counts a socket as open before the SDK's subscribe frame arrives, so change the
+    # session until the SDK reports it (each change differs, so each one is pushed).
+    assert sandbox.control("POST", "/_sandbox/sockets/drop") == {"dropped": 1}
+    wait_until(lambda: sandbox.control("GET", "/_sandbox/sockets")["open"] == 1, timeout=8)
+    after = None
+    for attempt in range(20):
+        put(sandbox, token, session["id"], {"step": "after-drop", "attempt": attempt})
+        after = script.poll(0.25)
+        if after is not None:
+            break
+    assert after is not None, "the SDK got no update after the socket was dropped"
+    assert after["updated"]["custom_data"]["step"] == "after-drop"
 
     # the device ends it (control surface): the SDK's `ended` event fires from the socket push
     sandbox.control("POST", f"/_sandbox/sessions/{session['id']}/end")
     assert script.read()["ended"] == {"id": session["id"], "state": "ended", "ended_reason": "device_ended"}
     script.finish()
     assert end_counts(sandbox)[session["id"]] == 1
+
+
+def put(sandbox, token: str, session_id: str, custom_data: dict) -> dict:
+    return rest(sandbox, "PUT", f"/api/1/sessions/{session_id}", token, {"id": session_id, "custom_data": custom_data})
+
+
+def wait_until(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
 
 
 def test_sdk_device_subscription_receives_presence_updates(sandbox, node_script):

@@ -1,7 +1,9 @@
-// A session subscription over the realtime socket. Env: SESSION_ID (an existing session).
-// Prints {ready} once the socket is open (the subscribe frame is sent before 'open' is emitted),
-// then {updated: ...} for the first `updated` whose custom_data.step is set (the test changes it
-// through REST), then, if the test ends the session, {ended: ...} from the SDK's `ended` event.
+// A session subscription over the realtime socket. Env: SESSION_ID (an existing session),
+// STEPS (comma-separated, default "rest"), WAIT_ENDED (any value: also wait for `ended`).
+// Prints {ready} once the socket is open (the SDK sends its subscribe frame before emitting 'open'),
+// then, for each step in STEPS, {updated: ...} for the first `updated` whose custom_data.step is that
+// step (the test changes the session through REST, possibly after dropping the socket, which the SDK
+// must survive by reconnecting and re-subscribing), then {ended: ...} from the SDK's `ended` event.
 import { connect, emit, run, waitFor } from './common.mjs'
 
 run(async () => {
@@ -12,8 +14,10 @@ run(async () => {
   await opened
   emit({ ready: true, id: session.id, state: session.state })
 
-  const [updated] = await waitFor(session, 'updated', 10000, s => !!s.custom_data?.step)
-  emit({ updated: { id: updated.id, state: updated.state, custom_data: updated.custom_data } })
+  for (const step of (process.env.STEPS || 'rest').split(',')) {
+    const [updated] = await waitFor(session, 'updated', 15000, s => s.custom_data?.step === step)
+    emit({ updated: { id: updated.id, state: updated.state, custom_data: updated.custom_data } })
+  }
 
   if (process.env.WAIT_ENDED) {
     const [ended] = await waitFor(session, 'ended', 10000)

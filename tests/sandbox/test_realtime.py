@@ -339,3 +339,26 @@ def test_malformed_frames_close_the_socket_and_the_server_lives_on(agent, sessio
             assert await recv(ws) == {"ack": 1}
 
     run(scenario())
+
+
+# -- fault hook ----------------------------------------------------------------------------------
+
+
+def test_control_surface_drop_closes_sockets_with_1012_and_they_can_resubscribe(sandbox, agent, session):
+    url, token, notification_token = agent
+
+    async def scenario():
+        async with open_socket(url, notification_token) as ws:
+            await send(ws, "subscribe", 1, session["control_token"])
+            assert await recv(ws) == {"ack": 1}
+            assert (await asyncio.to_thread(sandbox.control, "GET", "/_sandbox/sockets"))["open"] == 1
+            assert await asyncio.to_thread(sandbox.control, "POST", "/_sandbox/sockets/drop") == {"dropped": 1}
+            assert await closed_code(ws) == 1012
+        async with open_socket(url, notification_token) as ws:  # a reconnect re-subscribes as the SDK does
+            await send(ws, "subscribe", 1, session["control_token"])
+            assert await recv(ws) == {"ack": 1}
+            body = {"id": session["id"], "custom_data": {"after": "drop"}}
+            await asyncio.to_thread(rest, url, "PUT", f"/api/1/sessions/{session['id']}", token, body)
+            assert (await recv(ws))["data"]["custom_data"]["after"] == "drop"
+
+    run(scenario())
