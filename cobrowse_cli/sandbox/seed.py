@@ -10,8 +10,8 @@ and four more (`alice@`, `bob@`, `carol@`, `dave@sandbox.test`). Roles come from
 
 from __future__ import annotations
 
+import base64
 import random
-import string
 from dataclasses import asdict, dataclass
 
 from cobrowse_cli.sandbox.store import CODE_VALIDITY_MS, Device, Session, Store
@@ -28,7 +28,6 @@ AGENTS = [
 ]
 AGENT_WEIGHTS = [30, 10, 15, 15, 15, 15]
 BUSY_ACTIVE = 6000
-_ALNUM = string.ascii_letters + string.digits
 PLANS = ["free", "free", "pro", "pro", "pro", "business", "enterprise"]
 REGIONS = ["us-east", "us-west", "eu-west", "eu-central", "apac"]
 FIRST = ["ana", "ben", "chloe", "dev", "emma", "farid", "grace", "hugo", "isla", "jon", "kemi", "liam", "mia", "noah", "olga", "priya"]
@@ -67,20 +66,35 @@ class SeedParams:
         return p
 
 
+# base64 of random bytes, with '+' and '/' mapped to letters so ids never start with '-' or hold '/'
+_B64_TO_ALNUM = bytes.maketrans(b"+/", b"xz")
+
+
 def _rid(rng: random.Random, n: int = 20) -> str:
-    return "".join(rng.choices(_ALNUM, k=n))
+    """n (a multiple of 4) letters and digits, fast: seeding 100k sessions makes 200k of these."""
+    raw = rng.getrandbits(n * 6).to_bytes(n * 3 // 4, "big")
+    return base64.b64encode(raw).translate(_B64_TO_ALNUM).decode()
+
+
+# rng.randint/choice cost ~1 us each through _randbelow; at 100k sessions x ~15 draws that is seconds.
+def _rint(rng: random.Random, lo: int, hi: int) -> int:
+    return lo + int(rng.random() * (hi - lo + 1))
+
+
+def _pick(rng: random.Random, seq):
+    return seq[int(rng.random() * len(seq))]
 
 
 def random_custom_data(rng: random.Random) -> dict:
-    user = rng.randint(1, 5000)
+    user = _rint(rng, 1, 5000)
     data = {
         "user_id": str(user),
-        "user_email": f"{rng.choice(FIRST)}.{user}@{rng.choice(DOMAINS)}",
-        "plan": rng.choice(PLANS),
-        "region": rng.choice(REGIONS),
+        "user_email": f"{_pick(rng, FIRST)}.{user}@{_pick(rng, DOMAINS)}",
+        "plan": _pick(rng, PLANS),
+        "region": _pick(rng, REGIONS),
     }
     if rng.random() < 0.4:
-        data["ticket"] = f"ZD-{rng.randint(10000, 99999)}"
+        data["ticket"] = f"ZD-{_rint(rng, 10000, 99999)}"
     return data
 
 
@@ -96,11 +110,17 @@ def _grouped_times(rng: random.Random, n: int, lo: int, hi: int) -> list[int]:
 
 def seed_store(store: Store, params: SeedParams) -> SeedParams:
     """Fill `store` (already cleared) without emitting events. Returns the resolved parameters."""
+    return _seed(store, params)
+
+
+def _seed(store: Store, params: SeedParams) -> SeedParams:
     p = params.resolved()
     rng = random.Random(p.seed)
     anchor = p.anchor_ms if p.anchor_ms is not None else now_ms()
     agents = [store.agent_for(sub, name=name) for sub, name in AGENTS]
     refs = [a.ref() for a in agents]
+    # one weighted draw = one index into a 100-slot table (rng.choices with weights is slow at 100k)
+    owner_table = [i for i, w in enumerate(AGENT_WEIGHTS) for _ in range(w)]
 
     devices = []
     for _ in range(p.devices):
@@ -128,23 +148,24 @@ def seed_store(store: Store, params: SeedParams) -> SeedParams:
     codes: set[str] = set()
 
     def new_session(state: str, t_ms: int) -> None:
-        owner = rng.choices(agents, AGENT_WEIGHTS)[0]
-        dev = rng.choice(devices) if devices else None
+        owner_index = _pick(rng, owner_table)
+        owner, owner_ref = agents[owner_index], refs[owner_index]
+        dev = _pick(rng, devices) if devices else None
         while True:
-            code = f"{rng.randrange(1_000_000):06d}"
+            code = "%06d" % int(rng.random() * 1_000_000)
             if code not in codes:
                 codes.add(code)
                 break
         custom = dict(dev.data["custom_data"]) if dev and rng.random() < 0.7 else random_custom_data(rng)
         if rng.random() < 0.3:
-            custom["ticket"] = f"ZD-{rng.randint(10000, 99999)}"
+            custom["ticket"] = f"ZD-{_rint(rng, 10000, 99999)}"
         data = {
             "id": _rid(rng),
             "code": code,
             "state": state,
             "custom_data": custom,
-            "agent": owner.ref(),
-            "agents": [owner.ref()],
+            "agent": owner_ref,  # shared read-only dict: the store never edits agent refs in place
+            "agents": [owner_ref],
             "created": None,
             "updated": None,
             "activated": None,
@@ -160,7 +181,7 @@ def seed_store(store: Store, params: SeedParams) -> SeedParams:
             "control_token": _rid(rng, 32),
         }
         if rng.random() < 0.1:
-            data["agents"].append(rng.choice(refs))
+            data["agents"].append(_pick(rng, refs))
         if state == "pending" or state == "authorizing":
             created = t_ms
             activated = None
@@ -168,17 +189,17 @@ def seed_store(store: Store, params: SeedParams) -> SeedParams:
             since = created
         else:
             activated = t_ms
-            created = t_ms - rng.randint(3_000, 180_000)
-            updated = activated + rng.randint(0, 60_000) if state == "active" else activated
+            created = t_ms - _rint(rng, 3_000, 180_000)
+            updated = activated + _rint(rng, 0, 60_000) if state == "active" else activated
             since = activated
         ended = None
         if state == "ended":
-            reason = rng.choice(ENDED_REASONS)
+            reason = _pick(rng, ENDED_REASONS)
             if reason in ("pending_timeout", "authorizing_timeout"):
                 created, activated = t_ms, None
                 ended = created + (15 * MINUTE if reason == "pending_timeout" else 5 * MINUTE)
             else:
-                ended = activated + rng.randint(45_000, 50 * MINUTE)
+                ended = activated + _rint(rng, 45_000, 50 * MINUTE)
             data["ended_reason"] = reason
             data["recorded"] = activated is not None and rng.random() < 0.3
             updated = ended
