@@ -121,9 +121,9 @@ def test_activated_before_and_after_are_strict_on_the_sort_key(sandbox):
     assert len(before) + len(after) + len(same) == len(rows)
 
 
-def _page_all(sandbox, boundary_shift_ms: int) -> tuple[dict, int]:
+def _page_all(sandbox, boundary_shift_ms: int, limit: int = 1000) -> tuple[dict, int]:
     seen: dict[str, dict] = {}
-    query = "?agent=all&state=active&limit=1000"
+    query = f"?agent=all&state=active&limit={limit}"
     pages = 0
     while True:
         page = listing(sandbox, query)
@@ -132,7 +132,7 @@ def _page_all(sandbox, boundary_shift_ms: int) -> tuple[dict, int]:
             return seen, pages
         seen.update((r["id"], r) for r in page)
         boundary = _ms(key(page[-1])) + boundary_shift_ms
-        query = f"?agent=all&state=active&limit=1000&activated_before={quote(_iso(boundary))}"
+        query = f"?agent=all&state=active&limit={limit}&activated_before={quote(_iso(boundary))}"
 
 
 def _iso(ms: int) -> str:
@@ -143,8 +143,11 @@ def test_paging_past_1000_needs_boundary_overlap_and_dedup(sandbox):
     sandbox.reset(sessions=3000, active=1500, devices=20, seed=5)
     truth = sandbox.control("GET", "/_sandbox/truth/active-count")["count"]
     assert truth == 1500
-    # strict activated_before at the last item's timestamp loses the rest of a group the page cut through
-    naive, _ = _page_all(sandbox, 0)
+    # strict activated_before at the last item's timestamp loses the rest of a group the page cut through;
+    # choose a page size that ends a page inside one of the seeded groups sharing a millisecond
+    first = listing(sandbox, "?agent=all&state=active&limit=1000")
+    cut = next(i for i in range(400, len(first)) if key(first[i - 1]) == key(first[i]))
+    naive, _ = _page_all(sandbox, 0, limit=cut)
     assert len(naive) < truth
     # re-asking from the boundary millisecond itself (+1 ms, strict) and de-duplicating by id is exact
     exact, pages = _page_all(sandbox, 1)
