@@ -19,8 +19,9 @@ Wire reference: cobrowse-agent-sdk `src/socket/SocketManager.js` and cocom's `CB
   frame closes it with 1003. Each connection has a bounded send queue: a consumer that falls
   `SEND_QUEUE_LIMIT` frames behind is closed with 1013 instead of growing memory.
 
-Fault hook: `drop_all_sockets()` closes every open socket (code 1012, "service restart"), so clients'
-reconnect logic can be tested; the control surface exposes it.
+Fault hook: `drop_all_sockets(store)` closes every open socket (code 1012, "service restart"), so
+clients' reconnect logic can be tested; the control surface exposes it as `POST /_sandbox/sockets/drop`
+and `open_socket_count(store)` as `GET /_sandbox/sockets`.
 """
 
 from __future__ import annotations
@@ -28,15 +29,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import cbor2
 from starlette.responses import JSONResponse
-from starlette.websockets import WebSocket, WebSocketDisconnect
-
-log = logging.getLogger("cobrowse_cli.sandbox.realtime")
+from starlette.websockets import WebSocket
 
 SUBPROTOCOL = "cbor"
 BEARER_PREFIX = "cbio.http.headers.authorization.bearer."
@@ -73,7 +72,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         await conn.run()
     finally:
-        _remove_listener(store, conn.on_store_change)
+        store.remove_listener(conn.on_store_change)
         _connections.discard(conn)
 
 
@@ -127,31 +126,15 @@ async def _refuse(websocket: WebSocket, error_id: str, message: str) -> None:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason=message)
 
 
-def _remove_listener(store: Any, fn: Any) -> None:
-    remove = getattr(store, "remove_listener", None)
-    if remove is not None:
-        remove(fn)
-
-
-def _as_json(resource: Any) -> Any:
-    """Store objects may be dicts or carry a to_json(); the socket sends what REST would."""
-    to_json = getattr(resource, "to_json", None)
-    return to_json() if callable(to_json) else resource
-
-
-def _resource_id(resource: Any) -> str | None:
-    if isinstance(resource, dict):
-        return resource.get("id")
-    return getattr(resource, "id", None)
-
-
 @dataclass(eq=False)
 class _Connection:
     websocket: WebSocket
     store: Any
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=SEND_QUEUE_LIMIT))
-    # token -> ("session" | "device", resource id)
+    # token -> ("session" | "device", resource id); `watched` indexes the values so that each store
+    # change costs O(1) per connection however many resources a watcher follows.
     subscriptions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    watched: Counter = field(default_factory=Counter)
     closing: bool = False
     close_code: int = 1000
     close_reason: str = ""
@@ -228,7 +211,7 @@ class _Connection:
         if event == "subscribe":
             self._subscribe(data)
         elif event == "unsubscribe" and isinstance(data, str):
-            self.subscriptions.pop(data, None)
+            self._unsubscribe(data)
         elif event == "sync-presence":
             self._sync_presence(data)
         # `ping` and unknown events need nothing beyond the ack.
@@ -241,21 +224,28 @@ class _Connection:
             self._error("invalid_subscription", "subscribe needs a token string")
             return
         session = self.store.session_by_control_token(token)
-        if session is not None:
-            self.subscriptions[token] = ("session", _resource_id(session))
+        device = None if session is not None else self.store.device_by_notification_token(token)
+        if session is None and device is None:
+            self._error("unknown_token", "no session or device has this token")
             return
-        device = self.store.device_by_notification_token(token)
-        if device is not None:
-            self.subscriptions[token] = ("device", _resource_id(device))
-            return
-        self._error("unknown_token", "no session or device has this token")
+        self._unsubscribe(token)  # re-subscribing (the SDK does after each reconnect) is idempotent
+        key = ("session", session["id"]) if session is not None else ("device", device["id"])
+        self.subscriptions[token] = key
+        self.watched[key] += 1
+
+    def _unsubscribe(self, token: str) -> None:
+        key = self.subscriptions.pop(token, None)
+        if key is not None:
+            self.watched[key] -= 1
+            if self.watched[key] <= 0:
+                del self.watched[key]
 
     def _sync_presence(self, device_id: Any) -> None:
         presence = self.store.presence(device_id) if isinstance(device_id, str) else None
         if presence is None:
             self._error("not_found", f"no device {device_id!r}")
             return
-        self.push({"event": "presence", "data": _as_json(presence)})
+        self.push({"event": "presence", "data": presence})
 
     def _error(self, error_id: str, message: str) -> None:
         self.push({"event": "error", "data": {"id": error_id, "message": message}})
@@ -263,11 +253,10 @@ class _Connection:
     # -- store changes ----------------------------------------------------------------------
 
     def on_store_change(self, kind: str, data: Any) -> None:
-        """Called synchronously on the loop after every store change."""
-        resource_id = _resource_id(data)
-        wanted = "session" if kind == "session" else "device"
-        if any(k == wanted and rid == resource_id for k, rid in self.subscriptions.values()):
-            self.push({"event": kind, "data": _as_json(data)})
+        """Called synchronously on the loop after every store change; `data` is already a fresh copy."""
+        wanted = "session" if kind == "session" else "device"  # presence belongs to a device subscription
+        if (wanted, data.get("id")) in self.watched:
+            self.push({"event": kind, "data": data})
 
 
 def _decode_frame(payload: bytes) -> dict | None:
