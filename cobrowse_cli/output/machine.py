@@ -65,8 +65,12 @@ def csv_cell(value: Any) -> Any:
 
 
 def write_csv(rows: Iterable[dict], out: TextIO, paths: list[str]) -> int:
-    """Header row always (also for an empty result); `\\n` line ends, which every CSV reader accepts."""
-    writer = csv.writer(out, lineterminator="\n")  # writerow() issues one write() per line
+    """Header row always (also for an empty result); RFC 4180 `\\r\\n` line ends.
+
+    Not `\\n`: the csv module quotes only the characters of its own line terminator, so with `\\n`
+    a lone `\\r` in a value would go out bare and split the row for every reader.
+    """
+    writer = csv.writer(out, lineterminator="\r\n")  # writerow() issues one write() per line
     writer.writerow(paths)
     count = 0
     for row in rows:

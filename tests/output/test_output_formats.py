@@ -95,9 +95,9 @@ def test_csv_without_fields_uses_the_table_columns_and_keeps_a_header_when_empty
 
 
 def test_csv_quotes_awkward_values():
-    row = {"id": 'a,"b"\nc', "state": "active"}
+    row = {"id": 'a,"b"\nc', "state": "\r"}  # a lone CR must be quoted too
     _, out, _ = run("csv", [row], fields=["id", "state"])
-    assert list(csv.reader(io.StringIO(out))) == [["id", "state"], ['a,"b"\nc', "active"]]
+    assert list(csv.reader(io.StringIO(out, newline=""))) == [["id", "state"], ['a,"b"\nc', "\r"]]
 
 
 def test_ids_one_per_line_skipping_rows_without_id():
@@ -150,7 +150,7 @@ def test_write_item_piped_is_flattened_key_tab_value():
 
 @pytest.mark.parametrize(
     "fmt, expected",
-    [(None, "42\n"), ("json", '{"active": 42}\n'), ("ndjson", '{"active": 42}\n'), ("csv", "active\n42\n"), ("ids", "42\n")],
+    [(None, "42\n"), ("json", '{"active": 42}\n'), ("ndjson", '{"active": 42}\n'), ("csv", "active\r\n42\r\n"), ("ids", "42\n")],
 )
 def test_write_value(fmt, expected):
     out = PipeStream()
