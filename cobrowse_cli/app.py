@@ -116,7 +116,7 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return exitcodes.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, exitcodes.StdoutClosed):
         return _quiet_broken_pipe()
     except exitcodes.CLIError as e:
         _error(str(e))
@@ -128,20 +128,23 @@ def run(argv: list[str] | None = None) -> int:
 def _map_exception(e: Exception, debug: bool) -> int:
     from typer._click import exceptions as click_exc  # typer 0.28 vendors click
 
+    client_code = _client_exit_code(e)
+    if client_code is not None:
+        _error(str(e))
+        return client_code
+    if isinstance(e, click_exc.NoArgsIsHelpError) and e.ctx is not None:
+        print(e.ctx.get_help())
+        return exitcodes.USAGE
     if isinstance(e, click_exc.UsageError):
         where = e.ctx.command_path if e.ctx else "cobrowse"
         _error(f"{e.format_message()} (see '{where} --help')")
         return exitcodes.USAGE
-    if isinstance(e, click_exc.Abort):
+    if isinstance(e, typer.Abort):
         _error("aborted")
         return exitcodes.INTERRUPTED
     if isinstance(e, click_exc.ClickException):
         _error(e.format_message())
         return e.exit_code
-    client_code = _client_exit_code(e)
-    if client_code is not None:
-        _error(str(e))
-        return client_code
     if debug:
         import traceback
 

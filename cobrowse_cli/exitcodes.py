@@ -49,3 +49,10 @@ class AuthError(CLIError):
 
 class NotFound(CLIError):
     exit_code = NOT_FOUND
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (`… | head -1`): stop quietly.
+
+    Deliberately not an OSError, so no layer in between (Typer turns EPIPE into exit 1) mistakes it.
+    """

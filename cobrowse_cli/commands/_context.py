@@ -10,8 +10,32 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cobrowse_cli.exitcodes import AuthError, StdoutClosed
+
 if TYPE_CHECKING:
     from cobrowse_cli.client import Client
+
+
+class GuardedStdout:
+    """stdout whose closed-pipe error becomes StdoutClosed, so `| head -1` ends the command quietly."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise StdoutClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosed() from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 @dataclass
@@ -29,7 +53,7 @@ class Globals:
 class Env:
     globals: Globals = field(default_factory=Globals)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stdout: TextIO = field(default_factory=lambda: GuardedStdout(sys.stdout))
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     _client: Any = None
     _closers: list = field(default_factory=list)
@@ -51,6 +75,10 @@ class Env:
             from cobrowse_cli.client import Client
 
             s = self.settings(**overrides)
+            if s.token() is None:
+                raise AuthError(
+                    "not logged in: run `cobrowse auth login`, set COBROWSE_TOKEN, or try `cobrowse --sandbox ...`"
+                )
             self._client = Client(
                 api=s.api,
                 token=s.token,
