@@ -146,12 +146,6 @@ _EPILOG_TAIL = (
 def add_session_watch(app: typer.Typer) -> None:
     from cobrowse_cli.commands.sessions import AgentOpt, StateOpt
 
-    @app.command(
-        "watch",
-        epilog="Examples:\n\n  cobrowse sessions watch --state pending --agent all\n\n"
-        "  cobrowse sessions watch SESSION_ID --until state=ended --timeout 30m\n\n"
-        "  cobrowse sessions watch --filter user_id=42 --ndjson | jq .changed\n\n" + _EPILOG_TAIL,
-    )
     def watch(
         ctx: typer.Context,
         ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Session ids or codes to follow.")] = None,
@@ -170,6 +164,16 @@ def add_session_watch(app: typer.Typer) -> None:
         opts = WatchOptions("session", ids or [], filter or [], state or [], agent, None, until or [], count,
                             timeout, transport, interval, ndjson, fields)
         raise typer.Exit(run_watch(opts, get_env(ctx)))
+
+    # Imported here (not at module level) so sessions.py may import this module at its top without a
+    # cycle; postponed annotations are resolved in module globals, so hand Typer the objects directly.
+    watch.__annotations__.update(state=StateOpt, agent=AgentOpt)
+    app.command(
+        "watch",
+        epilog="Examples:\n\n  cobrowse sessions watch --state pending --agent all\n\n"
+        "  cobrowse sessions watch SESSION_ID --until state=ended --timeout 30m\n\n"
+        "  cobrowse sessions watch --filter user_id=42 --ndjson | jq .changed\n\n" + _EPILOG_TAIL,
+    )(watch)
 
 
 def add_device_watch(app: typer.Typer) -> None:

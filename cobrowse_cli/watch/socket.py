@@ -241,12 +241,12 @@ class SocketWatch:
         if self.conn is not None:
             self.conn.close()
         self.conn = None
-        attempt = 0 if stable else 1
+        backoff = 0 if stable else 1  # the SDK retries at once only after a socket that stayed up
         last_error = reason
         self.notice(f"realtime socket {reason}; reconnecting")
-        for _ in range(self.settings.max_attempts):
-            delay = backoff_delay(attempt, self.min_delay, self.settings.max_delay)
-            attempt += 1
+        for attempt in range(1, self.settings.max_attempts + 1):
+            delay = backoff_delay(backoff, self.min_delay, self.settings.max_delay)
+            backoff += 1
             if delay:
                 time.sleep(self.feed.wait_bound(delay))
             self.feed.check_timeout()

@@ -18,7 +18,7 @@ from cobrowse_cli.commands.watch import WatchOptions, run_watch
 from cobrowse_cli.watch.socket import SocketSettings
 
 # Short bounds so reconnect and dead-link tests take a second, not a minute.
-FAST_SOCKET = dict(keepalive=0.3, open_timeout=2.0, min_delay=0.05, max_delay=0.2)
+FAST_SOCKET = dict(keepalive=2.0, open_timeout=2.0, min_delay=0.05, max_delay=0.2)
 
 
 class Lines(io.TextIOBase):
