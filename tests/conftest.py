@@ -65,9 +65,9 @@ class Sandbox:
 
     url: str
     state_dir: Path
-    process: subprocess.Popen | None = None
-    output: list[str] = field(default_factory=list)
-    _keys: object = None
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    output: list[str] = field(default_factory=list, repr=False)
+    _keys: object = field(default=None, repr=False)
 
     def token(self, sub: str = DEFAULT_SUB, role: str | None = None, ttl: int = 3600, **claims) -> str:
         from cobrowse_cli.sandbox.auth import load_keys, mint_token

@@ -148,12 +148,19 @@ async def create_sessions(request: Request):
     if not isinstance(custom, dict):
         raise bad_request("custom_data must be an object")
     agent = None
-    if body.get("agent"):
-        agent = store.find_agent(body["agent"]) or store.agent_for(body["agent"])
+    who = body.get("agent")
+    if who is not None and (not isinstance(who, str) or not who):
+        raise bad_request("agent must be an agent id or sub (string)")
+    if who:
+        agent = store.find_agent(who) or store.agent_for(who)
     device_id = body.get("device")
+    if device_id is not None and not isinstance(device_id, str):
+        raise bad_request("device must be a device id (string)")
     if device_id is not None and device_id not in store.devices:
         raise not_found(f"no device {device_id!r}")
-    connected = bool(body.get("connected", True))
+    connected = body.get("connected", True)
+    if not isinstance(connected, bool):
+        raise bad_request("connected must be a boolean")
     created = [
         store.create_session(agent=agent, custom_data=custom, state=state, device_id=device_id, connected=connected)
         for _ in range(count)
@@ -181,7 +188,9 @@ async def session_action(request: Request):
         # the device user says yes: to the session (pending/authorizing -> active) and to open requests
         if not live:
             raise bad_request("session has ended")
-        if body.get("device"):
+        if body.get("device") is not None:
+            if not isinstance(body["device"], str):
+                raise bad_request("device must be a device id (string)")
             _attach_device(store, s, body["device"])
         if s.state != "active":
             store.set_session_connected(s, True)
@@ -217,9 +226,10 @@ async def create_device(request: Request):
     store = request.app.state.store
     if body.get("id") is not None and (not isinstance(body["id"], str) or body["id"] in store.devices):
         raise bad_request("id must be a new device id string")
-    for key, kind in (("custom_data", dict), ("device", dict)):
+    for key, kind, what in (("custom_data", dict, "an object"), ("device", dict, "an object"),
+                            ("connectable", bool, "a boolean"), ("online", bool, "a boolean")):
         if body.get(key) is not None and not isinstance(body[key], kind):
-            raise bad_request(f"{key} must be an object")
+            raise bad_request(f"{key} must be {what}")
     d = store.create_device(
         device_id=body.get("id"),
         custom_data=body.get("custom_data"),
@@ -315,7 +325,10 @@ async def churn(request: Request):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 10_000:
                 raise bad_request(f"{key} must be a number in [0, 10000]")
             rates.append(float(v))
-        c.start(rates[0], rates[1], body.get("agent"))
+        agent = body.get("agent")
+        if agent is not None and not isinstance(agent, str):
+            raise bad_request("agent must be an agent id or sub (string)")
+        c.start(rates[0], rates[1], agent)
     return json_response(c.to_json())
 
 
