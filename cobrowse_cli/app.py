@@ -64,7 +64,7 @@ def root(
         Globals(
             profile=profile,
             debug=debug or _env_flag("COBROWSE_DEBUG"),
-            no_color=no_color or "NO_COLOR" in os.environ,
+            no_color=no_color or bool(os.environ.get("NO_COLOR")),
             sandbox=sandbox or _env_flag("COBROWSE_SANDBOX"),
             insecure=insecure,
         )
