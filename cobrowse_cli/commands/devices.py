@@ -70,6 +70,8 @@ def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
 
 
 def register(root: typer.Typer) -> typer.Typer:
+    from cobrowse_cli.commands.watch import add_device_watch
+
     app = typer.Typer(help="List, inspect and watch customer devices.", no_args_is_help=True)
     root.add_typer(app, name="devices")
 
@@ -100,4 +102,5 @@ def register(root: typer.Typer) -> typer.Typer:
         """Show one device."""
         raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
 
+    add_device_watch(app)
     return app

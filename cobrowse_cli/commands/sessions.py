@@ -265,7 +265,9 @@ EPILOG = exitcodes.EPILOG
 
 
 def register(root: typer.Typer) -> None:
-    app = typer.Typer(help="List, inspect, update and end sessions.", no_args_is_help=True)
+    from cobrowse_cli.commands.watch import add_session_watch
+
+    app = typer.Typer(help="List, inspect, update, end and watch sessions.", no_args_is_help=True)
     root.add_typer(app, name="sessions")
 
     @app.command("list", epilog="Examples:\n\n  cobrowse sessions list --state active --filter user_id=42\n\n"
@@ -359,3 +361,5 @@ def register(root: typer.Typer) -> None:
         if end_action is not None and end_action not in ("dashboard", "none", "code"):
             raise UsageError(f"invalid --end-action {end_action!r}: expected dashboard, none or code")
         raise typer.Exit(run_open(id, web=web, with_token=with_token, end_action=end_action, env=get_env(ctx)))
+
+    add_session_watch(app)
