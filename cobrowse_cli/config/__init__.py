@@ -51,13 +51,12 @@ def resolve(
     token: "str | TokenSource | None" = None,
     license: str | None = None,
     env: Mapping[str, str] | None = None,
-    allow_missing_profile: bool = False,
     warn: Callable[[str], Any] | None = None,
 ) -> Settings:
     """Merge flags (the keyword arguments), environment and the config file into Settings.
 
     `profile` is the --profile flag. Naming a profile that does not exist (flag or COBROWSE_PROFILE) is a
-    UsageError listing the known ones, unless allow_missing_profile (used by `auth login` / `config set`).
+    UsageError listing the known ones. `warn` receives the near-expiry warning (default: stderr).
     """
     from cobrowse_cli.config import keys, store
     from cobrowse_cli.config.jwt import CachedMinter, MintSpec, StaticToken
@@ -74,7 +73,7 @@ def resolve(
         profile, env.get("COBROWSE_PROFILE"), data.get("default_profile"), DEFAULT_PROFILE
     )
     explicit = sources["profile"] in ("flag", "env")
-    if name not in profiles and explicit and not allow_missing_profile:
+    if name not in profiles and explicit:
         known = ", ".join(sorted(profiles)) or "none (run `cobrowse auth login`)"
         raise UsageError(f"unknown profile {name!r} ({sources['profile']}); known profiles: {known}")
     conf = profiles.get(name, {})

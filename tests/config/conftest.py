@@ -59,8 +59,44 @@ class Home:
         self.config.parent.mkdir(parents=True, exist_ok=True)
         self.config.write_text(text)
 
+    def argv(self, *args: str) -> list[str]:
+        return [str(COBROWSE), *args] if _registered() else [sys.executable, "-c", _REGISTER_AND_RUN, *args]
+
+    def run_tty(self, *args: str, answers: list[str], timeout: float = 20) -> tuple[int, str]:
+        """Run on a pseudo-terminal, answering each prompt (a line ending in ':') in turn."""
+        import pty
+        import select
+        import time
+
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: become the CLI
+            os.execve(self.argv(*args)[0], self.argv(*args), self.env)
+        pending, out = list(answers), b""
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not select.select([fd], [], [], 0.2)[0]:
+                    continue
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if pending and out.rstrip().endswith(b":"):
+                    # getpass flushes typed-ahead input when it turns echo off: let it get there first
+                    time.sleep(0.3)
+                    os.write(fd, pending.pop(0).encode() + b"\r")
+        finally:
+            if time.monotonic() >= deadline:
+                os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 30) -> Result:
-        argv = [str(COBROWSE), *args] if _registered() else [sys.executable, "-c", _REGISTER_AND_RUN, *args]
+        argv = self.argv(*args)
         proc = subprocess.run(
             argv,
             input=input if input is not None else "",
