@@ -65,7 +65,12 @@ def register(root: typer.Typer) -> None:
         ] = False,
         state_dir: Annotated[
             Optional[str],
-            typer.Option("--state-dir", metavar="DIR", help="With --sandbox: mint tokens with the sandbox's key from DIR."),
+            typer.Option(
+                "--state-dir",
+                metavar="DIR",
+                envvar="COBROWSE_SANDBOX_STATE_DIR",
+                help="With --sandbox: mint tokens with the key of the sandbox serving from DIR.",
+            ),
         ] = None,
     ) -> None:
         """Save credentials for a profile after checking them against the API."""
@@ -227,7 +232,7 @@ def _token_source(profile_name: str, profile: dict[str, Any], *, cached: bool):
 
 def _validate(env: Env, profile: dict[str, Any]) -> dict[str, Any]:
     """GET /api/1/users/me with the candidate settings; any failure leaves the config untouched."""
-    from cobrowse_cli.client import Client, errors
+    from cobrowse_cli.client import errors
 
     token = _token_source("login", profile, cached=False)
     try:
