@@ -60,6 +60,9 @@ class Client:
         max_connections: int = 20,
     ):
         self.api = api or DEFAULT_API
+        parts = urlsplit(self.api)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise CobrowseError(f"invalid API URL {self.api!r}: expected http(s)://host[:port]")
         self.license = license
         self.retries = max(0, retries)
         self.backoff = backoff

@@ -62,6 +62,9 @@ def iter_paged(
         if before is not None:
             page_query[cursor.param] = before
         page = fetch_page(page_query)
+        if boundary_ms is not None and any(_newer_than(item, cursor, boundary_ms) for item in page):
+            # A server ignoring the cursor would otherwise have us yield the same items forever.
+            raise PagingError(f"cannot page: the API ignored {cursor.param} (a page went back to newer items)")
         fresh = [item for item in page if _id(item) not in boundary_ids]
         if limit is not None:
             fresh = fresh[: limit - count]
@@ -79,15 +82,17 @@ def iter_paged(
                 f"filter) or use a larger page size"
             )
         oldest = _bucket(page[-1], cursor)
-        if boundary_ms is not None and oldest > boundary_ms:
-            # A server that ignores the cursor would otherwise make us loop over the same items forever.
-            raise PagingError(f"cannot page: the API ignored {cursor.param} (a page went forward in time)")
         if oldest != boundary_ms:
             boundary_ids = set()
             boundary_ms = oldest
         # Remember every id in the boundary millisecond: they come back on the next page.
         boundary_ids.update(_id(item) for item in page if _bucket_or_none(item, cursor) == boundary_ms)
         before = oldest + ONE_MS
+
+
+def _newer_than(item: dict, cursor: Cursor, bucket: datetime) -> bool:
+    moment = _bucket_or_none(item, cursor)
+    return moment is not None and moment > bucket
 
 
 def _id(item: dict) -> str:

@@ -15,6 +15,7 @@ from cobrowse_cli import __version__
 from cobrowse_cli.client import (
     AuthenticationError,
     BadRequestError,
+    CobrowseError,
     Client,
     ForbiddenError,
     NetworkError,
@@ -81,9 +82,9 @@ def test_devices(sandbox):
     with _client(sandbox) as c:
         devices = c.list_devices(limit=1000)
         assert len(devices) == sandbox.stats()["devices"] and devices
-        one = c.get_device(devices[0]["id"])
+        one = c.get_device(next(d["id"] for d in devices if d["connectable"]))
         session = c.create_session()
-        c.notify_device(one["id"], session["id"])
+        assert isinstance(c.notify_device(one["id"], session["id"]), dict)
         assert [d["id"] for d in c.iter_devices(page_size=3)] == [d["id"] for d in devices]
 
 
@@ -202,16 +203,16 @@ def test_expired_token_is_refreshed_once_through_the_provider(sandbox):
 
 
 def test_debug_log_shows_requests_but_never_the_token(sandbox):
-    token, log = sandbox.token(), io.StringIO()
+    token, log = sandbox.admin_token(), io.StringIO()
     sandbox.faults(error_rate=0.5, error_status=503, seed=_seed_with(True, 5))
     with _client(sandbox, token, debug=log, license="LICENSE123") as c:
-        c.list_sessions(state=["active"], limit=5)
+        c.list_sessions(state=["active"], limit=5, agent="all")
         me = c.me()
         with pytest.raises(NotFoundError):
             c.get_session("missing-one")
     text = log.getvalue()
     assert token not in text and token.split(".")[2][:20] not in text and me["notification_token"] not in text
-    assert "> GET " in text and "/api/1/sessions?state[]=active&limit=5" in text
+    assert "> GET " in text and "/api/1/sessions?state[]=active&limit=5&agent=all" in text
     assert "< 200 GET /api/1/sessions (" in text and "5 items)" in text
     assert "retrying in" in text and "after 503" in text
     assert "< 404 GET /api/1/sessions/missing-one" in text
@@ -266,3 +267,31 @@ def test_header_set_and_token_callable_evaluated_per_request():
     assert first["x-cobrowsesdkversion"] == __version__ and first["user-agent"] == f"cobrowse-cli/{__version__}"
     assert first["x-cobrowselicense"] == "LIC"
     assert (first["authorization"], second["authorization"]) == ("Bearer one", "Bearer two")
+
+
+def test_raw_request_for_the_api_command(sandbox):
+    with _client(sandbox, sandbox.admin_token()) as c:
+        assert len(c.request("get", "/api/1/sessions?limit=2&agent=all")) == 2
+        rows = c.request("GET", "/api/1/sessions", query={"state": ["active"], "agent": "all", "limit": 1000})
+        assert rows and {r["state"] for r in rows} == {"active"}
+        with pytest.raises(CobrowseError, match="only http://127.0.0.1"):
+            c.request("GET", "http://192.0.2.1/api/1/sessions")
+    with pytest.raises(CobrowseError, match="invalid API URL"):
+        Client("cobrowse.io")
+
+
+def test_read_timeout_is_retried_then_a_network_error(sandbox):
+    sandbox.faults(latency_ms=400)
+    started = time.monotonic()
+    with _client(sandbox, timeout=0.1, retries=1) as c, pytest.raises(NetworkError, match="no answer from .* in time after 2 attempts"):
+        c.me()
+    assert time.monotonic() - started < 1.5
+
+
+def test_importing_errors_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, cobrowse_cli.client.errors, cobrowse_cli.client.redact; print('httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

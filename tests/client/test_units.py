@@ -77,3 +77,22 @@ def test_error_lines_are_one_short_line():
 def test_expiry_in_the_future_is_still_reported():
     exp = datetime.now(timezone.utc) + timedelta(hours=1)
     assert errors.jwt_expiry(_jwt({"exp": exp.timestamp()})).replace(microsecond=0) == exp.replace(microsecond=0)
+
+
+def test_paging_refuses_a_server_that_ignores_the_cursor():
+    import pytest
+
+    from cobrowse_cli.client.errors import PagingError
+    from cobrowse_cli.client.paging import SESSIONS, iter_paged
+
+    rows = [{"id": str(i), "activated": f"2026-01-01T00:00:{59 - i:02d}.000Z"} for i in range(4)]
+    asked: list[dict] = []
+
+    def same_page_forever(query):
+        asked.append(query)
+        return rows[:2]
+
+    with pytest.raises(PagingError, match="ignored activated_before"):
+        list(iter_paged(same_page_forever, SESSIONS, {"state": ["active"]}, page_size=2))
+    assert asked[1]["activated_before"].isoformat() == "2026-01-01T00:00:58.001000+00:00"
+    assert asked[1]["state"] == ["active"] and asked[1]["limit"] == 2
