@@ -47,16 +47,16 @@ def register(root: typer.Typer) -> None:
     @app.command()
     def login(
         ctx: typer.Context,
-        api: Annotated[Optional[str], typer.Option("--api", help="API base URL (default https://cobrowse.io).")] = None,
-        token: Annotated[Optional[str], typer.Option("--token", help="A static agent JWT (visible in ps; prefer --token-stdin).")] = None,
+        api: Annotated[Optional[str], typer.Option("--api", metavar="URL", help="API base URL (default https://cobrowse.io).")] = None,
+        token: Annotated[Optional[str], typer.Option("--token", metavar="JWT", help="A static agent JWT (visible in ps; prefer --token-stdin).")] = None,
         token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read the JWT from stdin.")] = False,
         private_key: Annotated[
             Optional[str], typer.Option("--private-key", metavar="PATH", help="RS256 private key (PEM) to mint tokens with.")
         ] = None,
-        license: Annotated[Optional[str], typer.Option("--license", help="License key (iss of minted tokens).")] = None,
-        sub: Annotated[Optional[str], typer.Option("--sub", help="Agent id for minted tokens (e.g. an email).")] = None,
-        name: Annotated[Optional[str], typer.Option("--name", help="Agent display name for minted tokens.")] = None,
-        role: Annotated[Optional[str], typer.Option("--role", help="Role for minted tokens: administrator or agent.")] = None,
+        license: Annotated[Optional[str], typer.Option("--license", metavar="KEY", help="License key (iss of minted tokens).")] = None,
+        sub: Annotated[Optional[str], typer.Option("--sub", metavar="ID", help="Agent id for minted tokens (e.g. an email).")] = None,
+        name: Annotated[Optional[str], typer.Option("--name", metavar="NAME", help="Agent display name for minted tokens.")] = None,
+        role: Annotated[Optional[str], typer.Option("--role", metavar="ROLE", help="Role for minted tokens: administrator or agent.")] = None,
         token_ttl: Annotated[
             Optional[int], typer.Option("--token-ttl", metavar="SECONDS", help="Minted token lifetime (max 86400).")
         ] = None,
