@@ -13,7 +13,6 @@ def session_columns():
         Column("agent.name", "AGENT"),
         Column("custom_data", "CUSTOM DATA", kind="json"),
         Column("activated", "ACTIVATED", kind="time"),
-        Column("updated", "UPDATED", kind="time"),
     ]
 
 

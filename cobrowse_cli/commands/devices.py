@@ -54,8 +54,11 @@ def run_list(opts: ListOptions, env: Env) -> int:
     query = device_query(opts.filters, opts.seen_after, opts.seen_before)
     limit = None if opts.all else _parse.parse_limit(opts.limit)
     writer = make_writer(env, opts.output, device_columns())
-    with writer.progress("Fetching devices") as advance:
-        writer.write_rows(env.client().iter_devices(query, limit=limit, on_page=advance))
+    rows = env.client().iter_devices(query, limit=limit)
+    if not writer.is_machine:  # a table needs every row first: fetch under the progress bar, then draw
+        with writer.progress("Fetching devices") as advance:
+            rows = list(env.client().iter_devices(query, limit=limit, on_page=advance))
+    writer.write_rows(rows)
     return exitcodes.OK
 
 

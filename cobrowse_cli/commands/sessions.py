@@ -83,8 +83,11 @@ def run_list(opts: ListOptions, env: Env) -> int:
     limit = None if opts.all else _parse.parse_limit(opts.limit)
     writer = make_writer(env, opts.output, session_columns())
     client = env.client()
-    with writer.progress("Fetching sessions") as advance:
-        writer.write_rows(client.iter_sessions(query, limit=limit, on_page=advance))
+    rows = client.iter_sessions(query, limit=limit)
+    if not writer.is_machine:  # a table needs every row first: fetch under the progress bar, then draw
+        with writer.progress("Fetching sessions") as advance:
+            rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
+    writer.write_rows(rows)
     return exitcodes.OK
 
 

@@ -41,6 +41,7 @@ STATE_STYLES = {
     "not_found": "red",
     "would_end": "yellow",
 }
+_MIN_WIDTH = {"time": 8, "state": 6, "id": 20, "code": 6}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 # Padding rich adds after the last cell, possibly inside a style span: "active   \x1b[0m".
 _TRAILING_PAD = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
@@ -91,6 +92,9 @@ def render_table(console: Console, columns: list[Column], rows: Iterable[dict], 
             justify="right" if column.kind == "number" else "left",
             no_wrap=True,
             overflow="ellipsis",
+            # Ids and times must stay readable; a long custom_data gives way first.
+            min_width=_MIN_WIDTH.get(column.key) or _MIN_WIDTH.get(column.kind),
+            max_width=40 if column.kind == "json" else None,
         )
     for row in rows:
         table.add_row(*(cell(get_path(row, c.key), c.kind, now, c.styles) for c in columns))

@@ -50,7 +50,7 @@ def test_piped_output_is_plain_tab_separated(cli):
     r = cli("sessions", "list", "--agent", "all", "--limit", "5", env={"NO_COLOR": ""})
     assert r.code == 0 and len(r.lines) == 5
     assert "\x1b[" not in r.out
-    assert all(len(line.split("\t")) == 7 for line in r.lines)
+    assert all(len(line.split("\t")) == 6 for line in r.lines)
 
 
 def test_filters_and_states_reach_the_api(cli, sandbox):
