@@ -109,39 +109,37 @@ def _threshold(opts: CountOptions, env: Env, total: int) -> int:
 
 
 def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
-    """Refresh in place on a TTY (rich Live); one timestamped line per refresh otherwise."""
+    """Refresh in place on a TTY (rich Live); one timestamped line per refresh otherwise. Ends with Ctrl-C."""
+    import json
     import time
     from datetime import datetime, timezone
 
-    code = exitcodes.OK
+    live = None
     if env.stdout.isatty() and not opts.json:
         from rich.console import Console
         from rich.live import Live
 
-        console = Console(file=env.stdout, no_color=env.globals.no_color)
-        with Live(console=console, auto_refresh=False) as live:
-            while True:
-                total, groups = count(client, query, opts.by)
+        live = Live(console=Console(file=env.stdout, no_color=env.globals.no_color), auto_refresh=False)
+        live.start()
+    try:
+        while True:
+            total, groups = count(client, query, opts.by)
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if live is not None:
                 live.update(_live_view(opts, total, groups), refresh=True)
-                code = _threshold(opts, env, total) if opts.max is not None else code
-                time.sleep(opts.watch)
-    while True:
-        total, groups = count(client, query, opts.by)
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if opts.json:
-            import json
-
-            body: dict = {"at": stamp, "active": total}
-            if opts.by:
-                body["by"] = dict(groups.most_common())
-            env.stdout.write(json.dumps(body) + "\n")
-        else:
-            env.stdout.write(f"{stamp}\t{total}\n")
-        env.stdout.flush()
-        if opts.max is not None and total > opts.max:
-            env.stderr.write(f"cobrowse: {total} active sessions is above --max {opts.max}\n")
-        time.sleep(opts.watch)
-    return code
+            elif opts.json:
+                body: dict = {"at": stamp, "active": total}
+                if opts.by:
+                    body["by"] = dict(groups.most_common())
+                env.stdout.write(json.dumps(body) + "\n")
+            else:
+                env.stdout.write(f"{stamp}\t{total}\n")
+            env.stdout.flush()
+            _threshold(opts, env, total)  # a notice on stderr each time the queue is over --max
+            time.sleep(opts.watch)
+    finally:
+        if live is not None:
+            live.stop()
 
 
 def _live_view(opts: CountOptions, total: int, groups: Counter):
