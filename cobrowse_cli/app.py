@@ -17,7 +17,7 @@ from cobrowse_cli import __version__, exitcodes
 from cobrowse_cli.commands._context import Env, Globals
 
 # Each module exposes register(root); order is the order shown in --help.
-COMMAND_MODULES = ["sessions", "count", "devices", "auth", "config", "sandbox"]
+COMMAND_MODULES = ["sessions", "count", "devices", "auth", "config", "sandbox", "api", "completion"]
 
 app = typer.Typer(
     name="cobrowse",
