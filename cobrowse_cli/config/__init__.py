@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 from cobrowse_cli.config.paths import config_path
 
-__all__ = ["Settings", "resolve", "config_path", "DEFAULT_API", "DEFAULT_PROFILE"]
+__all__ = ["Settings", "resolve", "config_path", "profile_names", "DEFAULT_API", "DEFAULT_PROFILE"]
 
 DEFAULT_API = "https://cobrowse.io"
 DEFAULT_PROFILE = "default"
@@ -126,3 +126,19 @@ def _pick(flag: Any, env_value: Any, profile_value: Any, default: Any) -> tuple[
     if profile_value is not None and profile_value != "":
         return profile_value, "profile"
     return default, "default"
+
+
+def profile_names(env: Mapping[str, str] | None = None) -> list[str]:
+    """The config file's profile names, sorted, for shell completion of --profile.
+
+    Runs on every Tab press, so it reads the file with tomllib alone and never raises:
+    a missing or broken file simply completes nothing.
+    """
+    import tomllib
+
+    try:
+        data = tomllib.loads(config_path(env).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        return []
+    profiles = data.get("profiles")
+    return sorted(str(name) for name in profiles) if isinstance(profiles, dict) else []
