@@ -151,7 +151,9 @@ class Tracker:
         if old.get("online") == online:
             return None
         at = data["last_seen"] if isinstance(data.get("last_seen"), str) else now_iso()
-        return Event(PRESENCE, self.kind, dict(merged), at, [Change("online", old.get("online"), online)])
+        # The first presence (answering sync-presence) completes the first listing: not a change for --count.
+        first = old.get("online") is None
+        return Event(PRESENCE, self.kind, dict(merged), at, [Change("online", old.get("online"), online)], initial=first)
 
     def remove(self, resource_id: str, *, emit: bool = True) -> Event | None:
         old = self.known.pop(resource_id, None)

@@ -39,7 +39,7 @@ def test_each_change_appears_exactly_once(sandbox, start_watch, transport):
     # --count 3 is never reached (two changes are made), so the watch runs until --timeout: every
     # socket event is also seen again by the re-lists (every 0.3 s) and must not print twice.
     w = start_watch(sandbox.url, sandbox.token(), kind="session", filters=[f"tag={tag}"], transport=transport,
-                    ndjson=True, count=3, timeout="3s")
+                    ndjson=True, count=3, timeout="2s")
     w.out.wait_for(lambda ls: len(ls) >= 1)
     sandbox.control("POST", f"/_sandbox/sessions/{sid}/accept")  # the device side
     w.out.wait_for(lambda ls: len(ls) >= 2)
@@ -105,7 +105,7 @@ def test_ended_session_leaves_a_state_filtered_watch(sandbox, start_watch, trans
     tag = uuid.uuid4().hex
     sid = new_session(sandbox, tag, state="active")
     w = start_watch(sandbox.url, sandbox.token(), kind="session", filters=[f"tag={tag}"], transport=transport,
-                    ndjson=True, count=2, timeout="2.5s")
+                    ndjson=True, count=2, timeout="1.5s")
     w.out.wait_for(lambda ls: len(ls) >= 1)
     sandbox.control("POST", f"/_sandbox/sessions/{sid}/end")
     result = w.wait()
@@ -118,7 +118,7 @@ def test_device_changes_and_filter_exit(sandbox, start_watch, transport):
     tag = uuid.uuid4().hex
     dev = sandbox.control("POST", "/_sandbox/devices", {"custom_data": {"tag": tag}})
     w = start_watch(sandbox.url, sandbox.token(), kind="device", filters=[f"tag={tag}"], transport=transport,
-                    ndjson=True, count=10, timeout="3s")
+                    ndjson=True, count=10, timeout="2s")
     w.out.wait_for(lambda ls: len(ls) >= 1)
     sandbox.control("PUT", f"/_sandbox/devices/{dev['id']}", {"connectable": False})
     w.out.wait_for(lambda ls: any(e["type"] == "updated" for e in events(ls)))
