@@ -35,6 +35,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _complete_profiles(incomplete: str) -> list[str]:
+    """Shell completion for --profile: the names in the config file (read with tomllib only)."""
+    from cobrowse_cli.config import profile_names
+
+    return [name for name in profile_names() if name.startswith(incomplete)]
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -43,7 +50,11 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
     profile: Annotated[
-        Optional[str], typer.Option("--profile", "-p", envvar="COBROWSE_PROFILE", help="Config profile to use.")
+        Optional[str],
+        typer.Option(
+            "--profile", "-p", envvar="COBROWSE_PROFILE", help="Config profile to use.",
+            autocompletion=_complete_profiles,
+        ),
     ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Log requests to stderr (secrets redacted); show tracebacks.")
