@@ -31,9 +31,18 @@ from cobrowse_cli.exitcodes import UsageError
 DEFAULT_LIMIT = 100
 OPEN_STATES = ["pending", "authorizing", "active"]
 
+
+def _complete_states(incomplete: str) -> list[str]:
+    """Shell completion for --state; after a comma, completes the last item (`active,p` -> `active,pending`)."""
+    head, _, last = incomplete.rpartition(",")
+    prefix = f"{head}," if head else ""
+    return [prefix + state for state in _parse.SESSION_STATES if state.startswith(last.lower())]
+
+
 StateOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--state", "-s", help="pending, authorizing, active or ended (repeatable or comma-separated)."),
+    typer.Option("--state", "-s", help="pending, authorizing, active or ended (repeatable or comma-separated).",
+                 autocompletion=_complete_states),
 ]
 AgentOpt = Annotated[
     Optional[str],
