@@ -1,0 +1,1 @@
+complete --command cobrowse --no-files --arguments "(env _COBROWSE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) cobrowse)" --condition "env _COBROWSE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) cobrowse"
