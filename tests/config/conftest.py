@@ -201,3 +201,27 @@ def local_sandbox(tmp_path_factory: pytest.TempPathFactory):
     )
     server.should_exit = True
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def cli(isolated: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    """The CLI run in-process (same app.run entry point, no interpreter start-up): for the many small
+    checks where a subprocess per call would only burn the shared CPU. End-to-end tests use `home.run`."""
+    import io
+
+    from cobrowse_cli import app
+
+    if not _registered():
+        pytest.skip("auth/config are not registered in app.COMMAND_MODULES")
+
+    def run(*args: str, input: str = "", env: dict[str, str] | None = None) -> Result:
+        with monkeypatch.context() as m:
+            for key, value in (env or {}).items():
+                m.setenv(key, value)
+            m.setattr("sys.stdin", io.StringIO(input))
+            capsys.readouterr()
+            code = app.run(list(args))
+            captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

@@ -15,19 +15,19 @@ def mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_set_get_list_unset_path(home):
-    assert home.run("config", "path").out.strip() == str(home.config)
-    assert home.run("config", "set", "api", "https://eu.cobrowse.io/").code == 0
-    assert home.run("config", "set", "token_ttl", "900").code == 0
-    assert home.run("config", "set", "role", "agent").code == 0
-    assert home.run("config", "get", "api").out == "https://eu.cobrowse.io\n"  # trailing slash dropped
-    listed = home.run("config", "list")
+def test_set_get_list_unset_path(cli, isolated):
+    assert cli("config", "path").out.strip() == str(isolated.config)
+    assert cli("config", "set", "api", "https://eu.cobrowse.io/").code == 0
+    assert cli("config", "set", "token_ttl", "900").code == 0
+    assert cli("config", "set", "role", "agent").code == 0
+    assert cli("config", "get", "api").out == "https://eu.cobrowse.io\n"  # trailing slash dropped
+    listed = cli("config", "list")
     assert listed.code == 0 and listed.out == "api=https://eu.cobrowse.io\nrole=agent\ntoken_ttl=900\n"
-    assert home.run("config", "unset", "role").code == 0
-    missing = home.run("config", "get", "role")
+    assert cli("config", "unset", "role").code == 0
+    missing = cli("config", "get", "role")
     assert missing.code == 1 and "role is not set in profile 'default'" in missing.err
     # the file is real TOML in the documented layout
-    assert 'token_ttl = 900' in home.config.read_text() and "[profiles.default]" in home.config.read_text()
+    assert 'token_ttl = 900' in isolated.config.read_text() and "[profiles.default]" in isolated.config.read_text()
 
 
 def test_config_and_directory_are_private(home):
@@ -70,20 +70,20 @@ def test_token_is_masked_everywhere_and_stdin_input(home):
         ("default_profile", "nope", "no profile named 'nope'"),
     ],
 )
-def test_invalid_values_are_usage_errors_and_nothing_is_written(home, key, value, message):
-    result = home.run("config", "set", key, value)
+def test_invalid_values_are_usage_errors_and_nothing_is_written(cli, isolated, key, value, message):
+    result = cli("config", "set", key, value)
     assert result.code == 2 and message in result.err, result.err
     assert result.err.count("\n") == 1  # one line
-    assert not home.config.exists()
+    assert not isolated.config.exists()
 
 
-def test_private_key_must_parse(home, tmp_path, rsa_key):
+def test_private_key_must_parse(cli, isolated, tmp_path, rsa_key):
     bogus = tmp_path / "bogus.pem"
     bogus.write_text("hello")
-    bad = home.run("config", "set", "private_key", str(bogus))
+    bad = cli("config", "set", "private_key", str(bogus))
     assert bad.code == 2 and "not a PEM private key" in bad.err
-    good = home.run("config", "set", "private_key", str(rsa_key.path))
-    assert good.code == 0 and home.run("config", "get", "private_key").out.strip() == str(rsa_key.path)
+    good = cli("config", "set", "private_key", str(rsa_key.path))
+    assert good.code == 0 and cli("config", "get", "private_key").out.strip() == str(rsa_key.path)
 
 
 def test_corrupt_config_names_file_and_line_and_is_never_overwritten(home):
@@ -96,19 +96,19 @@ def test_corrupt_config_names_file_and_line_and_is_never_overwritten(home):
     assert home.config.read_text() == text
 
 
-def test_profiles_and_default_profile(home):
-    assert home.run("--profile", "eu", "config", "set", "api", "https://eu.cobrowse.io").code == 0
-    assert home.run("--profile", "work", "config", "set", "api", "https://work.example").code == 0
-    assert home.run("config", "get", "default_profile").code == 1
-    assert home.run("config", "set", "default_profile", "work").code == 0
-    assert home.run("config", "get", "api").out.strip() == "https://work.example"
-    assert home.run("config", "get", "api", env={"COBROWSE_PROFILE": "eu"}).out.strip() == "https://eu.cobrowse.io"
-    assert home.run("--profile", "eu", "config", "get", "api", env={"COBROWSE_PROFILE": "work"}).out.strip() == (
+def test_profiles_and_default_profile(cli, isolated):
+    assert cli("--profile", "eu", "config", "set", "api", "https://eu.cobrowse.io").code == 0
+    assert cli("--profile", "work", "config", "set", "api", "https://work.example").code == 0
+    assert cli("config", "get", "default_profile").code == 1
+    assert cli("config", "set", "default_profile", "work").code == 0
+    assert cli("config", "get", "api").out.strip() == "https://work.example"
+    assert cli("config", "get", "api", env={"COBROWSE_PROFILE": "eu"}).out.strip() == "https://eu.cobrowse.io"
+    assert cli("--profile", "eu", "config", "get", "api", env={"COBROWSE_PROFILE": "work"}).out.strip() == (
         "https://eu.cobrowse.io"
     )
-    unknown = home.run("--profile", "nope", "config", "list")
+    unknown = cli("--profile", "nope", "config", "list")
     assert unknown.code == 2 and "known profiles: eu, work" in unknown.err
-    everything = home.run("config", "list", "--all").out.splitlines()
+    everything = cli("config", "list", "--all").out.splitlines()
     assert everything == [
         "default_profile=work",
         "profiles.eu.api=https://eu.cobrowse.io",
@@ -116,12 +116,12 @@ def test_profiles_and_default_profile(home):
     ]
 
 
-def test_auth_token_precedence_flag_env_profile(home):
-    home.write_config('default_profile = "a"\n[profiles.a]\ntoken = "tok-a"\n[profiles.b]\ntoken = "tok-b"\n')
-    assert home.run("auth", "token").out == "tok-a\n"
-    assert home.run("auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-b\n"
-    assert home.run("--profile", "a", "auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-a\n"
-    assert home.run("auth", "token", env={"COBROWSE_TOKEN": "tok-env"}).out == "tok-env\n"
+def test_auth_token_precedence_flag_env_profile(cli, isolated):
+    isolated.write_config('default_profile = "a"\n[profiles.a]\ntoken = "tok-a"\n[profiles.b]\ntoken = "tok-b"\n')
+    assert cli("auth", "token").out == "tok-a\n"
+    assert cli("auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-b\n"
+    assert cli("--profile", "a", "auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-a\n"
+    assert cli("auth", "token", env={"COBROWSE_TOKEN": "tok-env"}).out == "tok-env\n"
 
 
 def test_auth_token_mints_and_caches(home, rsa_key):
