@@ -73,7 +73,7 @@ def test_count_active_by_agent_json(cli, sandbox):
 
 
 FAULTS = {
-    "5xx": {"error_rate": 0.2, "error_status": 503},
+    "5xx": {"error_rate": 0.1, "error_status": 503},  # 6 tries each: P(one of 1000 fails) ~ 0.1%
     "429": {"rate_limit": 150},
     "drop-before": {"drop_rate": 0.1, "drop_when": "before"},
     "drop-after": {"drop_rate": 0.1, "drop_when": "after"},
