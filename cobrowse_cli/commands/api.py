@@ -22,6 +22,7 @@ from cobrowse_cli.exitcodes import UsageError
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 QUERY_METHODS = ("GET", "HEAD")  # fields go to the query string; for the rest, to the JSON body
 MAX_PAGE_SIZE = 1000  # the API's largest page (see client/paging.py)
+PAGED_PATHS = {"/api/1/sessions": "iter_sessions", "/api/1/devices": "iter_devices"}  # path -> Client method
 # Only canonical integers become numbers: "012345" (a session code) or "1.10" must stay strings.
 _INTEGER = re.compile(r"^-?(0|[1-9][0-9]*)$")
 _KEY = re.compile(r"^([^\[\]=]+)((?:\[[^\[\]]*\])*)$")
@@ -76,13 +77,16 @@ def typed_value(text: str, env: Env) -> Any:
     return text
 
 
-def parse_fields(fields: Iterable[str], raw_fields: Iterable[str], env: Env, *, typed: bool) -> dict:
+def parse_fields(
+    fields: Iterable[str], raw_fields: Iterable[str], env: Env, *, typed: bool, into: dict | None = None
+) -> dict:
     """`-f name=x -F count=3 -F 'state[]=active' -F 'custom_data[plan]=pro'` -> a nested dict.
 
     Raw fields are applied first, then typed ones (gh's order). `typed=False` (a query string)
     keeps every value as text: the wire form is the same, and `null` must not silently vanish.
+    `into` extends an existing dict (e.g. the query already in PATH).
     """
-    out: dict = {}
+    out: dict = {} if into is None else into
     for raw in raw_fields:
         key, value = _split_field(raw, "--raw-field")
         assign(out, key, value)
@@ -194,16 +198,12 @@ def _run_paginated(method: str, path: str, opts: ApiOptions, env: Env) -> int:
     query: dict = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         assign(query, key, value)
-    query.update(parse_fields(opts.fields, opts.raw_fields, env, typed=False))
+    parse_fields(opts.fields, opts.raw_fields, env, typed=False, into=query)
     page_size = _page_size(query.pop("limit", None))
-    client = env.client()
-    walkers = {"/api/1/sessions": client.iter_sessions, "/api/1/devices": client.iter_devices}
-    walk = walkers.get(parts.path.rstrip("/"))
-    if walk is None:
-        raise UsageError(
-            f"--paginate works for /api/1/sessions and /api/1/devices only, not {parts.path}"
-        )
-    items = walk(query, page_size=page_size)
+    walker = PAGED_PATHS.get(parts.path.rstrip("/"))
+    if walker is None:
+        raise UsageError(f"--paginate works for {' and '.join(PAGED_PATHS)} only, not {parts.path}")
+    items = getattr(env.client(), walker)(query, page_size=page_size)
     if opts.ndjson:
         _write_ndjson(items, env)
     else:

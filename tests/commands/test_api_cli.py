@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+from types import SimpleNamespace
+
+import pytest
 
 from cobrowse_cli.commands.api import ApiOptions, run
 from cobrowse_cli.commands._context import Env
@@ -149,18 +153,30 @@ def test_api_errors_are_one_line_with_the_usual_exit_codes(cli, sandbox, one_lin
     one_line_error(cli("api", "GET", "https://example.invalid/api/1/users/me"), 1, "refusing")
 
 
-def test_usage_errors(cli, one_line_error, tmp_path):
-    one_line_error(cli("api", "FETCH", "users/me"), 2, "invalid method 'FETCH'")
-    one_line_error(cli("api", "POST", "sessions", "-F", "novalue"), 2, "expected KEY=VALUE")
-    one_line_error(cli("api", "POST", "sessions", "-F", "a[]b=1"), 2, "invalid field name")
-    one_line_error(cli("api", "POST", "sessions", "-F", "a=1", "-F", "a[b]=2"), 2, "conflicts")
-    one_line_error(cli("api", "POST", "sessions", "-F", "x=@" + str(tmp_path / "absent")), 2, "cannot read")
-    one_line_error(cli("api", "POST", "sessions", "--input", "-", input="{not json"), 2, "not JSON")
-    one_line_error(cli("api", "GET", "users/me", "--paginate"), 2, "--paginate works for /api/1/sessions")
-    one_line_error(cli("api", "POST", "sessions", "--paginate"), 2, "GET only")
-    one_line_error(cli("api", "GET", "sessions", "--paginate", "-F", "limit=5000"), 2, "page size")
-    one_line_error(cli("api", "GET", "sessions", "--paginate", "-i"), 2, "--include")
-    one_line_error(cli("api", "GET"), 2, "PATH")
+@pytest.mark.parametrize("args, needle, stdin", [
+    (["FETCH", "users/me"], "invalid method 'FETCH'", ""),
+    (["POST", "sessions", "-F", "novalue"], "expected KEY=VALUE", ""),
+    (["POST", "sessions", "-F", "a[]b=1"], "invalid field name", ""),
+    (["POST", "sessions", "-F", "a=1", "-F", "a[b]=2"], "conflicts", ""),
+    (["POST", "sessions", "-F", "x=@/nonexistent/file"], "cannot read", ""),
+    (["POST", "sessions", "--input", "-"], "not JSON", "{not json"),
+    (["GET", "users/me", "--paginate"], "--paginate works for /api/1/sessions", ""),
+    (["POST", "sessions", "--paginate"], "GET only", ""),
+    (["GET", "sessions", "--paginate", "-F", "limit=5000"], "page size", ""),
+    (["GET", "sessions", "--paginate", "-i"], "--include", ""),
+    (["GET"], "PATH", ""),
+])
+def test_usage_errors(args, needle, stdin, capsys, monkeypatch, one_line_error):
+    """In process (no server, no token: a usage error must come before any request)."""
+    from cobrowse_cli.app import run as run_cli
+
+    for name in ("COBROWSE_TOKEN", "COBROWSE_API", "COBROWSE_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COBROWSE_CONFIG", "/nonexistent/config.toml")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = run_cli(["api", *args])
+    captured = capsys.readouterr()
+    one_line_error(SimpleNamespace(code=code, out=captured.out, err=captured.err), 2, needle)
 
 
 class _Terminal(io.StringIO):
