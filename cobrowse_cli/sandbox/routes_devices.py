@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from cobrowse_cli.sandbox.errors import ApiError, bad_request, not_found
+from cobrowse_cli.sandbox.errors import bad_request, not_found
 from cobrowse_cli.sandbox.web import (
     caller,
     endpoint,
@@ -54,9 +54,8 @@ async def notify_device(request: Request):
         raise bad_request("'attempt' must be a positive integer")
     if store_of(request).get_session(session_id) is None:
         raise not_found(f"no session with id {session_id!r}")
-    if not d.data["connectable"]:
-        raise ApiError(409, "device_not_connectable", "device is not connectable")
-    return json_response({"device": d.id, "session": session_id, "attempt": attempt, "sent": True})
+    # The vendor does not document a failure for unreachable devices; we accept and say whether a push went out.
+    return json_response({"device": d.id, "session": session_id, "attempt": attempt, "sent": d.data["connectable"]})
 
 
 ROUTES = [
