@@ -22,7 +22,8 @@ COMMAND_MODULES = ["sessions", "count", "devices", "auth", "config", "sandbox", 
 app = typer.Typer(
     name="cobrowse",
     help="Support operations on the Cobrowse.io agent API: sessions, devices, live updates.",
-    epilog=exitcodes.EPILOG,
+    epilog="Examples:\n\n  cobrowse --sandbox count-active --by agent\n\n  cobrowse sessions list --filter user_id=42 --json\n\n"
+    + exitcodes.EPILOG,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

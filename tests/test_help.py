@@ -24,20 +24,6 @@ EXIT_CODES = re.compile(r"\bExit(?: codes)?:")  # `sessions watch` says "Exit: 0
 # Commands whose help still lacks "Examples" or exit codes (not in this file's owner's modules).
 # Strict xfail: when one is fixed its test passes unexpectedly and fails, so remove it from here.
 MISSING_EXAMPLES_OR_EXIT_CODES = {
-    "cobrowse",  # app.py: root epilog has exit codes, no examples
-    "cobrowse sessions",
-    "cobrowse devices",
-    "cobrowse auth",
-    "cobrowse auth login",
-    "cobrowse auth logout",
-    "cobrowse auth status",
-    "cobrowse auth token",
-    "cobrowse config",
-    "cobrowse config get",
-    "cobrowse config list",
-    "cobrowse config path",
-    "cobrowse config set",
-    "cobrowse config unset",
     "cobrowse sandbox",
     "cobrowse sandbox serve",
     "cobrowse sandbox token",

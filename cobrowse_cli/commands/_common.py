@@ -62,3 +62,11 @@ def get_env(ctx: typer.Context) -> Env:
     if not isinstance(root.obj, Env):  # only when a command is invoked without the root app (tests)
         root.obj = Env()
     return root.obj
+
+
+def epilog(*examples: str) -> str:
+    """A command's help epilog: its examples, then the exit codes (the same table everywhere)."""
+    from cobrowse_cli.exitcodes import EPILOG
+
+    lines = "".join(f"  {example}\n\n" for example in examples)
+    return f"Examples:\n\n{lines}{EPILOG}"

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from cobrowse_cli.commands._common import epilog, get_env
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import AuthError, CLIError, UsageError
 
@@ -41,10 +42,11 @@ class StatusOpts:
 
 
 def register(root: typer.Typer) -> None:
-    app = typer.Typer(help="Log in, check who you are, print a token, log out.", no_args_is_help=True)
+    app = typer.Typer(help="Log in, check who you are, print a token, log out.", no_args_is_help=True,
+                      epilog=epilog("cobrowse auth login --private-key key.pem --license KEY --sub me@example.com", "cobrowse auth status"))
     root.add_typer(app, name="auth")
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse auth login", "mint-token | cobrowse auth login --api https://eu.cobrowse.io --token-stdin", "cobrowse --profile sandbox auth login --sandbox --state-dir ./sb"))
     def login(
         ctx: typer.Context,
         api: Annotated[Optional[str], typer.Option("--api", metavar="URL", help="API base URL (default https://cobrowse.io).")] = None,
@@ -75,31 +77,24 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Save credentials for a profile after checking them against the API."""
         opts = LoginOpts(api, token, token_stdin, private_key, license, sub, name, role, token_ttl, sandbox, state_dir)
-        run_login(opts, _env(ctx))
+        run_login(opts, get_env(ctx))
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse auth status", "cobrowse --profile eu auth status --json"))
     def status(
         ctx: typer.Context, json_: Annotated[bool, typer.Option("--json", help="A JSON object.")] = False
     ) -> None:
         """Show the profile, API, agent, role and token expiry (exit 3 when not logged in)."""
-        run_status(StatusOpts(json=json_), _env(ctx))
+        run_status(StatusOpts(json=json_), get_env(ctx))
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse auth token", "cobrowse --profile eu auth token"))
     def token(ctx: typer.Context) -> None:
         """Print a valid token (minted if needed) on stdout, for scripts."""
-        run_token(_env(ctx))
+        run_token(get_env(ctx))
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse auth logout", "cobrowse --profile staging auth logout"))
     def logout(ctx: typer.Context) -> None:
         """Remove the profile's credentials (token, private_key) and its cached minted tokens."""
-        run_logout(_env(ctx))
-
-
-def _env(ctx: typer.Context) -> Env:
-    root = ctx.find_root()
-    if not isinstance(root.obj, Env):  # invoked without the root app's callback (tests)
-        root.obj = Env()
-    return root.obj
+        run_logout(get_env(ctx))
 
 
 def _profile_name(env: Env, data: dict) -> str:

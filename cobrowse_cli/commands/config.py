@@ -13,8 +13,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from cobrowse_cli.commands._common import epilog, get_env
 from cobrowse_cli.commands._context import Env
-from cobrowse_cli.exitcodes import CLIError, UsageError
+from cobrowse_cli.exitcodes import EPILOG, CLIError, UsageError
 
 
 @dataclass
@@ -29,51 +30,47 @@ def register(root: typer.Typer) -> None:
     app = typer.Typer(
         help="Show and edit the config file (profiles, API URL, credentials).",
         no_args_is_help=True,
-        epilog="Keys: default_profile, api, license_key, token, private_key, sub, name, role, token_ttl, insecure. "
+        epilog="Examples:\n\n  cobrowse config list --all\n\n  cobrowse config set api https://eu.cobrowse.io\n\n"
+        "Keys: default_profile, api, license_key, token, private_key, sub, name, role, token_ttl, insecure. "
         "Precedence: flag > environment (COBROWSE_TOKEN, COBROWSE_API, COBROWSE_LICENSE, COBROWSE_PROFILE) "
-        "> profile > default.",
+        "> profile > default.\n\n" + EPILOG,
     )
     root.add_typer(app, name="config")
 
-    @app.command("list")
+    @app.command("list", epilog=epilog("cobrowse config list", "cobrowse config list --all --json"))
     def list_(
         ctx: typer.Context,
         all_profiles: Annotated[bool, typer.Option("--all", "-a", help="Every profile, as profiles.NAME.KEY=VALUE.")] = False,
         json_: Annotated[bool, typer.Option("--json", help="A JSON object (tokens still masked).")] = False,
     ) -> None:
         """List the profile's settings as KEY=VALUE (tokens masked)."""
-        run_list(ConfigOpts(all_profiles=all_profiles, json=json_), _env(ctx))
+        run_list(ConfigOpts(all_profiles=all_profiles, json=json_), get_env(ctx))
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse config get api", "cobrowse --profile eu config get token"))
     def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A config key, e.g. api.")]) -> None:
         """Print one value (tokens masked); exit 1 when it is not set."""
-        run_get(ConfigOpts(key=key), _env(ctx))
+        run_get(ConfigOpts(key=key), get_env(ctx))
 
-    @app.command("set")
+    @app.command("set", epilog=epilog("cobrowse config set api https://cobrowse.example.com", "mint-token | cobrowse config set token -", "cobrowse config set default_profile eu"))
     def set_(
         ctx: typer.Context,
         key: Annotated[str, typer.Argument(help="A config key, e.g. api.")],
         value: Annotated[str, typer.Argument(help="The value; '-' reads it from stdin (for tokens).")],
     ) -> None:
         """Set a value in the profile (created if needed); values are validated first."""
-        run_set(ConfigOpts(key=key, value=value), _env(ctx))
+        run_set(ConfigOpts(key=key, value=value), get_env(ctx))
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse config unset token"))
     def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A config key, e.g. token.")]) -> None:
         """Remove a value from the profile."""
-        run_unset(ConfigOpts(key=key), _env(ctx))
+        run_unset(ConfigOpts(key=key), get_env(ctx))
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse config path", "COBROWSE_CONFIG=./ops.toml cobrowse config path"))
     def path(ctx: typer.Context) -> None:
         """Print the config file's path (COBROWSE_CONFIG overrides it)."""
-        run_path(ConfigOpts(), _env(ctx))
+        run_path(ConfigOpts(), get_env(ctx))
 
 
-def _env(ctx: typer.Context) -> Env:
-    root = ctx.find_root()
-    if not isinstance(root.obj, Env):  # invoked without the root app's callback (tests)
-        root.obj = Env()
-    return root.obj
 
 
 def _profile_name(env: Env, data: dict, *, must_exist: bool) -> str:

@@ -18,6 +18,7 @@ from cobrowse_cli.commands._common import (
     NdjsonOpt,
     OutputFlags,
     QuietOpt,
+    epilog,
     get_env,
     make_writer,
 )
@@ -75,7 +76,8 @@ def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
 def register(root: typer.Typer) -> typer.Typer:
     from cobrowse_cli.commands.watch import add_device_watch
 
-    app = typer.Typer(help="List, inspect and watch customer devices.", no_args_is_help=True)
+    app = typer.Typer(help="List, inspect and watch customer devices.", no_args_is_help=True,
+                      epilog=epilog("cobrowse devices list --filter user_id=42", "cobrowse devices watch --filter user_id=42"))
     root.add_typer(app, name="devices")
 
     @app.command("list", epilog="Examples:\n\n  cobrowse devices list --filter user_id=42 --seen-after 1h\n\n" + exitcodes.EPILOG)

@@ -22,6 +22,7 @@ from cobrowse_cli.commands._common import (
     NdjsonOpt,
     OutputFlags,
     QuietOpt,
+    epilog,
     get_env,
     make_writer,
 )
@@ -279,7 +280,8 @@ EPILOG = exitcodes.EPILOG
 def register(root: typer.Typer) -> None:
     from cobrowse_cli.commands.watch import add_session_watch
 
-    app = typer.Typer(help="List, inspect, update, end and watch sessions.", no_args_is_help=True)
+    app = typer.Typer(help="List, inspect, update, end and watch sessions.", no_args_is_help=True,
+                      epilog=epilog("cobrowse sessions list --agent all --state active", "cobrowse sessions end --inactive-for 30m --yes"))
     root.add_typer(app, name="sessions")
 
     @app.command("list", epilog="Examples:\n\n  cobrowse sessions list --state active --filter user_id=42\n\n"
