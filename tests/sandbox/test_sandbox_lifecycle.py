@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 
-def wait_state(sandbox, sid, state, timeout=5.0):
+def wait_state(sandbox, sid, state, timeout=10.0):  # generous: CI cores are shared
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         s = sandbox.api("GET", f"/api/1/sessions/{sid}").body
@@ -35,7 +35,7 @@ def test_inactivity_timeout_ends_an_active_session_whose_device_left(sandbox):
     t0 = time.monotonic()
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/offline")
     s = wait_state(sandbox, sid, "ended")
-    assert 0.4 <= time.monotonic() - t0 < 3
+    assert 0.4 <= time.monotonic() - t0 < 8
     assert s["ended_reason"] == "active_timeout"
     assert sandbox.stats()["ends"]["by_session"][sid] == 1
 
