@@ -23,11 +23,7 @@ EXIT_CODES = re.compile(r"\bExit(?: codes)?:")  # `sessions watch` says "Exit: 0
 
 # Commands whose help still lacks "Examples" or exit codes (not in this file's owner's modules).
 # Strict xfail: when one is fixed its test passes unexpectedly and fails, so remove it from here.
-MISSING_EXAMPLES_OR_EXIT_CODES = {
-    "cobrowse sandbox",
-    "cobrowse sandbox serve",
-    "cobrowse sandbox token",
-}
+MISSING_EXAMPLES_OR_EXIT_CODES: set[str] = set()
 
 
 def _walk(command, path: tuple[str, ...]):

@@ -9,16 +9,19 @@ from typing import Annotated, Optional
 
 import typer
 
+from cobrowse_cli.commands._common import epilog
+
 from cobrowse_cli import exitcodes
 
 MAX_TTL = 86_400
 
 
 def register(root: typer.Typer) -> None:
-    app = typer.Typer(help="Run a local Cobrowse API sandbox (no account needed).", no_args_is_help=True)
+    app = typer.Typer(help="Run a local Cobrowse API sandbox (no account needed).", no_args_is_help=True,
+                      epilog=epilog("cobrowse sandbox serve --state-dir ./sb", "cobrowse sandbox token --state-dir ./sb --role administrator"))
     root.add_typer(app, name="sandbox")
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse sandbox serve", "cobrowse sandbox serve --port 0 --state-dir ./sb --busy", "cobrowse sandbox serve --sessions 100000 --active 6000 --latency 50 --error-rate 0.1"))
     def serve(
         host: Annotated[str, typer.Option(help="Interface to bind (loopback unless --allow-remote).")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = 8030,
@@ -81,7 +84,7 @@ def register(root: typer.Typer) -> None:
         except OSError as e:
             raise exitcodes.CLIError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
 
-    @app.command()
+    @app.command(epilog=epilog("cobrowse sandbox token --state-dir ./sb", "cobrowse sandbox token --state-dir ./sb --role administrator --ttl 600", "cobrowse sandbox token --state-dir ./sb --expired"))
     def token(
         state_dir: Annotated[
             Optional[str],
