@@ -107,8 +107,9 @@ def run_list(opts: ListOptions, env: Env) -> int:
 def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
     from cobrowse_cli.commands._columns import session_columns
 
+    session_id = _require_id(id_or_code)  # bad input is a usage error before any auth or network
     writer = make_writer(env, output, session_columns())
-    writer.write_item(env.client().get_session(_require_id(id_or_code)))
+    writer.write_item(env.client().get_session(session_id))
     return exitcodes.OK
 
 
@@ -134,8 +135,9 @@ def run_update(opts: UpdateOptions, env: Env) -> int:
             changes[name] = value
     if not changes:
         raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
+    session_id = _require_id(opts.id)
     writer = make_writer(env, opts.output, session_columns())
-    writer.write_item(env.client().update_session(_require_id(opts.id), changes))
+    writer.write_item(env.client().update_session(session_id, changes))
     return exitcodes.OK
 
 
@@ -148,8 +150,9 @@ def agent_url(api: str, session_id: str, *, token: str | None = None, end_action
 
 
 def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | None, env: Env) -> int:
+    session_id = _require_id(session_id)
     settings = env.settings()
-    session = env.client().get_session(_require_id(session_id))  # fails clearly on an unknown id
+    session = env.client().get_session(session_id)  # fails clearly on an unknown id
     if web:
         import webbrowser
 
