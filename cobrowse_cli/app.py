@@ -16,8 +16,18 @@ import typer
 from cobrowse_cli import __version__, exitcodes
 from cobrowse_cli.commands._context import Env, Globals
 
-# Each module exposes register(root); order is the order shown in --help.
-COMMAND_MODULES = ["sessions", "count", "devices", "auth", "config", "sandbox", "api", "completion"]
+# Command name -> module exposing register(root); order is the order shown in --help.
+COMMAND_MODULES = {
+    "count-active": "count",
+    "sessions": "sessions",
+    "devices": "devices",
+    "auth": "auth",
+    "config": "config",
+    "api": "api",
+    "completion": "completion",
+    "sandbox": "sandbox",
+}
+_registered: set[str] = set()
 
 app = typer.Typer(
     name="cobrowse",
@@ -88,8 +98,27 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() not in ("", "0", "false", "no")
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"cobrowse_cli.commands.{_name}").register(app)
+def register_commands(names: list[str] | None = None) -> typer.Typer:
+    """Register command groups (all by default) on the root app; idempotent. Returns the app."""
+    for name in COMMAND_MODULES if names is None else names:
+        if name not in _registered:
+            _registered.add(name)
+            importlib.import_module(f"cobrowse_cli.commands.{COMMAND_MODULES[name]}").register(app)
+    return app
+
+
+def _needed_commands(args: list[str]) -> list[str] | None:
+    """Only the group argv names (a cron run of count-active need not build the other seven);
+    None (all of them) for help, completion, typos, or anything unclear."""
+    if os.environ.get("_COBROWSE_COMPLETE"):
+        return None
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("--profile", "-p"):
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return [arg] if arg in COMMAND_MODULES else None
+    return None
 
 
 def _expand_json_fields(args: list[str]) -> list[str]:
@@ -124,6 +153,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
     args = _expand_json_fields(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
+    register_commands(_needed_commands(args))
     try:
         rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
         return rv if isinstance(rv, int) else exitcodes.OK

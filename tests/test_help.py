@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from cobrowse_cli.app import app, run
+from cobrowse_cli.app import register_commands, run
 
 COBROWSE = str(Path(sys.executable).with_name("cobrowse"))
 EXIT_CODES = re.compile(r"\bExit(?: codes)?:")  # `sessions watch` says "Exit: 0 when …, 7 on --timeout, …"
@@ -33,7 +33,7 @@ def _walk(command, path: tuple[str, ...]):
             yield from _walk(sub, path + (name,))
 
 
-COMMANDS = dict(_walk(typer.main.get_command(app), ("cobrowse",)))
+COMMANDS = dict(_walk(typer.main.get_command(register_commands()), ("cobrowse",)))
 PATHS = sorted(COMMANDS, key=lambda p: (len(p), p))
 
 

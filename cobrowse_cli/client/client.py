@@ -13,7 +13,16 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterator, TextIO
 from urllib.parse import quote, urlsplit
 
-import httpx
+# httpx imports its own command-line tool (httpx._main: rich, pygments, click) whenever click is
+# installed, and the sandbox extra installs click. Our CLI never runs it; skipping it saves ~140 ms
+# of start-up on every cron run. httpx falls back to a stub `main` when the import fails.
+if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    import httpx
+
+    del sys.modules["httpx._main"]
+else:
+    import httpx
 
 from cobrowse_cli import __version__
 from cobrowse_cli.client import paging, retry
@@ -75,6 +84,7 @@ class Client:
         self._sleep: Callable[[float], None] = time.sleep  # replaceable in tests
         self._http = httpx.Client(
             timeout=timeout,
+            verify=_needs_tls(parts.scheme),
             transport=transport,
             follow_redirects=False,  # a redirect could carry the bearer token to another host
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -356,6 +366,17 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return iso_ms(value if isinstance(value, datetime) else datetime(value.year, value.month, value.day))
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def _needs_tls(scheme: str) -> bool:
+    """A plain-http API with no proxy never makes a TLS handshake, so skip loading the CA bundle (~100 ms).
+
+    With a proxy configured (it may itself speak TLS), keep full verification.
+    """
+    import os
+
+    proxied = any(os.environ.get(k) for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"))
+    return scheme != "http" or proxied
 
 
 def _describe_exc(exc: httpx.TransportError) -> str:
