@@ -62,7 +62,8 @@ def iter_paged(
         if before is not None:
             page_query[cursor.param] = before
         page = fetch_page(page_query)
-        if boundary_ms is not None and any(_newer_than(item, cursor, boundary_ms) for item in page):
+        # Newest first: page[0] is the page's newest item, so one check per page is enough.
+        if boundary_ms is not None and page and _newer_than(page[0], cursor, boundary_ms):
             # A server ignoring the cursor would otherwise have us yield the same items forever.
             raise PagingError(f"cannot page: the API ignored {cursor.param} (a page went back to newer items)")
         fresh = [item for item in page if _id(item) not in boundary_ids]
@@ -85,8 +86,12 @@ def iter_paged(
         if oldest != boundary_ms:
             boundary_ids = set()
             boundary_ms = oldest
-        # Remember every id in the boundary millisecond: they come back on the next page.
-        boundary_ids.update(_id(item) for item in page if _bucket_or_none(item, cursor) == boundary_ms)
+        # Remember every id in the boundary millisecond: they come back on the next page. Newest
+        # first, so they are the page's tail: walk back from the end until the millisecond changes.
+        for item in reversed(page):
+            if _bucket_or_none(item, cursor) != boundary_ms:
+                break
+            boundary_ids.add(_id(item))
         before = oldest + ONE_MS
 
 
