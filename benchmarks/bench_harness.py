@@ -142,10 +142,9 @@ def secs(seconds: float) -> str:
 class Sandbox:
     """`cobrowse sandbox serve` in its own process on 127.0.0.1, with its admin token and control surface."""
 
-    def __init__(self, state_dir: Path, *, sessions: int, active: int, seed: int = 1, nodelay: bool = True):
+    def __init__(self, state_dir: Path, *, sessions: int, active: int, seed: int = 1):
         self.state_dir = state_dir
-        # sandbox_serve.py: the same server, minus a ~40 ms Nagle stall per kept-alive request (see there).
-        launcher = [str(HERE / "sandbox_serve.py")] if nodelay else ["-m", "cobrowse_cli", "sandbox", "serve"]
+        launcher = ["-m", "cobrowse_cli", "sandbox", "serve"]
         self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [python_exe(), *launcher, "--host", "127.0.0.1", "--port", "0",
@@ -168,7 +167,6 @@ class Sandbox:
             self.stop()
             raise RuntimeError("the sandbox did not start")
         self._stderr.seek(0)
-        self.nodelay_patched = b"set TCP_NODELAY" in self._stderr.read()
         # Keep draining its stdout so the server never blocks on a full pipe.
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 

@@ -29,8 +29,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (CI smoke, < 2 min)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
-    parser.add_argument("--sandbox-as-is", action="store_true",
-                        help="serve the sandbox without the TCP_NODELAY fix of benchmarks/sandbox_serve.py")
     parser.add_argument("--json", metavar="FILE", help="also write the rows (with raw numbers) as JSON")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -45,11 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cobrowse-bench-") as tmp:
         home = Path(tmp)
         progress("starting the sandbox")
-        sandbox = Sandbox(home / "sandbox", sessions=0, active=0, nodelay=not args.sandbox_as_is)
-        if sandbox.nodelay_patched:
-            notes.append("Note: the sandbox's listening socket has no TCP_NODELAY (a ~40 ms Nagle/delayed-ACK stall per "
-                         "request on a kept-alive connection); benchmarks/sandbox_serve.py set it for this run. "
-                         "--sandbox-as-is measures without.")
+        sandbox = Sandbox(home / "sandbox", sessions=0, active=0)
         try:
             for section in chosen:
                 try:
