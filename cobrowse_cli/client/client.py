@@ -173,6 +173,12 @@ class Client:
         headers = {"X-CobrowsePlatform": self.platform, "X-CobrowseSDKVersion": __version__}
         return SocketAuth(socket_url(url if isinstance(url, str) else "", self.api, headers), subprotocols(token), token)
 
+    def on_response(self, hook: Callable[[httpx.Response], None]) -> None:
+        """Call `hook(response)` for every HTTP response, retries included (e.g. `cobrowse api --include`)."""
+        hooks = dict(self._http.event_hooks)
+        hooks["response"] = [*hooks.get("response", []), hook]
+        self._http.event_hooks = hooks
+
     def request(self, method: str, path: str, *, query: dict | None = None, json: Any = None) -> Any:
         """Any API call (for `cobrowse api`): same auth, retries, errors and redaction; returns parsed JSON
         (None for an empty body)."""

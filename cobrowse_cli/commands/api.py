@@ -270,18 +270,9 @@ def _write_array(items: Iterable[Any], env: Env, *, pretty: bool) -> None:
 
 
 def _capture_responses(client: Any) -> list:
-    """Collect httpx responses for --include.
-
-    Client.request returns parsed JSON only, so this hooks the client's httpx.Client (private):
-    a public `include`/raw-response option on Client.request would be the cleaner way.
-    """
+    """Collect the HTTP responses of this call, for --include."""
     seen: list = []
-    http = getattr(client, "_http", None)
-    if http is None or not hasattr(http, "event_hooks"):
-        raise UsageError("--include is not available with this client")
-    hooks = dict(http.event_hooks)
-    hooks["response"] = [*hooks.get("response", []), seen.append]
-    http.event_hooks = hooks
+    client.on_response(seen.append)
     return seen
 
 
