@@ -153,6 +153,12 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
     args = _expand_json_fields(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
+    for position, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")  # bytes that are not UTF-8 arrive as lone surrogates and break later, anywhere
+        except UnicodeEncodeError:
+            _error(f"argument {position} ({arg!r}) is not valid UTF-8 text")
+            return exitcodes.USAGE
     register_commands(_needed_commands(args))
     try:
         rv = app(args=args, prog_name="cobrowse", standalone_mode=False)

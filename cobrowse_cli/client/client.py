@@ -171,7 +171,10 @@ class Client:
         if not isinstance(token, str) or not token:
             raise InvalidResponseError("/api/1/users/me has no notification_token", method="GET", path="/api/1/users/me")
         headers = {"X-CobrowsePlatform": self.platform, "X-CobrowseSDKVersion": __version__}
-        return SocketAuth(socket_url(url if isinstance(url, str) else "", self.api, headers), subprotocols(token), token)
+        auth = SocketAuth(socket_url(url if isinstance(url, str) else "", self.api, headers), subprotocols(token), token)
+        # The socket carries a credential too: the same plain-text refusal as for REST (ws:// is http://).
+        self._check_transport(auth.url.replace("ws://", "http://", 1))
+        return auth
 
     def on_response(self, hook: Callable[[httpx.Response], None]) -> None:
         """Call `hook(response)` for every HTTP response, retries included (e.g. `cobrowse api --include`)."""

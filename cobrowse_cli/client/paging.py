@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
-from cobrowse_cli.client.errors import PagingError
+from cobrowse_cli.client.errors import InvalidResponseError, PagingError
 from cobrowse_cli.client.query import iso_ms
 
 MAX_PAGE = 1000
@@ -62,6 +62,7 @@ def iter_paged(
         if before is not None:
             page_query[cursor.param] = before
         page = fetch_page(page_query)
+        _check_items(page, cursor)
         # Newest first: page[0] is the page's newest item, so one check per page is enough.
         if boundary_ms is not None and page and _newer_than(page[0], cursor, boundary_ms):
             # A server ignoring the cursor would otherwise have us yield the same items forever.
@@ -93,6 +94,14 @@ def iter_paged(
                 break
             boundary_ids.add(_id(item))
         before = oldest + ONE_MS
+
+
+def _check_items(page: list, cursor: Cursor) -> None:
+    """Every item must be an object with an id: "each item exactly once" depends on it."""
+    for item in page:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            shown = type(item).__name__ if not isinstance(item, dict) else "an object without an id"
+            raise InvalidResponseError(f"the list of {cursor.noun} holds {shown}, not {cursor.noun} with ids")
 
 
 def _newer_than(item: dict, cursor: Cursor, bucket: datetime) -> bool:

@@ -14,6 +14,7 @@ from cobrowse_cli.exitcodes import UsageError
 SESSION_STATES = ("pending", "authorizing", "active", "ended")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION_S = 100 * 365 * 86400  # beyond this, datetime arithmetic overflows; no one means it
 _FILTER_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -51,6 +52,8 @@ def parse_duration(raw: str, *, option: str = "duration") -> timedelta:
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
         raise UsageError(f"invalid {option} {raw!r}: must be greater than zero")
+    if seconds > MAX_DURATION_S:
+        raise UsageError(f"invalid {option} {raw!r}: at most 100 years")
     return timedelta(seconds=seconds)
 
 
@@ -68,7 +71,10 @@ def parse_time(raw: str, *, option: str = "time", now: datetime | None = None) -
         ) from None
     if value.tzinfo is None:  # naive input means UTC, as the API speaks UTC
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        raise UsageError(f"invalid {option} {raw!r}: out of range") from None
 
 
 def iso(value: datetime) -> str:

@@ -313,6 +313,8 @@ def run_status(opts: StatusOpts, env: Env) -> None:
             info["logged_in"] = True
         except (errors.AuthenticationError, errors.ForbiddenError) as e:
             problem = f"the API rejected the token: {e}"
+        except errors.InsecureTransportError as e:
+            raise UsageError(str(e)) from None  # exit 2, as every other command reports it
         except errors.CobrowseError as e:
             _write_status(env, opts, info, problem=f"cannot reach the API: {e}")
             raise CLIError(f"cannot reach {settings.api}: {e}") from None

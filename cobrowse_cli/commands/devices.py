@@ -67,7 +67,7 @@ def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
     from cobrowse_cli.commands._columns import device_columns
 
     device_id = device_id.strip()
-    if not device_id or "/" in device_id:
+    if not device_id or device_id in (".", "..") or "/" in device_id:
         raise UsageError(f"invalid device id {device_id!r}")
     make_writer(env, output, device_columns()).write_item(env.client().get_device(device_id))
     return exitcodes.OK

@@ -166,7 +166,8 @@ def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | 
 
 def _require_id(value: str) -> str:
     value = (value or "").strip()
-    if not value or "/" in value or any(c.isspace() for c in value):
+    # "." and ".." would be normalised away in the URL path and address another resource.
+    if not value or value in (".", "..") or "/" in value or any(c.isspace() for c in value):
         raise UsageError(f"invalid session id {value!r}")
     return value
 

@@ -49,6 +49,10 @@ def check_profile_name(name: str) -> str:
 
 def validate(key: str, raw: str) -> Any:
     """Turn the text a user typed into the value stored in TOML, or raise UsageError saying why not."""
+    try:
+        raw.encode("utf-8")  # argv bytes that are not UTF-8 arrive as lone surrogates; TOML cannot hold them
+    except UnicodeEncodeError:
+        raise UsageError(f"invalid {key} value: it is not valid UTF-8 text") from None
     value = raw.strip()
     if key == "api":
         return normalize_api(value)
@@ -79,7 +83,11 @@ def validate(key: str, raw: str) -> Any:
 
 
 def normalize_api(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as e:
+        raise UsageError(f"invalid api {value!r}: {e}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"invalid api {value!r}: expected an http(s) URL such as https://cobrowse.io")
     if parts.query or parts.fragment:
@@ -97,10 +105,18 @@ def parse_ttl(value: Any) -> int:
     return ttl
 
 
+MAX_KEY_BYTES = 1 << 20
+
+
 def load_private_key(path: Path):
     """Load an RSA private key PEM (cryptography imported here only): proves the path is usable."""
     try:
-        data = path.read_bytes()
+        if not path.is_file():  # a FIFO or /dev/zero would block or never end
+            raise UsageError(f"private key file {path} does not exist or is not a regular file")
+        with path.open("rb") as f:
+            data = f.read(MAX_KEY_BYTES + 1)
+        if len(data) > MAX_KEY_BYTES:
+            raise UsageError(f"{path} is too large to be a PEM private key")
     except FileNotFoundError:
         raise UsageError(f"private key file {path} does not exist") from None
     except OSError as e:

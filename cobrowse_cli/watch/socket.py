@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.client.errors import AuthenticationError, CobrowseError, ForbiddenError
+from cobrowse_cli.client.errors import AuthenticationError, CobrowseError, ForbiddenError, InsecureTransportError
 from cobrowse_cli.watch.feed import Feed
 
 APP_PING_INTERVAL = 60.0  # the SDK's `ping` event
@@ -137,8 +137,8 @@ class SocketWatch:
         """First connection; SocketUnavailable when it cannot be made (auto falls back to poll)."""
         try:
             self.conn = self._connect()
-        except (AuthenticationError, ForbiddenError):
-            raise
+        except (AuthenticationError, ForbiddenError, InsecureTransportError):
+            raise  # no transport can fix these: the watch must not fall back to polling
         except (CobrowseError, OSError, InvalidHandshake, InvalidURI, TimeoutError) as e:
             raise SocketUnavailable(f"cannot open the realtime socket: {_reason(e)}") from None
         self._subscribe_all()

@@ -3,8 +3,8 @@ line on stderr, and never a traceback or an "internal error" (an exception nobod
 
 Most examples run in-process through `cobrowse_cli.app.run(argv)` (fast), against the real sandbox; a
 smaller number run the installed `cobrowse` as a subprocess, where argv can also carry bytes that are not
-UTF-8. Bugs found here are pinned by the strict-xfail tests at the end of this file and tolerated by the
-properties only through KNOWN_BUGS, so a *new* kind of failure still fails the suite.
+UTF-8. Bugs found here are fixed and pinned by the tests at the end of this file; KNOWN_BUGS lists open
+ones the properties tolerate (none now), so a *new* kind of failure still fails the suite.
 """
 
 from __future__ import annotations
@@ -21,12 +21,8 @@ from cobrowse_cli.app import run
 
 from .conftest import COBROWSE, DOCUMENTED_CODES, isolated_env
 
-# Signatures of the bugs this file found (see the xfail tests below). Remove an entry once its fix lands.
-KNOWN_BUGS = (
-    "internal error: OverflowError",  # dates/durations out of datetime's range
-    "internal error: UnicodeEncodeError",  # config set with a value that is not UTF-8
-    "internal error: ValueError: Invalid IPv6 URL",  # config set api http://[::1
-)
+# Signatures of open bugs the properties tolerate (so a *new* kind of failure still fails).
+KNOWN_BUGS: tuple[str, ...] = ()  # none open: the bugs this file found are fixed and pinned below
 
 IN_PROCESS = settings(max_examples=60, deadline=None, derandomize=True,
                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -152,37 +148,32 @@ def test_raw_argv_bytes_in_a_real_process(sandbox, home, args, raw):
     check(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
 
-# ---- the bugs found, pinned (strict: they fail loudly once fixed, so the KNOWN_BUGS entry goes too) ----
+# ---- the bugs this file found, fixed, and pinned ----
 
 def _assert_usage_error(result: tuple[int, str, str]) -> None:
     code, out, err = result
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "internal error" not in err, err
 
 
-@pytest.mark.xfail(strict=True, reason="bug: out-of-range date is an internal OverflowError, not a usage error")
 @pytest.mark.parametrize("when", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "999999d", "9999999999d"])
 def test_bug_out_of_range_date_is_a_usage_error(in_process, when):
     _assert_usage_error(in_process("sessions", "list", "--activated-after", when))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: huge duration is an internal OverflowError, not a usage error")
 @pytest.mark.parametrize("duration", ["999999999w", "5000000d"])
 def test_bug_huge_duration_is_a_usage_error(in_process, duration):
     _assert_usage_error(in_process("sessions", "end", "--older-than", duration, "--dry-run"))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: config set with non-UTF-8 bytes is an internal UnicodeEncodeError")
 def test_bug_non_utf8_config_value_is_a_usage_error(home):
     proc = subprocess.run([COBROWSE, "config", "set", "name", b"caf\xe9"], capture_output=True, env=isolated_env(home))
     _assert_usage_error((proc.returncode, proc.stdout.decode(), proc.stderr.decode("utf-8", "replace")))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: config set api with a broken IPv6 host is an internal ValueError")
 def test_bug_broken_ipv6_api_is_a_usage_error(in_process):
     _assert_usage_error(in_process("config", "set", "api", "http://[::1"))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: 'sessions get .' fetches the session LIST (path normalised away)")
 @pytest.mark.parametrize("ident", [".", ".."])
 def test_bug_dot_ids_are_usage_errors(in_process, ident):
     _assert_usage_error(in_process("sessions", "get", ident))

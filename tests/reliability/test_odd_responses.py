@@ -129,12 +129,6 @@ COMMANDS = {
 SURVIVABLE = {("wrong-field-types", name) for name in COMMANDS} | {("missing-ids", "get")}
 # Found by this file; each must still fail its check (strict), so a fix is noticed and the entry removed.
 KNOWN_BUGS = {
-    ("list-of-strings", "list"): "AttributeError in paging: page items are not checked to be objects",
-    ("list-of-strings", "count-active"): "AttributeError in paging: page items are not checked to be objects",
-    ("list-of-strings", "end"): "AttributeError in paging: page items are not checked to be objects",
-    ("missing-ids", "list"): "id-less items are accepted, so 'each session once' cannot hold",
-    ("missing-ids", "count-active"): "id-less items are counted (no de-duplication possible)",
-    ("missing-ids", "end"): "KeyError 'id' in sessions._select_by_query's caller (internal error)",
     ("huge-html-502", "list"): "a 50 MB error page peaks at ~485 MB RSS (error bodies fully buffered, decoded twice)",
     ("huge-html-502", "get"): "a 50 MB error page peaks at ~485 MB RSS (error bodies fully buffered, decoded twice)",
     ("huge-html-502", "count-active"): "a 50 MB error page peaks at ~485 MB RSS (error bodies fully buffered, decoded twice)",

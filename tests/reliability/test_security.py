@@ -204,10 +204,7 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_connection(in_process
     monkeypatch.setenv("COBROWSE_API", api)
     for argv in COMMANDS:
         result, elapsed = in_process(*argv)
-        if argv[:2] == ["auth", "status"]:  # a report of what it can tell (on stdout), then the one error line
-            assert result.code in (1, 2) and "plain http" in result.out, (argv, result)
-        else:
-            assert result.code == 2 and result.out == "", (argv, result)
+        assert result.code == 2 and result.out == "", (argv, result)  # auth status too: a usage error like the rest
         assert result.err.strip().count("\n") == 0, (argv, result)
         assert "plain http" in result.err and "Traceback" not in result.err, (argv, result.err)
         assert elapsed < 1.0, (argv, elapsed)
@@ -253,8 +250,6 @@ class _RemoteSocketAPI(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the plain-http refusal does not cover the realtime socket: a plain "
-                   "http notification_url on a remote host gets the notification token over ws://")
 def test_realtime_socket_is_refused_over_plain_ws_to_a_remote_host(in_process, no_remote_network, monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _RemoteSocketAPI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
