@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterator, TextIO
 from urllib.parse import quote, urlsplit
 
+import orjson
+
 # httpx imports its own command-line tool (httpx._main: rich, pygments, click) whenever click is
 # installed, and the sandbox extra installs click. Our CLI never runs it; skipping it saves ~140 ms
 # of start-up on every cron run. httpx falls back to a stub `main` when the import fails.
@@ -45,6 +47,7 @@ from cobrowse_cli.client.socket import SocketAuth, socket_url, subprotocols
 API_VERSION = "1.2.0"
 DEFAULT_API = "https://cobrowse.io"
 # Explicit on purpose: httpx's default is 5 s for everything, too short to read 1000 sessions on a slow link.
+ERROR_BODY_CAP = 64 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 
 
@@ -203,7 +206,7 @@ class Client:
             self._log(f"> {method} {_display(url)}")
             started = time.monotonic()
             try:
-                response = self._http.request(method, url, headers=self._headers(token), content=content)
+                response, body = self._send(method, url, token, content)
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
                 if attempt < self.retries and retry.retry_error(method, sent=sent):
@@ -214,7 +217,7 @@ class Client:
             ms = (time.monotonic() - started) * 1000
             status = response.status_code
             if status < 400:
-                data = self._parse(response, method, short, expect)
+                data = self._parse(response, body, method, short, expect)
                 self._log(f"< {status} {method} {short} ({ms:.0f} ms{_size(data)})")
                 return data
             self._log(f"< {status} {method} {short} ({ms:.0f} ms)")
@@ -224,7 +227,7 @@ class Client:
                     self._wait(attempt, wait, str(status))
                     attempt += 1
                     continue
-            error = self._error(response, method, short, query, token, wait)
+            error = self._error(response, body, method, short, query, token, wait)
             if isinstance(error, TokenExpiredError) and callable(self._token) and not refreshed:
                 refreshed = True  # the provider may re-mint; try once with what it gives now
                 fresh = self.token
@@ -233,6 +236,23 @@ class Client:
                     token = fresh
                     continue
             raise error
+
+    def _send(self, method: str, url: str, token: str | None, content: bytes | None) -> tuple[httpx.Response, bytes]:
+        """One HTTP exchange. A success body is read whole; an error body only up to ERROR_BODY_CAP, so a
+        huge error page (a proxy's, say) can never balloon memory: we only ever describe it in one line."""
+        request = self._http.build_request(method, url, headers=self._headers(token), content=content)
+        response = self._http.send(request, stream=True)
+        try:
+            if response.status_code < 400:
+                return response, response.read()
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) >= ERROR_BODY_CAP:
+                    break
+            return response, bytes(body[:ERROR_BODY_CAP])
+        finally:
+            response.close()
 
     def _headers(self, token: str | None) -> dict[str, str]:
         headers = {
@@ -256,9 +276,8 @@ class Client:
         self._log(f"  retrying in {delay:.1f}s after {reason} (retry {attempt + 1} of {self.retries})")
         self._sleep(delay)
 
-    def _parse(self, response: httpx.Response, method: str, path: str, expect: type | None) -> Any:
-        text = response.text
-        if not text.strip():
+    def _parse(self, response: httpx.Response, body: bytes, method: str, path: str, expect: type | None) -> Any:
+        if not body.strip():
             if expect is None:
                 return None
             raise InvalidResponseError(
@@ -266,11 +285,11 @@ class Client:
                 method=method, path=path,
             )
         try:
-            data = jsonlib.loads(text)
-        except ValueError:
+            data = orjson.loads(body)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
             raise InvalidResponseError(
                 f"{method} {path} answered {response.status_code} with "
-                f"{describe_body(text, response.headers.get('content-type', ''))} instead of JSON; "
+                f"{describe_body(_text(body), response.headers.get('content-type', ''))} instead of JSON; "
                 f"is {self.api} the Cobrowse API?",
                 status=response.status_code, method=method, path=path,
             ) from None
@@ -282,17 +301,17 @@ class Client:
         return data
 
     def _error(
-        self, response: httpx.Response, method: str, path: str, query: dict | None, token: str | None,
+        self, response: httpx.Response, body: bytes, method: str, path: str, query: dict | None, token: str | None,
         wait: float | None,
     ) -> CobrowseError:
         status = response.status_code
         try:
-            body = response.json()
+            parsed = orjson.loads(body)
         except ValueError:
-            body = None
-        if isinstance(body, dict) and "message" in body:
-            return api_error(status, body, method=method, path=path, query=query, token=token, retry_after=wait)
-        what = describe_body(response.text, response.headers.get("content-type", ""))
+            parsed = None
+        if isinstance(parsed, dict) and "message" in parsed:
+            return api_error(status, parsed, method=method, path=path, query=query, token=token, retry_after=wait)
+        what = describe_body(_text(body), response.headers.get("content-type", ""))
         if status == 429:
             return RateLimitedError(status, f"rate limited ({what})", method=method, path=path, retry_after=wait)
         if status >= 500:
@@ -375,6 +394,10 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return iso_ms(value if isinstance(value, datetime) else datetime(value.year, value.month, value.day))
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", "replace")
 
 
 def _needs_tls(scheme: str) -> bool:

@@ -66,13 +66,13 @@ def count(client, query: dict, by: str | None, on_page=None) -> tuple[int, Count
 
 
 def _render(env: Env, opts: CountOptions, total: int, groups: Counter) -> None:
-    import json
+    from cobrowse_cli.output.machine import dumps
 
     if opts.json:
         body: dict = {"active": total}
         if opts.by:
             body["by"] = dict(groups.most_common())
-        env.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+        env.stdout.write(dumps(body) + "\n")
     elif opts.by:
         _render_breakdown(env, opts.by, total, groups)
     else:
@@ -110,9 +110,10 @@ def _threshold(opts: CountOptions, env: Env, total: int) -> int:
 
 def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
     """Refresh in place on a TTY (rich Live); one timestamped line per refresh otherwise. Ends with Ctrl-C."""
-    import json
     import time
     from datetime import datetime, timezone
+
+    from cobrowse_cli.output.machine import dumps
 
     live = None
     if env.stdout.isatty() and not opts.json:
@@ -131,7 +132,7 @@ def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
                 body: dict = {"at": stamp, "active": total}
                 if opts.by:
                     body["by"] = dict(groups.most_common())
-                env.stdout.write(json.dumps(body) + "\n")
+                env.stdout.write(dumps(body) + "\n")
             else:
                 env.stdout.write(f"{stamp}\t{total}\n")
             env.stdout.flush()

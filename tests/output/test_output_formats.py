@@ -150,7 +150,7 @@ def test_write_item_piped_is_flattened_key_tab_value():
 
 @pytest.mark.parametrize(
     "fmt, expected",
-    [(None, "42\n"), ("json", '{"active": 42}\n'), ("ndjson", '{"active": 42}\n'), ("csv", "active\r\n42\r\n"), ("ids", "42\n")],
+    [(None, "42\n"), ("json", '{"active":42}\n'), ("ndjson", '{"active":42}\n'), ("csv", "active\r\n42\r\n"), ("ids", "42\n")],
 )
 def test_write_value(fmt, expected):
     out = PipeStream()
