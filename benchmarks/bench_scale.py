@@ -62,10 +62,12 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
             detail = f"{r['cpu']:.2f} s CPU"
             if net is not None:
                 detail += f"; {net:,.0f}/s excl. {startup_cpu:.2f} s start-up"
+            # The target is client-side *processing*: paging, decoding, writing; the fixed start-up
+            # (imports, config) is shown separately by the start-up section.
             is_target = tool == "cli" and n == large
             rows.append(Row(SECTION, f"  client-side rate ({tool}, {n:,})", f"{rate:,.0f} sessions/s", detail,
-                            f">= {RATE_TARGET:,}/s" if is_target else "",
-                            verdict(rate >= RATE_TARGET) if is_target else ""))
+                            f">= {RATE_TARGET:,}/s excl. start-up" if is_target else "",
+                            verdict(net >= RATE_TARGET) if is_target else ""))
     for tool in tools:
         ratio = results[(tool, large)]["rss"] / results[(tool, small)]["rss"]
         is_target = tool == "cli"

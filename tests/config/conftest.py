@@ -1,7 +1,7 @@
 """Fixtures for config/auth tests: an isolated HOME/XDG/COBROWSE_CONFIG, a CLI runner, an RSA key.
 
 Commands run as a subprocess of the installed CLI so the real start-up path, exit codes and streams are
-tested. Until app.py registers the auth/config groups, the runner registers them itself.
+tested.
 """
 
 from __future__ import annotations
@@ -16,21 +16,6 @@ import pytest
 
 VENV_BIN = Path(sys.executable).parent
 COBROWSE = VENV_BIN / "cobrowse"
-_REGISTER_AND_RUN = (
-    "import sys\n"
-    "from cobrowse_cli import app\n"
-    "from cobrowse_cli.commands import auth, config\n"
-    "auth.register(app.app); config.register(app.app)\n"
-    "sys.exit(app.run(sys.argv[1:]))\n"
-)
-
-
-def _registered() -> bool:
-    from cobrowse_cli import app
-
-    return "auth" in app.COMMAND_MODULES and "config" in app.COMMAND_MODULES
-
-
 @dataclass
 class Result:
     code: int
@@ -60,7 +45,7 @@ class Home:
         self.config.write_text(text)
 
     def argv(self, *args: str) -> list[str]:
-        return [str(COBROWSE), *args] if _registered() else [sys.executable, "-c", _REGISTER_AND_RUN, *args]
+        return [str(COBROWSE), *args]
 
     def run_tty(self, *args: str, answers: list[str], timeout: float = 20) -> tuple[int, str]:
         """Run on a pseudo-terminal, answering each prompt (a line ending in ':') in turn."""
@@ -210,9 +195,6 @@ def cli(isolated: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     import io
 
     from cobrowse_cli import app
-
-    if not _registered():
-        pytest.skip("auth/config are not registered in app.COMMAND_MODULES")
 
     def run(*args: str, input: str = "", env: dict[str, str] | None = None) -> Result:
         with monkeypatch.context() as m:
