@@ -66,9 +66,9 @@ def count(client, query: dict, by: str | None, on_page=None) -> tuple[int, Count
 
 
 def _render(env: Env, opts: CountOptions, total: int, groups: Counter) -> None:
-    from cobrowse_cli.output.machine import dumps
-
     if opts.json:
+        from cobrowse_cli.output.machine import dumps
+
         body: dict = {"active": total}
         if opts.by:
             body["by"] = dict(groups.most_common())
