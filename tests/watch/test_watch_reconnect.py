@@ -102,6 +102,10 @@ def test_gives_up_with_exit_1_and_a_reason(sandbox, proxy, start_watch):
                     interval=SLOW_RELIST, socket_settings={"max_attempts": 3})
     w.out.wait_for(lambda ls: len(ls) >= 1)
     wait_sockets(sandbox, 1)
+    # The server counts a socket before the client's handshake completes: wait until a change arrives
+    # over it (the re-list is slow), so the cut below hits an open socket, not the first handshake.
+    set_ticket(sandbox, sid, "socket-is-live")
+    w.out.wait_for(lambda ls: len(ls) >= 2)
     proxy.refuse_sockets = True
     proxy.cut_sockets()
     result = w.wait(timeout=10)
