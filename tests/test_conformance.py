@@ -202,7 +202,7 @@ def test_sdk_session_subscription_receives_updates_and_ended(sandbox, node_scrip
         "subscribe_session.mjs", COBROWSE_TOKEN=token, SESSION_ID=session["id"], STEPS="rest,after-drop", WAIT_ENDED="1"
     )
     assert script.read() == {"ready": True, "id": session["id"], "state": "pending"}
-    assert sandbox.control("GET", "/_sandbox/sockets") == {"open": 1}
+    assert sandbox.control("GET", "/_sandbox/sockets")["open"] == 1
 
     # another client changes the session through REST; the SDK hears it over the socket
     put(sandbox, token, session["id"], {"step": "rest"})

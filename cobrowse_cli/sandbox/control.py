@@ -334,15 +334,15 @@ async def churn(request: Request):
 
 @control
 async def sockets(request: Request):
-    """GET: how many realtime sockets are open; POST /_sandbox/sockets/drop: close them all (1012)."""
+    """GET: how many realtime sockets are open (and subscribed to something); POST .../drop: close them all (1012)."""
     try:
         from cobrowse_cli.sandbox import realtime
     except ImportError:
-        return json_response({"open": 0, "dropped": 0})
+        return json_response({"open": 0, "subscribed": 0, "dropped": 0})
     store = request.app.state.store
     if request.url.path.endswith("/drop"):
         return json_response({"dropped": realtime.drop_all_sockets(store)})
-    return json_response({"open": realtime.open_socket_count(store)})
+    return json_response({"open": realtime.open_socket_count(store), "subscribed": realtime.subscribed_socket_count(store)})
 
 
 @control

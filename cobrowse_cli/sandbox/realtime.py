@@ -92,6 +92,11 @@ def open_socket_count(store: Any = None) -> int:
     return sum(1 for c in _connections if store is None or c.store is store)
 
 
+def subscribed_socket_count(store: Any = None) -> int:
+    """Sockets with at least one subscription: their client finished the handshake and is listening."""
+    return sum(1 for c in _connections if (store is None or c.store is store) and c.subscriptions)
+
+
 def bearer_token_from_subprotocols(protocols: list[str]) -> str | None:
     """The token carried in `cbio.http.headers.authorization.bearer.<base64>`, or None."""
     for proto in protocols:
