@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
 from cobrowse_cli.client import errors
+from cobrowse_cli.timeutil import parse_iso_or_none
 
 ENDED = "ended"
 ALREADY_ENDED = "already_ended"
@@ -35,13 +36,6 @@ class Outcome:
         return asdict(self)
 
 
-def _parse(ts: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
-    except ValueError:
-        return None
-
-
 def _end_one(client, session_id: str, started: datetime) -> Outcome:
     try:
         session = client.end_session(session_id)
@@ -54,7 +48,7 @@ def _end_one(client, session_id: str, started: datetime) -> Outcome:
     state = session.get("state")
     if state != "ended":
         return Outcome(session_id, FAILED, state=state, error=f"session is still {state} after the end request")
-    ended_at = _parse(session.get("ended"))
+    ended_at = parse_iso_or_none(session.get("ended"))
     # Ended by someone or something else, or before this run started: done, but not by us.
     earlier = ended_at is not None and ended_at < started - timedelta(seconds=60)
     outcome = ALREADY_ENDED if session.get("ended_reason") != "agent_ended" or earlier else ENDED

@@ -29,7 +29,6 @@ else:
 from cobrowse_cli import __version__
 from cobrowse_cli.client import paging, retry
 from cobrowse_cli.client.errors import (
-    APIError,
     CobrowseError,
     InsecureTransportError,
     InvalidResponseError,

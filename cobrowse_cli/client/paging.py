@@ -11,11 +11,11 @@ it, so we raise PagingError instead of looping or silently skipping items.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Sequence
 
 from cobrowse_cli.client.errors import InvalidResponseError, PagingError
-from cobrowse_cli.client.query import iso_ms
+from cobrowse_cli.timeutil import iso_ms, parse_iso_or_none
 
 MAX_PAGE = 1000
 ONE_MS = timedelta(milliseconds=1)
@@ -126,18 +126,8 @@ def _bucket_or_none(item: dict, cursor: Cursor) -> datetime | None:
     for field in cursor.fields:
         value = item.get(field)
         if value:
-            moment = parse_time(str(value))
+            moment = parse_iso_or_none(str(value))
             if moment is not None:
                 return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
     return None
 
-
-def parse_time(value: str) -> datetime | None:
-    """An API timestamp (ISO-8601, 'Z' or an offset) as an aware UTC datetime; None when unreadable."""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)

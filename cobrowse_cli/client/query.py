@@ -14,6 +14,9 @@ from datetime import date, datetime, timezone
 from typing import Any, Mapping
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
+from cobrowse_cli.timeutil import iso_ms
+
+
 def encode_query(query: Mapping[str, Any] | None) -> str:
     """`{"state": ["active", "pending"]}` -> `state%5B%5D=active&state%5B%5D=pending` (no leading '?')."""
     parts: list[str] = []
@@ -53,14 +56,6 @@ def scalar(value: Any) -> str:
             return str(int(value))  # JS prints 42.0 as "42"
         return repr(value)
     return str(value)
-
-
-def iso_ms(moment: datetime) -> str:
-    """UTC ISO-8601 with milliseconds and Z (naive datetimes are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _pct(text: str) -> str:

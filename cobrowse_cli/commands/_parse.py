@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from cobrowse_cli import timeutil
 from cobrowse_cli.exitcodes import UsageError
 
 SESSION_STATES = ("pending", "authorizing", "active", "ended")
@@ -64,22 +65,16 @@ def parse_time(raw: str, *, option: str = "time", now: datetime | None = None) -
     if _DURATION.match(text):
         return now - parse_duration(text, option=option)
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return timeutil.parse_iso(text)  # naive input means UTC, as the API speaks UTC
+    except ValueError as e:
+        if "out of range" in str(e):
+            raise UsageError(f"invalid {option} {raw!r}: out of range") from None
         raise UsageError(
             f"invalid {option} {raw!r}: expected ISO-8601 (2026-11-25T10:00:00Z) or a relative time (30m, 2h, 7d)"
         ) from None
-    if value.tzinfo is None:  # naive input means UTC, as the API speaks UTC
-        value = value.replace(tzinfo=timezone.utc)
-    try:
-        return value.astimezone(timezone.utc)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
-        raise UsageError(f"invalid {option} {raw!r}: out of range") from None
 
 
-def iso(value: datetime) -> str:
-    """The API's timestamp form: UTC, milliseconds, Z (like JS toISOString)."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+iso = timeutil.iso_ms  # the API's timestamp form
 
 
 def parse_limit(value: int | None) -> int | None:

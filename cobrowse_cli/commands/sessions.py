@@ -6,7 +6,7 @@ Each command parses its flags into an options object and calls a plain run_* fun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Optional
 
 import typer
@@ -196,7 +196,7 @@ class EndOptions:
 
 def _select_by_query(opts: EndOptions, env: Env, now: datetime):
     """Sessions matching the query and the age conditions (checked here: the API has no such filter)."""
-    from cobrowse_cli.output.humanize import parse_iso
+    from cobrowse_cli.timeutil import parse_iso_or_none as parse_iso  # unreadable -> None -> not selected
 
     query = opts.query.to_api(default_states=OPEN_STATES)
     if "ended" in query.get("state", []):
@@ -204,9 +204,10 @@ def _select_by_query(opts: EndOptions, env: Env, now: datetime):
     created_before = now - _parse.parse_duration(opts.older_than, option="--older-than") if opts.older_than else None
     updated_before = now - _parse.parse_duration(opts.inactive_for, option="--inactive-for") if opts.inactive_for else None
     for session in env.client().iter_sessions(query):
-        if created_before and not (session.get("created") and parse_iso(session["created"]) < created_before):
+        created, updated = parse_iso(session.get("created")), parse_iso(session.get("updated"))
+        if created_before and not (created and created < created_before):
             continue
-        if updated_before and not (session.get("updated") and parse_iso(session["updated"]) < updated_before):
+        if updated_before and not (updated and updated < updated_before):
             continue
         yield session
 

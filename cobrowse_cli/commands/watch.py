@@ -14,7 +14,7 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import FieldsOpt, FilterOpt, NdjsonOpt, OUTPUT_PANEL, get_env
+from cobrowse_cli.commands._common import FieldsOpt, FilterOpt, NdjsonOpt, get_env
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import UsageError
 

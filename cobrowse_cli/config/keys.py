@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from cobrowse_cli.exitcodes import UsageError
 
-from cobrowse_cli.config import DEFAULT_API  # noqa: E402 - one definition
 MAX_TOKEN_TTL = 86400  # the API rejects JWTs living longer than a day
 DEFAULT_TOKEN_TTL = 3600
 ROLES = ("administrator", "agent")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from cobrowse_cli.timeutil import parse_iso
+
 # (limit in seconds, seconds per unit, suffix), smallest unit first.
 _UNITS = (
     (60, 1, "s"),
@@ -13,19 +15,6 @@ _UNITS = (
     (86400 * 365, 86400 * 30, "mo"),
     (None, 86400 * 365, "y"),
 )
-
-
-def parse_iso(s: str) -> datetime:
-    """ISO-8601 with `Z`, an offset, or none (read as UTC, which is what the API speaks). Raises ValueError."""
-    if not isinstance(s, str):
-        raise ValueError(f"not an ISO-8601 string: {s!r}")
-    text = s.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value
 
 
 def relative_time(iso: str, now: datetime) -> str:

@@ -8,9 +8,9 @@ or a progress bar.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import datetime, timezone
-from typing import Any, Callable, ContextManager, Iterable, Iterator, TextIO
+from typing import Any, Callable, ContextManager, Iterable, TextIO
 
 from cobrowse_cli.output import cells, machine
 from cobrowse_cli.output.fields import get_path

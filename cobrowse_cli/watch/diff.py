@@ -9,8 +9,9 @@ every change print once and only once, whichever transport saw it first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
+
+from cobrowse_cli.timeutil import now_iso, parse_iso_or_none
 
 # What a line reports. Other fields (timestamps, tokens, `expires`) change without being news.
 SESSION_FIELDS = ("state", "ended_reason", "agent", "remote_control", "full_device", "calling", "recorded")
@@ -53,23 +54,10 @@ class Event:
         }
 
 
-def now_iso() -> str:
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
 def _instant(value: Any) -> float | None:
     """An ISO time as a comparable number (None when absent or unreadable)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        text = value[:-1] + "+00:00" if value[-1:] in "Zz" else value
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    parsed = parse_iso_or_none(value) if value else None
+    return parsed.timestamp() if parsed else None
 
 
 def watched_view(kind: str, resource: dict) -> dict[str, Any]:
@@ -150,7 +138,7 @@ class Tracker:
         self.known[rid] = merged
         if old.get("online") == online:
             return None
-        at = data["last_seen"] if isinstance(data.get("last_seen"), str) else now_iso()
+        at = now_iso()  # when we heard it; the device's own last_seen stays in the resource (it may be older)
         # The first presence (answering sync-presence) completes the first listing: not a change for --count.
         first = old.get("online") is None
         return Event(PRESENCE, self.kind, dict(merged), at, [Change("online", old.get("online"), online)], initial=first)

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from cobrowse_cli.client import Client, PagingError
-from cobrowse_cli.client.paging import parse_time
+from cobrowse_cli.timeutil import parse_iso as parse_time
 
 BIG = {"sessions": 2600, "active": 300, "devices": 5, "seed": 7}
 

@@ -70,3 +70,8 @@ def test_limits_and_key_values():
     assert _parse.parse_key_values(["a=1", "b="], option="--custom-data") == {"a": "1", "b": None}
     with pytest.raises(UsageError):
         _parse.parse_key_values(["novalue"], option="--custom-data")
+
+
+def test_iso_pads_years_below_1000_as_the_api_expects():
+    assert _parse.iso(datetime(999, 1, 2, tzinfo=timezone.utc)) == "0999-01-02T00:00:00.000Z"
+    assert _parse.iso(_parse.parse_time("0001-01-01")) == "0001-01-01T00:00:00.000Z"

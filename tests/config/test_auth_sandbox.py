@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
 
-import pytest
 
 
 def login_with_key(home, sb, *extra: str):

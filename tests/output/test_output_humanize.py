@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cobrowse_cli.output.humanize import parse_iso, relative_time
+from cobrowse_cli.output.humanize import relative_time
+from cobrowse_cli.timeutil import parse_iso
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 

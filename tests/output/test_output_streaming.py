@@ -13,7 +13,7 @@ import tracemalloc
 
 import pytest
 
-from cobrowse_cli.output import Column, OutputOptions, Writer
+from cobrowse_cli.output import OutputOptions, Writer
 
 from .conftest import SESSION_COLUMNS, PipeStream, make_session
 

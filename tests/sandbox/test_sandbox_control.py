@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from urllib.parse import quote
 
 
 def test_reset_reseeds_and_clears_counters(sandbox):

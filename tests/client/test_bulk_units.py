@@ -1,0 +1,32 @@
+"""The bulk-end engine's outcome rules, with a stand-in client (the HTTP paths are tested end to end)."""
+
+from datetime import datetime, timedelta, timezone
+
+from cobrowse_cli.client import errors
+from cobrowse_cli.client.bulk import end_sessions
+
+
+class FakeClient:
+    def __init__(self, answers):
+        self.answers, self.calls = answers, []
+
+    def end_session(self, session_id):
+        self.calls.append(session_id)
+        answer = self.answers[session_id]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_outcomes_including_a_naive_server_timestamp():
+    long_ago = (datetime.now(timezone.utc) - timedelta(days=1)).replace(tzinfo=None).isoformat()  # no zone
+    client = FakeClient({
+        "a": {"state": "ended", "ended_reason": "agent_ended", "ended": datetime.now(timezone.utc).isoformat()},
+        "b": {"state": "ended", "ended_reason": "agent_ended", "ended": long_ago},
+        "c": {"state": "ended", "ended_reason": "device_ended"},
+        "d": errors.NotFoundError(404, "not found", method="PUT", path="/api/1/sessions/d"),
+        "e": {"state": "active"},
+    })
+    outcomes = {o.id: o.outcome for o in end_sessions(client, ["a", "b", "c", "d", "e", "a"], concurrency=2)}
+    assert outcomes == {"a": "ended", "b": "already_ended", "c": "already_ended", "d": "not_found", "e": "failed"}
+    assert sorted(client.calls) == ["a", "b", "c", "d", "e"]  # the repeated id is ended once
