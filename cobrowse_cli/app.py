@@ -169,6 +169,7 @@ def run(argv: list[str] | None = None) -> int:
     except (BrokenPipeError, exitcodes.StdoutClosed):
         return _quiet_broken_pipe()
     except exitcodes.CLIError as e:
+        _traceback_if(debug)
         _error(str(e))
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
@@ -180,11 +181,15 @@ def _map_exception(e: Exception, debug: bool) -> int:
 
     client_code = _client_exit_code(e)
     if client_code is not None:
-        _error(str(e))
+        _traceback_if(debug)
+        _error(_redact(str(e)))  # a server may echo a token in its message
         return client_code
-    if isinstance(e, click_exc.NoArgsIsHelpError) and e.ctx is not None:
-        print(e.ctx.get_help())
+    if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ("starlette", "uvicorn"):
+        _error("the sandbox needs the sandbox extra: pip install 'cobrowse-cli[sandbox]'")
         return exitcodes.USAGE
+    if isinstance(e, click_exc.NoArgsIsHelpError) and e.ctx is not None:
+        print(e.ctx.get_help())  # `cobrowse` or `cobrowse sessions` alone: help, as gh does
+        return exitcodes.OK
     if isinstance(e, click_exc.UsageError):
         where = e.ctx.command_path if e.ctx else "cobrowse"
         _error(f"{e.format_message()} (see '{where} --help')")
@@ -195,12 +200,22 @@ def _map_exception(e: Exception, debug: bool) -> int:
     if isinstance(e, click_exc.ClickException):
         _error(e.format_message())
         return e.exit_code
+    _traceback_if(debug)
+    _error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
+    return exitcodes.API_ERROR
+
+
+def _traceback_if(debug: bool) -> None:
     if debug:
         import traceback
 
         traceback.print_exc()
-    _error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
-    return exitcodes.API_ERROR
+
+
+def _redact(message: str) -> str:
+    from cobrowse_cli.client.redact import redact
+
+    return redact(message)
 
 
 def _client_exit_code(e: Exception) -> int | None:

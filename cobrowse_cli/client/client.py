@@ -325,7 +325,7 @@ class Client:
     def _check_origin(self, url: str) -> None:
         target, base = urlsplit(url), urlsplit(self.api)
         if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-            raise CobrowseError(
+            raise InsecureTransportError(  # the token must only ever go to the configured API
                 f"refusing to send a request to {target.scheme}://{target.netloc}: "
                 f"only {base.scheme}://{base.netloc} (the configured API) is allowed"
             )
@@ -356,9 +356,10 @@ class Client:
 
 def _segment(value: str) -> str:
     """One path segment; an empty id would silently turn a `get` into a `list`."""
-    if not value or not str(value).strip():
-        raise ValueError("an id is required")
-    return quote(str(value), safe="")
+    text = str(value or "").strip()
+    if not text or text in (".", ".."):  # "." and ".." would be normalised away and address another path
+        raise CobrowseError(f"invalid id {value!r}")
+    return quote(text, safe="")
 
 
 def _is_loopback(host: str) -> bool:

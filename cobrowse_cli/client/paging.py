@@ -52,6 +52,8 @@ def iter_paged(
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE}, not {page_size}")
     if limit is not None and limit <= 0:
         return
+    if limit is not None:
+        page_size = min(page_size, limit)  # `--limit 5` should not download a thousand sessions
     base = {k: v for k, v in (query or {}).items() if k != "limit"}
     before = base.pop(cursor.param, None)
     boundary_ms: datetime | None = None  # millisecond bucket of the last page's oldest item

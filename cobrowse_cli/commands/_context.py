@@ -56,6 +56,7 @@ class Env:
     stdout: TextIO = field(default_factory=lambda: GuardedStdout(sys.stdout))
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     _client: Any = None
+    _sandbox: Any = None
     _closers: list = field(default_factory=list)
 
     def settings(self, **overrides: Any):
@@ -63,11 +64,12 @@ class Env:
         from cobrowse_cli import config
 
         if self.globals.sandbox:
-            from cobrowse_cli.sandbox.embedded import start_embedded
+            if self._sandbox is None:  # one per command, however often settings are asked for
+                from cobrowse_cli.sandbox.embedded import start_embedded
 
-            sandbox = start_embedded()
-            self._closers.append(sandbox.stop)
-            overrides = {"api": sandbox.url, "token": sandbox.token, **overrides}
+                self._sandbox = start_embedded()
+                self._closers.append(self._sandbox.stop)
+            overrides = {"api": self._sandbox.url, "token": self._sandbox.token, **overrides}
         return config.resolve(profile=self.globals.profile, **overrides)
 
     def client(self, **overrides: Any) -> "Client":

@@ -77,6 +77,15 @@ def parse_time(raw: str, *, option: str = "time", now: datetime | None = None) -
 iso = timeutil.iso_ms  # the API's timestamp form
 
 
+def require_id(value: str, *, kind: str = "session") -> str:
+    """A session or device id (or 6-digit code) as one URL path segment; anything else is a usage error."""
+    text = (value or "").strip()
+    # "." and ".." would be normalised away in the URL path and address another resource.
+    if not text or text in (".", "..") or "/" in text or any(c.isspace() or not c.isprintable() for c in text):
+        raise UsageError(f"invalid {kind} id {value!r}")
+    return text
+
+
 def parse_limit(value: int | None) -> int | None:
     if value is not None and value <= 0:
         raise UsageError(f"invalid --limit {value}: must be a positive number")

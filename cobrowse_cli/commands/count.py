@@ -34,7 +34,7 @@ class CountOptions:
 def group_key(session: dict, by: str) -> str:
     if by == "agent":
         agent = session.get("agent") or {}
-        return str(agent.get("name") or agent.get("id") or NONE_KEY)
+        return str(agent.get("id") or NONE_KEY)  # grouped by id: two agents may share a display name
     value = session.get("custom_data") or {}
     for part in by.split(".")[1:]:
         value = value.get(part) if isinstance(value, dict) else None
@@ -55,14 +55,32 @@ def _validate(opts: CountOptions) -> dict:
 
 
 def count(client, query: dict, by: str | None, on_page=None) -> tuple[int, Counter]:
-    total, groups = 0, Counter()
+    total, groups, names = 0, Counter(), {}
     for session in client.iter_sessions(query, on_page=on_page):
         if session.get("state") != "active":  # the API filtered already; a session may end between pages
             continue
         total += 1
         if by:
-            groups[group_key(session, by)] += 1
-    return total, groups
+            key = group_key(session, by)
+            groups[key] += 1
+            if by == "agent":
+                names[key] = (session.get("agent") or {}).get("name")
+    return total, _label_agents(groups, names) if by == "agent" else groups
+
+
+def _label_agents(groups: Counter, names: dict) -> Counter:
+    """Agent ids -> display names; a name two agents share gets the id added, so counts never merge."""
+    taken = Counter(name for name in names.values() if name)
+    labelled = Counter()
+    for agent_id, n in groups.items():
+        name = names.get(agent_id)
+        if not name:
+            labelled[agent_id] += n
+        elif taken[name] == 1:
+            labelled[name] += n
+        else:
+            labelled[f"{name} ({agent_id})"] += n
+    return labelled
 
 
 def _render(env: Env, opts: CountOptions, total: int, groups: Counter) -> None:

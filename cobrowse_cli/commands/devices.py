@@ -55,10 +55,11 @@ def run_list(opts: ListOptions, env: Env) -> int:
     query = device_query(opts.filters, opts.seen_after, opts.seen_before)
     limit = None if opts.all else _parse.parse_limit(opts.limit)
     writer = make_writer(env, opts.output, device_columns())
-    rows = env.client().iter_devices(query, limit=limit)
-    if not writer.is_machine:  # a table needs every row first: fetch under the progress bar, then draw
-        with writer.progress("Fetching devices") as advance:
-            rows = list(env.client().iter_devices(query, limit=limit, on_page=advance))
+    if writer.is_machine:  # streamed as pages arrive
+        writer.write_rows(env.client().iter_devices(query, limit=limit))
+        return exitcodes.OK
+    with writer.progress("Fetching devices") as advance:  # a table needs every row: fetch, then draw
+        rows = list(env.client().iter_devices(query, limit=limit, on_page=advance))
     writer.write_rows(rows)
     return exitcodes.OK
 
@@ -66,9 +67,7 @@ def run_list(opts: ListOptions, env: Env) -> int:
 def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
     from cobrowse_cli.commands._columns import device_columns
 
-    device_id = device_id.strip()
-    if not device_id or device_id in (".", "..") or "/" in device_id:
-        raise UsageError(f"invalid device id {device_id!r}")
+    device_id = _parse.require_id(device_id, kind="device")
     make_writer(env, output, device_columns()).write_item(env.client().get_device(device_id))
     return exitcodes.OK
 

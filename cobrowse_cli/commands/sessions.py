@@ -93,10 +93,11 @@ def run_list(opts: ListOptions, env: Env) -> int:
     limit = None if opts.all else _parse.parse_limit(opts.limit)
     writer = make_writer(env, opts.output, session_columns())
     client = env.client()
-    rows = client.iter_sessions(query, limit=limit)
-    if not writer.is_machine:  # a table needs every row first: fetch under the progress bar, then draw
-        with writer.progress("Fetching sessions") as advance:
-            rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
+    if writer.is_machine:  # streamed as pages arrive
+        writer.write_rows(client.iter_sessions(query, limit=limit))
+        return exitcodes.OK
+    with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
+        rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
     writer.write_rows(rows)
     return exitcodes.OK
 
@@ -107,7 +108,7 @@ def run_list(opts: ListOptions, env: Env) -> int:
 def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
     from cobrowse_cli.commands._columns import session_columns
 
-    session_id = _require_id(id_or_code)  # bad input is a usage error before any auth or network
+    session_id = _parse.require_id(id_or_code)  # bad input is a usage error before any auth or network
     writer = make_writer(env, output, session_columns())
     writer.write_item(env.client().get_session(session_id))
     return exitcodes.OK
@@ -135,7 +136,7 @@ def run_update(opts: UpdateOptions, env: Env) -> int:
             changes[name] = value
     if not changes:
         raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
-    session_id = _require_id(opts.id)
+    session_id = _parse.require_id(opts.id)
     writer = make_writer(env, opts.output, session_columns())
     writer.write_item(env.client().update_session(session_id, changes))
     return exitcodes.OK
@@ -150,13 +151,15 @@ def agent_url(api: str, session_id: str, *, token: str | None = None, end_action
 
 
 def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | None, env: Env) -> int:
-    session_id = _require_id(session_id)
+    session_id = _parse.require_id(session_id)
     settings = env.settings()
     session = env.client().get_session(session_id)  # fails clearly on an unknown id
     if web:
         import webbrowser
 
-        webbrowser.open(agent_url(settings.api, session["id"], token=settings.token(), end_action=end_action))
+        # The browser needs the token to sign the agent in; it goes to the browser, never to stdout.
+        if not webbrowser.open(agent_url(settings.api, session["id"], token=settings.token(), end_action=end_action)):
+            raise exitcodes.CLIError("could not open a browser here; print the URL instead (add --with-token to sign in)")
         env.stderr.write(f"Opened session {session['id']} in your browser.\n")
         return exitcodes.OK
     token = settings.token() if with_token else None
@@ -164,12 +167,6 @@ def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | 
     return exitcodes.OK
 
 
-def _require_id(value: str) -> str:
-    value = (value or "").strip()
-    # "." and ".." would be normalised away in the URL path and address another resource.
-    if not value or value in (".", "..") or "/" in value or any(c.isspace() for c in value):
-        raise UsageError(f"invalid session id {value!r}")
-    return value
 
 
 # ---- end --------------------------------------------------------------------------------------
@@ -217,7 +214,7 @@ def _read_ids(env: Env) -> list[str]:
     for line in env.stdin:
         line = line.strip()
         if line and not line.startswith("#"):
-            ids.append(_require_id(line))
+            ids.append(_parse.require_id(line))
     return ids
 
 
@@ -239,7 +236,7 @@ def run_end(opts: EndOptions, env: Env) -> int:
 
     if opts.concurrency < 1 or opts.concurrency > 64:
         raise UsageError(f"invalid --concurrency {opts.concurrency}: must be between 1 and 64")
-    ids = [_require_id(i) for i in opts.ids]
+    ids = [_parse.require_id(i) for i in opts.ids]
     if opts.from_stdin:
         if not opts.yes and not opts.dry_run:
             raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")

@@ -104,9 +104,7 @@ def _resolve_ids(source, ids: list[str]) -> list[str]:
     """Real ids (a session may be given by its 6-digit code); an unknown id fails now, with exit 4."""
     resolved = []
     for raw in ids:
-        value = raw.strip()
-        if not value or "/" in value or any(c.isspace() for c in value):
-            raise UsageError(f"invalid {source.kind} id {raw!r}")
+        value = _parse.require_id(raw, kind=source.kind)
         resource = source.get(value)
         if resource is None:
             raise exitcodes.NotFound(f"no {source.kind} {value!r}")

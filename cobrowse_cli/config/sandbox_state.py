@@ -26,11 +26,14 @@ class SandboxCredentials:
 
 
 def sandbox_credentials(state_dir: Path) -> SandboxCredentials:
-    key = state_dir.expanduser().resolve() / PRIVATE_KEY_FILE
+    state_dir = state_dir.expanduser().resolve()
+    key = state_dir / PRIVATE_KEY_FILE
     try:
         license = (state_dir / LICENSE_FILE).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         license = ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {state_dir / LICENSE_FILE}: {getattr(e, 'strerror', None) or e}") from None
     if not key.is_file() or not license:
         raise UsageError(
             f"{state_dir} is not a sandbox state directory (no {PRIVATE_KEY_FILE} / {LICENSE_FILE}); "

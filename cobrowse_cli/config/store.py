@@ -66,20 +66,8 @@ def save(path: Path, data: dict[str, Any]) -> None:
     import tomli_w
 
     load(path)  # refuses (ConfigError) when the existing file does not parse: never clobber hand edits
-    text = tomli_w.dumps(data)
-    directory = path.parent
-    _ensure_private_dir(directory)
-    fd, tmp_name = _create_private_temp(directory, path.name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
-    _fsync_dir(directory)
+    write_private_file(path, tomli_w.dumps(data))
+    _fsync_dir(path.parent)  # the rename itself survives a crash
 
 
 def write_private_file(path: Path, text: str) -> None:

@@ -74,12 +74,9 @@ class StripTrailingSlash:
 
 
 def _realtime_routes() -> list:
-    try:
-        from cobrowse_cli.sandbox import realtime
-    except ImportError:
-        return []
-    endpoint = getattr(realtime, "websocket_endpoint", None)
-    return [WebSocketRoute("/sockets/1/ws", endpoint)] if endpoint else []
+    from cobrowse_cli.sandbox import realtime
+
+    return [WebSocketRoute("/sockets/1/ws", realtime.websocket_endpoint)]
 
 
 def build_app(options: SandboxOptions | None = None):

@@ -335,10 +335,8 @@ async def churn(request: Request):
 @control
 async def sockets(request: Request):
     """GET: how many realtime sockets are open (and subscribed to something); POST .../drop: close them all (1012)."""
-    try:
-        from cobrowse_cli.sandbox import realtime
-    except ImportError:
-        return json_response({"open": 0, "subscribed": 0, "dropped": 0})
+    from cobrowse_cli.sandbox import realtime
+
     store = request.app.state.store
     if request.url.path.endswith("/drop"):
         return json_response({"dropped": realtime.drop_all_sockets(store)})

@@ -44,14 +44,8 @@ def _run_socket(feed: Feed, transport: str, interval: float, notice, settings) -
     from cobrowse_cli.watch.poll import run_poll
 
     feed.sync(feed.source.list(), initial=True)
-    try:
-        from cobrowse_cli.watch.socket import SocketSettings, SocketUnavailable, SocketWatch
-    except ImportError as e:  # websockets/cbor2 missing: the REST API is still there
-        if transport == "socket":
-            raise exitcodes.CLIError(f"the socket transport needs websockets and cbor2: {e}") from None
-        notice(f"realtime socket unavailable ({e}); polling every {interval:g}s instead")
-        run_poll(feed, interval, notice, listed=True)
-        return
+    from cobrowse_cli.watch.socket import SocketSettings, SocketUnavailable, SocketWatch
+
     watch = SocketWatch(feed, settings or SocketSettings(interval=interval), notice)
     try:
         watch.open()

@@ -252,8 +252,8 @@ class SocketWatch:
             self.feed.check_timeout()
             try:
                 self.conn = self._connect()
-            except (AuthenticationError, ForbiddenError):
-                raise
+            except (AuthenticationError, ForbiddenError, InsecureTransportError):
+                raise  # retrying cannot fix these
             except (CobrowseError, OSError, InvalidHandshake, InvalidURI, TimeoutError) as e:
                 last_error = _reason(e)
                 self.notice(f"reconnect attempt {attempt} failed: {last_error}")

@@ -150,7 +150,7 @@ def test_api_errors_are_one_line_with_the_usual_exit_codes(cli, sandbox, one_lin
     one_line_error(cli("api", "GET", "users/me", token=sandbox.token(ttl=-60)), 3, "expired")
     one_line_error(cli("api", "GET", "sessions", "-F", "agent=all", token=sandbox.token()), 3, "403")
     one_line_error(cli("api", "GET", "users/me", token=None), 3, "not logged in")
-    one_line_error(cli("api", "GET", "https://example.invalid/api/1/users/me"), 1, "refusing")
+    one_line_error(cli("api", "GET", "https://example.invalid/api/1/users/me"), 2, "refusing")  # a usage error: the token never leaves the API
 
 
 @pytest.mark.parametrize("args, needle, stdin", [
