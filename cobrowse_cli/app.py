@@ -151,7 +151,8 @@ def _quiet_broken_pipe() -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
-    args = _expand_json_fields(list(sys.argv[1:] if argv is None else argv))
+    typed = list(sys.argv[1:] if argv is None else argv)
+    args = _expand_json_fields(typed)
     debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
     for position, arg in enumerate(args, 1):
         try:
@@ -173,10 +174,10 @@ def run(argv: list[str] | None = None) -> int:
         _error(str(e))
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
-        return _map_exception(e, debug)
+        return _map_exception(e, debug, args, json_fields=any(a.startswith("--json=") for a in typed))
 
 
-def _map_exception(e: Exception, debug: bool) -> int:
+def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: bool = False) -> int:
     from typer._click import exceptions as click_exc  # typer 0.28 vendors click
 
     client_code = _client_exit_code(e)
@@ -191,8 +192,10 @@ def _map_exception(e: Exception, debug: bool) -> int:
         print(e.ctx.get_help())  # `cobrowse` or `cobrowse sessions` alone: help, as gh does
         return exitcodes.OK
     if isinstance(e, click_exc.UsageError):
-        where = e.ctx.command_path if e.ctx else "cobrowse"
-        _error(f"{e.format_message()} (see '{where} --help')")
+        if isinstance(e, click_exc.NoSuchOption) and e.option_name == "--fields" and json_fields:
+            _error("this command's --json takes no field list; use --json alone")  # from --json=FIELDS
+            return exitcodes.USAGE
+        _error(f"{e.format_message()} (see '{_command_path(e.ctx, args)} --help')")
         return exitcodes.USAGE
     if isinstance(e, typer.Abort):
         _error("aborted")
@@ -203,6 +206,20 @@ def _map_exception(e: Exception, debug: bool) -> int:
     _traceback_if(debug)
     _error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
     return exitcodes.API_ERROR
+
+
+def _command_path(ctx, args: list[str]) -> str:
+    """The deepest command argv names: click may report a parse error against the root context."""
+    path = ctx.command_path if ctx else "cobrowse"
+    if path != "cobrowse":
+        return path
+    command, names = typer.main.get_command(app), ["cobrowse"]
+    for arg in args:
+        sub = getattr(command, "commands", {}).get(arg)
+        if sub is not None:
+            command = sub
+            names.append(arg)
+    return " ".join(names)
 
 
 def _traceback_if(debug: bool) -> None:

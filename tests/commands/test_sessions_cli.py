@@ -130,3 +130,8 @@ def test_closed_pipe_ends_quietly(sandbox, tmp_path):
     assert proc.wait(timeout=30) == 0
     assert json.loads(first)["id"]
     assert err == ""
+
+
+def test_usage_errors_point_at_the_right_help(cli, one_line_error):
+    one_line_error(cli("sessions", "list", "--state"), 2, "see 'cobrowse sessions list --help'")
+    one_line_error(cli("count-active", "--json=active"), 2, "takes no field list")
