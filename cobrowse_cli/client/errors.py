@@ -167,13 +167,23 @@ def _expired_hint(token: str | None) -> str:
     return f"{when}; mint a new one (cobrowse auth token)"
 
 
-def jwt_expiry(token: str) -> datetime | None:
-    """The `exp` claim of a JWT, read WITHOUT verifying (only to explain errors); None if absent/unreadable."""
+def jwt_claims(token: str) -> dict | None:
+    """A JWT's claims, decoded WITHOUT verifying (only to explain and warn); None when it is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
     try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return datetime.fromtimestamp(float(claims["exp"]), tz=timezone.utc)
-    except (IndexError, ValueError, KeyError, TypeError, OverflowError):
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, TypeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    """The `exp` claim of a JWT as a datetime (unverified); None if absent or unreadable."""
+    try:
+        return datetime.fromtimestamp(float((jwt_claims(token) or {})["exp"]), tz=timezone.utc)
+    except (KeyError, ValueError, TypeError, OverflowError):
         return None
 
 

@@ -8,7 +8,6 @@ of the key file (path, mtime, size) and the claims, so changing any setting neve
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -66,15 +65,9 @@ def mint(spec: MintSpec, *, now: float | None = None) -> str:
 
 def inspect(token: str) -> dict[str, Any] | None:
     """The token's claims, decoded without verifying the signature; None when it is not a JWT."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, TypeError):
-        return None
-    return claims if isinstance(claims, dict) else None
+    from cobrowse_cli.client.errors import jwt_claims  # the one unverified decoder (stdlib only)
+
+    return jwt_claims(token)
 
 
 def seconds_left(token: str, *, now: float | None = None) -> float | None:
@@ -98,16 +91,6 @@ def describe_left(seconds: float) -> str:
     else:
         text = f"{s // 86400}d {s % 86400 // 3600}h"
     return f"{text} ago" if past else f"in {text}"
-
-
-def expired_hint(token: str | None, *, now: float | None = None) -> str | None:
-    """Why the API said `jwt expired`, in words: when it expired and what to do."""
-    if not token:
-        return None
-    left = seconds_left(token, now=now)
-    if left is None or left > 0:
-        return None
-    return f"the token expired {describe_left(left)}; run `cobrowse auth login` or configure private_key to mint tokens"
 
 
 class CachedMinter:

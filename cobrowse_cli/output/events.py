@@ -12,7 +12,7 @@ import json
 from typing import Any, TextIO
 
 from cobrowse_cli.output import cells, machine
-from cobrowse_cli.output.fields import project
+from cobrowse_cli.output.fields import get_path, project
 
 ARROW = "→"
 # What an `added` line shows, per kind: enough to recognise the resource without a table.
@@ -39,11 +39,7 @@ def short_time(iso: str) -> str:
 
 
 def _get(resource: dict, path: str) -> Any:
-    node: Any = resource
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
+    node = get_path(resource, path)
     if path == "agent" and isinstance(node, dict):
         return node.get("name") or node.get("id")
     return node

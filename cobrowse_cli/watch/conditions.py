@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cobrowse_cli.exitcodes import UsageError
+from cobrowse_cli.output.fields import get_path
 
 _MISSING = object()
 
@@ -34,12 +35,7 @@ def parse_until(values: list[str] | None) -> list[Until]:
 
 
 def _lookup(resource: Any, path: str) -> Any:
-    node = resource
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
+    return get_path(resource, path, _MISSING)
 
 
 def _as_text(value: Any) -> str:
