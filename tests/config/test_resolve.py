@@ -124,7 +124,7 @@ def test_invalid_api_from_env_is_a_usage_error(cfg):
         config.resolve(env={**cfg, "COBROWSE_API": "ftp://x"})
 
 
-def test_static_token_beats_private_key_and_minting_needs_sub(tmp_path: Path, rsa_key: RSAKey):
+def test_static_token_beats_private_key_and_minting_needs_sub(tmp_path: Path, rsa_key):
     path = tmp_path / "c.toml"
     path.write_text(f'[profiles.default]\nprivate_key = "{rsa_key.path}"\nlicense_key = "lic"\ntoken = "static"\nsub = "a"\n')
     assert config.resolve(env={"COBROWSE_CONFIG": str(path)}).token_kind == "static"
@@ -133,7 +133,7 @@ def test_static_token_beats_private_key_and_minting_needs_sub(tmp_path: Path, rs
         config.resolve(env={"COBROWSE_CONFIG": str(path)})
 
 
-def test_env_token_beats_minting_profile(tmp_path: Path, rsa_key: RSAKey):
+def test_env_token_beats_minting_profile(tmp_path: Path, rsa_key):
     path = tmp_path / "c.toml"
     path.write_text(f'[profiles.default]\nprivate_key = "{rsa_key.path}"\nlicense_key = "lic"\nsub = "a"\n')
     s = config.resolve(env={"COBROWSE_CONFIG": str(path), "COBROWSE_TOKEN": "envtok"})
