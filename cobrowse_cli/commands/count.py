@@ -164,18 +164,19 @@ def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
 def _live_view(opts: CountOptions, total: int, groups: Counter):
     from datetime import datetime
 
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{total} active sessions · {datetime.now().strftime('%H:%M:%S')}", title_justify="left")
+    header = Text(f"{total} active sessions · {datetime.now().strftime('%H:%M:%S')} · Ctrl-C to stop", style="bold")
     if not opts.by:
-        table.add_column("ACTIVE", justify="right")
-        table.add_row(str(total))
-        return table
+        return header
+    table = Table()
     table.add_column(opts.by.upper())
     table.add_column("ACTIVE", justify="right")
     for key, n in groups.most_common(30):
         table.add_row(key, str(n))
-    return table
+    return Group(header, table)
 
 
 def register(root: typer.Typer) -> None:
