@@ -248,25 +248,17 @@ def _write_result(data: Any, env: Env, *, ndjson: bool) -> None:
 
 
 def _write_ndjson(items: Iterable[Any], env: Env) -> None:
-    for item in items:
-        env.stdout.write(_dumps(item, False) + "\n")
-        env.stdout.flush()  # streamed page by page: a consumer sees each item at once
+    from cobrowse_cli.output.machine import write_ndjson
+
+    write_ndjson(items, env.stdout, None)
 
 
 def _write_array(items: Iterable[Any], env: Env, *, pretty: bool) -> None:
-    """One JSON array, streamed. When paging fails midway the array stays open on purpose:
-    a truncated result must not parse as a complete one."""
-    out, count = env.stdout, 0
-    for item in items:
-        text = _dumps(item, pretty)
-        if pretty:
-            text = "  " + text.replace("\n", "\n  ")
-            out.write(("[\n" if count == 0 else ",\n") + text)
-        else:
-            out.write(("[" if count == 0 else ",") + text)
-        count += 1
-    out.write("[]\n" if count == 0 else ("\n]\n" if pretty else "]\n"))
-    out.flush()
+    """One JSON array, one item per line, streamed by the output layer (left open if paging fails midway,
+    so a truncated result never parses as a complete one)."""
+    from cobrowse_cli.output.machine import write_json_array
+
+    write_json_array(items, env.stdout, None, pretty=pretty)
 
 
 def _capture_responses(client: Any) -> list:

@@ -32,14 +32,15 @@ def select(row: dict, fields: list[str] | None) -> dict:
     return project(row, fields) if fields else row
 
 
-def write_json_array(rows: Iterable[dict], out: TextIO, fields: list[str] | None) -> int:
+def write_json_array(rows: Iterable[dict], out: TextIO, fields: list[str] | None, *, pretty: bool = False) -> int:
     """`[\\n  {...},\\n  {...}\\n]\\n`, one item per line, written as it comes; `[]` when empty.
 
     If the rows fail midway the array is left open on purpose: a truncated result must not parse.
     """
     count = 0
     for row in rows:
-        out.write(("[\n  " if count == 0 else ",\n  ") + dumps(select(row, fields)))
+        text = dumps(select(row, fields), indent=2 if pretty else None)
+        out.write(("[\n  " if count == 0 else ",\n  ") + (text.replace("\n", "\n  ") if pretty else text))
         count += 1
     out.write("[]\n" if count == 0 else "\n]\n")
     out.flush()
