@@ -124,8 +124,7 @@ class Client:
         on_page: Callable[[int], None] | None = None,
     ) -> Iterator[dict]:
         """Every matching session once, newest first, fetched `page_size` at a time (see paging.py)."""
-        fetch = lambda q: self._call("GET", "/api/1/sessions", query=q, expect=list)  # noqa: E731
-        return paging.iter_paged(fetch, paging.SESSIONS, query, page_size=page_size, limit=limit, on_page=on_page)
+        return self._iter("/api/1/sessions", paging.SESSIONS, query, page_size, limit, on_page)
 
     def get_session(self, id_or_code: str) -> dict:
         return self._call("GET", f"/api/1/sessions/{_segment(id_or_code)}", expect=dict)
@@ -156,8 +155,11 @@ class Client:
         on_page: Callable[[int], None] | None = None,
     ) -> Iterator[dict]:
         """Every matching device once, most recently active first, paged by `seen_before` on `last_active`."""
-        fetch = lambda q: self._call("GET", "/api/1/devices", query=q, expect=list)  # noqa: E731
-        return paging.iter_paged(fetch, paging.DEVICES, query, page_size=page_size, limit=limit, on_page=on_page)
+        return self._iter("/api/1/devices", paging.DEVICES, query, page_size, limit, on_page)
+
+    def _iter(self, path: str, cursor: paging.Cursor, query, page_size, limit, on_page) -> Iterator[dict]:
+        fetch = lambda q: self._call("GET", path, query=q, expect=list)  # noqa: E731
+        return paging.iter_paged(fetch, cursor, query, page_size=page_size, limit=limit, on_page=on_page)
 
     def get_device(self, id: str) -> dict:
         return self._call("GET", f"/api/1/devices/{_segment(id)}", expect=dict)
