@@ -191,3 +191,40 @@ def sandbox_factory(tmp_path):
     for sb in started:
         sb.stop()
 
+
+
+# ---- the installed CLI against the shared sandbox -------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """An empty HOME for one test (config, token cache and XDG dirs live inside it)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def cli(sandbox, home):
+    """`cli(*args, token=admin, input="", env=None) -> Result`: the installed CLI against the shared
+    sandbox, as a user or a cron job runs it (stdin is never a TTY here)."""
+    from tests.helpers import isolated_env, run_cli
+
+    admin = sandbox.admin_token()
+
+    def run(*args: str, token: str | None = admin, input: str = "", env: dict | None = None,
+            timeout: float = 120):
+        environ = isolated_env(home, COBROWSE_API=sandbox.url)
+        if token:
+            environ["COBROWSE_TOKEN"] = token
+        environ.update(env or {})
+        return run_cli(environ, *args, input=input, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def one_line_error():
+    from tests.helpers import assert_one_line_error
+
+    return assert_one_line_error
