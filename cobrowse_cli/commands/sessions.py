@@ -218,14 +218,29 @@ def _read_ids(env: Env) -> list[str]:
     return ids
 
 
-def _confirm(env: Env, count: int) -> None:
+PREVIEW = 10
+
+
+def _confirm(env: Env, count: int, preview: list[str]) -> None:
     if count == 0:
         return
     if not (env.stdin.isatty() and env.stderr.isatty()):
         raise UsageError(f"refusing to end {count} session(s) without confirmation: not a terminal; pass --yes")
+    # Show what is about to be ended: the person confirming must see it is the right set.
+    more = f"\n  … and {count - len(preview)} more (--dry-run lists them all)" if count > len(preview) else ""
+    env.stderr.write("".join(f"  {line}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
     answer = typer.prompt(f"End {count} session(s)? [y/N]", default="n", show_default=False, err=True)
     if answer.strip().lower() not in ("y", "yes"):
         raise exitcodes.CLIError("aborted: nothing was ended", exitcodes.INTERRUPTED)
+
+
+def _describe(session: dict) -> str:
+    custom = " ".join(f"{k}={v}" for k, v in (session.get("custom_data") or {}).items())
+    agent = (session.get("agent") or {}).get("name") or "-"
+    import shutil
+
+    width = shutil.get_terminal_size().columns - 4
+    return f"{session['id']}  {session.get('state', '?')}  {agent}  {custom}"[:width]
 
 
 def run_end(opts: EndOptions, env: Env) -> int:
@@ -248,16 +263,22 @@ def run_end(opts: EndOptions, env: Env) -> int:
 
     writer = make_writer(env, opts.output, outcome_columns())
     now = datetime.now(timezone.utc)
+    preview: list[str] = []
     if opts.by_query:
-        ids = [s["id"] for s in _select_by_query(opts, env, now)]
+        ids = []
+        for session in _select_by_query(opts, env, now):
+            ids.append(session["id"])
+            if len(preview) < PREVIEW:
+                preview.append(_describe(session))
     ids = list(dict.fromkeys(ids))  # an id given twice is ended (and reported) once
+    preview = preview or ids[:PREVIEW]
 
     if opts.dry_run:
         writer.write_rows(Outcome(i, WOULD_END).as_row() for i in ids)
         writer.info(f"dry run: would end {len(ids)} session(s); nothing was changed")
         return exitcodes.OK
     if not opts.yes:
-        _confirm(env, len(ids))
+        _confirm(env, len(ids), preview)
 
     counts: dict[str, int] = {}
     started = time.monotonic()

@@ -142,3 +142,44 @@ def test_no_tty_means_no_prompt(cli, sandbox, one_line_error):
     one_line_error(cli("sessions", "end", *ids), 2, "--yes")
     one_line_error(cli("sessions", "end", "--stdin", input=ids[0]), 2, "--yes")
     assert sandbox.stats()["ends"]["total"] == 0
+
+
+def _run_on_a_terminal(sandbox, home, args, answer: str) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal (stdin and stderr are TTYs) and answer its prompt."""
+    import os
+    import pty
+    import select
+
+    from tests.helpers import COBROWSE, isolated_env
+
+    env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(COBROWSE, [COBROWSE, *args], env)
+    out, answered, deadline = b"", False, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not answered and b"[y/N]" in out:
+                os.write(fd, answer.encode() + b"\n")
+                answered = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_terminal_confirmation_shows_the_selection_and_respects_the_answer(sandbox, home):
+    ids = _create(sandbox, 12, {"cohort": "tty"})
+    args = ["sessions", "end", "--agent", "all", "--filter", "cohort=tty"]
+    code, screen = _run_on_a_terminal(sandbox, home, args, "n")
+    assert code == 130 and "End 12 session(s)?" in screen and "and 2 more" in screen
+    assert sum(sid in screen for sid in ids) == 10  # the preview shows the first ten
+    assert sandbox.stats()["ends"]["total"] == 0  # "n" ends nothing
+    code, screen = _run_on_a_terminal(sandbox, home, args, "y")
+    assert code == 0 and "ended 12 (of 12)" in screen
+    assert set(sandbox.stats()["ends"]["by_session"]) == set(ids)
