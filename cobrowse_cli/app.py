@@ -249,7 +249,3 @@ def _client_exit_code(e: Exception) -> int | None:
     if isinstance(e, errors.InsecureTransportError):
         return exitcodes.USAGE
     return exitcodes.API_ERROR
-
-
-def main() -> None:
-    sys.exit(run())
