@@ -20,6 +20,7 @@ ALREADY_ENDED = "already_ended"
 NOT_FOUND = "not_found"
 FAILED = "failed"
 WOULD_END = "would_end"
+SKIPPED = "skipped"
 DONE = {ENDED, ALREADY_ENDED}
 
 
@@ -55,24 +56,57 @@ def _end_one(client, session_id: str, started: datetime) -> Outcome:
     return Outcome(session_id, outcome, state=state, ended_reason=session.get("ended_reason"))
 
 
-def end_sessions(client, ids: Iterable[str], *, concurrency: int = 10) -> Iterator[Outcome]:
-    """Yield one Outcome per distinct id, in completion order, with at most `concurrency` in flight."""
+def _api_down(outcome: Outcome) -> bool:
+    """A failure that says the API itself is unwell (network, 5xx, 429), not this one session."""
+    return outcome.outcome == FAILED and outcome.state is None and (
+        outcome.status is None or outcome.status == 429 or outcome.status >= 500)
+
+
+def end_sessions(client, ids: Iterable[str], *, concurrency: int = 10,
+                 give_up_after: int | None = None) -> Iterator[Outcome]:
+    """Yield one Outcome per distinct id, in completion order, with at most `concurrency` in flight.
+
+    After `give_up_after` consecutive failures that say the API is down (each already retried by the
+    client), the rest are not attempted and are reported as `skipped`: a cron run against a dead API
+    ends in minutes, not hours, and still accounts for every id.
+    """
+    give_up_after = give_up_after or max(10, 2 * concurrency)
     started = datetime.now(timezone.utc)
     seen: set[str] = set()
-    pending: set[Future] = set()
+    pending: dict[Future, str] = {}
+    down = 0
+
+    def collect(done) -> Iterator[Outcome]:
+        nonlocal down
+        for future in done:
+            outcome = future.result()
+            down = down + 1 if _api_down(outcome) else 0
+            yield outcome
+
+    def skipped(session_id: str) -> Outcome:
+        return Outcome(session_id, SKIPPED, error=f"not attempted: the API failed {down} times in a row")
+
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="end") as pool:
+        queue = iter(ids)
         try:
-            for session_id in ids:
+            for session_id in queue:
                 if session_id in seen:
                     continue
                 seen.add(session_id)
-                pending.add(pool.submit(_end_one, client, session_id, started))
+                if down >= give_up_after:
+                    yield skipped(session_id)
+                    continue
+                pending[pool.submit(_end_one, client, session_id, started)] = session_id
                 if len(pending) >= concurrency * 2:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from (f.result() for f in done)
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        del pending[future]
+                    yield from collect(done)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del pending[future]
+                yield from collect(done)
         finally:
-            for f in pending:
-                f.cancel()
+            for future in pending:
+                future.cancel()

@@ -30,3 +30,14 @@ def test_outcomes_including_a_naive_server_timestamp():
     outcomes = {o.id: o.outcome for o in end_sessions(client, ["a", "b", "c", "d", "e", "a"], concurrency=2)}
     assert outcomes == {"a": "ended", "b": "already_ended", "c": "already_ended", "d": "not_found", "e": "failed"}
     assert sorted(client.calls) == ["a", "b", "c", "d", "e"]  # the repeated id is ended once
+
+
+def test_a_dead_api_stops_the_run_and_every_id_is_still_reported():
+    down = errors.NetworkError("network error: cannot connect to http://127.0.0.1:9 (connection refused)", url="x")
+    ids = [f"s{i}" for i in range(200)]
+    client = FakeClient({sid: down for sid in ids})
+    outcomes = list(end_sessions(client, ids, concurrency=4, give_up_after=10))
+    assert sorted(o.id for o in outcomes) == sorted(ids)  # nothing lost
+    assert {o.outcome for o in outcomes} == {"failed", "skipped"}
+    assert len(client.calls) < 40  # it stopped trying soon after ten failures in a row
+    assert all("not attempted" in o.error for o in outcomes if o.outcome == "skipped")
