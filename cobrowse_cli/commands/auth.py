@@ -6,7 +6,6 @@ replaces working settings. Prompts only on a TTY; scripts use flags (a missing c
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,7 +334,9 @@ def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: 
     if problem:
         info["problem"] = problem
     if opts.json:
-        env.stdout.write(json.dumps(info, indent=2) + "\n")
+        from cobrowse_cli.output.machine import dumps
+
+        env.stdout.write(dumps(info, indent=2) + "\n")
         return
     src = info["sources"]
     agent = info.get("agent") or {}

@@ -6,7 +6,6 @@ The profile edited is the root --profile (or COBROWSE_PROFILE, or default_profil
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Annotated
@@ -111,7 +110,9 @@ def run_list(opts: ConfigOpts, env: Env) -> None:
         flat = {key: keys.display(key, conf[key]) for key in keys.PROFILE_KEYS if key in conf}
         flat.update({key: keys.display(key, v) for key, v in conf.items() if key not in keys.PROFILE_KEYS})
     if opts.json:
-        env.stdout.write(json.dumps(flat, indent=2) + "\n")
+        from cobrowse_cli.output.machine import dumps
+
+        env.stdout.write(dumps(flat, indent=2) + "\n")
     else:
         env.stdout.writelines(f"{key}={value}\n" for key, value in flat.items())
 
