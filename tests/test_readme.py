@@ -57,17 +57,21 @@ def normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
 
-def run_in_pty(command: str, env: dict, width: int = WIDTH) -> str:
-    """Run `command` with stdout on a pseudo-terminal, as a person sees it.
+def run_in_pty(command: str, env: dict, width: int = WIDTH) -> tuple[str, str]:
+    """Run `command` with stdout on a pseudo-terminal, as a person sees it; returns (stdout, stderr).
 
-    stderr is a pipe (so no progress bar is drawn) read alongside stdout, in arrival order.
+    stderr is a pipe, so no progress bar is drawn. The two arrive on different channels, so their
+    relative order is not observable: `interleaves` checks the README against any order that keeps
+    each stream's own order.
     """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
     proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
                             env=env, close_fds=True)
     os.close(slave)
-    chunks, open_fds = [], {master, proc.stderr.fileno()}
+    out: list[bytes] = []
+    err: list[bytes] = []
+    open_fds = {master: out, proc.stderr.fileno(): err}
     while open_fds:
         ready, _, _ = select.select(list(open_fds), [], [], 120)
         if not ready:
@@ -78,13 +82,30 @@ def run_in_pty(command: str, env: dict, width: int = WIDTH) -> str:
             except OSError:  # EIO: the pty's other side closed
                 data = b""
             if data:
-                chunks.append(data)
+                open_fds[fd].append(data)
             else:
-                open_fds.discard(fd)
+                del open_fds[fd]
     proc.wait(timeout=120)
     os.close(master)
     proc.stderr.close()
-    return b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+
+    def text(chunks: list[bytes]) -> str:
+        return b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+
+    return text(out), text(err)
+
+
+def interleaves(expected: list[str], out: list[str], err: list[str]) -> bool:
+    """Is `expected` the lines of `out` and `err` merged, each keeping its own order?"""
+    if len(expected) != len(out) + len(err):
+        return False
+    ok = {(0, 0)}  # how many lines of out and err can account for the expected lines so far
+    for line in expected:
+        ok = {(i + 1, j) for i, j in ok if i < len(out) and out[i] == line} | {
+            (i, j + 1) for i, j in ok if j < len(err) and err[j] == line}
+        if not ok:
+            return False
+    return True
 
 
 def example_env() -> dict:
@@ -99,6 +120,15 @@ def runnable(example: Example) -> bool:
     return example.command.startswith("cobrowse --sandbox") and ("| jq" not in example.command or bool(shutil.which("jq")))
 
 
+def _arrival_order(command: str, env: dict) -> str:
+    """For --update: stdout, then stderr (every example's stderr is a closing notice), then a trailing
+    `echo "exit $?"` line, which bash prints after the command has finished."""
+    out, err = run_in_pty(command, env)
+    lines = out.splitlines(keepends=True)
+    tail = [lines.pop()] if lines and lines[-1].startswith("exit ") else []
+    return "".join(lines) + err + "".join(tail)
+
+
 def update() -> None:
     text = README.read_text()
     env = example_env()
@@ -107,7 +137,7 @@ def update() -> None:
         out = []
         for ex in examples(match.group(0)):
             out.append(f"$ {ex.command}\n")
-            out.append(run_in_pty(ex.command, env) if runnable(ex) else ex.expected)
+            out.append(_arrival_order(ex.command, env) if runnable(ex) else ex.expected)
         body = "".join(out)
         return "```console\n" + body + ("" if body.endswith("\n") else "\n") + "```"
 
@@ -129,7 +159,9 @@ if pytest is not None:
     def test_readme_example_output_is_real(example: Example):
         if not runnable(example):
             pytest.skip("not runnable here (needs jq, or not a --sandbox example)")
-        assert normalise(run_in_pty(example.command, example_env())) == normalise(example.expected)
+        out, err = (normalise(text).splitlines() for text in run_in_pty(example.command, example_env()))
+        expected = normalise(example.expected).splitlines()
+        assert interleaves(expected, out, err), "\n".join(["expected:", *expected, "stdout:", *out, "stderr:", *err])
 
     def test_readme_has_examples_for_every_user_story():
         commands = " ".join(ex.command for ex in examples(README.read_text()))
