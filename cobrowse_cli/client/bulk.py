@@ -64,49 +64,60 @@ def _api_down(outcome: Outcome) -> bool:
 
 def end_sessions(client, ids: Iterable[str], *, concurrency: int = 10,
                  give_up_after: int | None = None) -> Iterator[Outcome]:
-    """Yield one Outcome per distinct id, in completion order, with at most `concurrency` in flight.
+    """Yield one Outcome per distinct id, with at most `concurrency` in flight.
 
-    After `give_up_after` consecutive failures that say the API is down (each already retried by the
-    client), the rest are not attempted and are reported as `skipped`: a cron run against a dead API
-    ends in minutes, not hours, and still accounts for every id.
+    A session whose end failed because the API was unwell (network, 5xx, 429: already retried by the
+    client) gets one more try after all the others; ending is idempotent, so that can never end anything
+    twice. After `give_up_after` such failures in a row the rest are not attempted and are reported as
+    `skipped`: a cron run against a dead API ends in minutes, not hours, and still accounts for every id.
     """
     give_up_after = give_up_after or max(10, 2 * concurrency)
     started = datetime.now(timezone.utc)
     seen: set[str] = set()
-    pending: dict[Future, str] = {}
+    held: list[Outcome] = []  # API-down failures, tried once more at the end
     down = 0
 
-    def collect(done) -> Iterator[Outcome]:
+    def settle(outcome: Outcome, *, last_try: bool) -> Iterator[Outcome]:
         nonlocal down
-        for future in done:
-            outcome = future.result()
-            down = down + 1 if _api_down(outcome) else 0
+        down = down + 1 if _api_down(outcome) else 0
+        if _api_down(outcome) and not last_try:
+            held.append(outcome)
+        else:
             yield outcome
 
     def skipped(session_id: str) -> Outcome:
         return Outcome(session_id, SKIPPED, error=f"not attempted: the API failed {down} times in a row")
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="end") as pool:
-        queue = iter(ids)
-        try:
-            for session_id in queue:
-                if session_id in seen:
-                    continue
-                seen.add(session_id)
-                if down >= give_up_after:
-                    yield skipped(session_id)
-                    continue
-                pending[pool.submit(_end_one, client, session_id, started)] = session_id
-                if len(pending) >= concurrency * 2:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        def run(batch: Iterable[str], *, last_try: bool) -> Iterator[Outcome]:
+            pending: set[Future] = set()
+            try:
+                for session_id in batch:
+                    if down >= give_up_after:
+                        yield skipped(session_id)
+                        continue
+                    pending.add(pool.submit(_end_one, client, session_id, started))
+                    if len(pending) >= concurrency * 2:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            yield from settle(future.result(), last_try=last_try)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
-                        del pending[future]
-                    yield from collect(done)
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    del pending[future]
-                yield from collect(done)
-        finally:
-            for future in pending:
-                future.cancel()
+                        yield from settle(future.result(), last_try=last_try)
+            finally:
+                for future in pending:
+                    future.cancel()
+
+        def distinct() -> Iterator[str]:
+            for session_id in ids:
+                if session_id not in seen:
+                    seen.add(session_id)
+                    yield session_id
+
+        yield from run(distinct(), last_try=False)
+        if held and down < give_up_after:
+            down = 0
+            yield from run([o.id for o in held], last_try=True)
+        else:
+            yield from held  # the API is down: report the failures as they were

@@ -41,3 +41,17 @@ def test_a_dead_api_stops_the_run_and_every_id_is_still_reported():
     assert {o.outcome for o in outcomes} == {"failed", "skipped"}
     assert len(client.calls) < 40  # it stopped trying soon after ten failures in a row
     assert all("not attempted" in o.error for o in outcomes if o.outcome == "skipped")
+
+
+def test_a_session_that_failed_while_the_api_was_unwell_gets_one_more_try():
+    class Flaky(FakeClient):
+        def end_session(self, session_id):
+            self.calls.append(session_id)
+            if session_id == "b" and self.calls.count("b") == 1:
+                raise errors.ServerError(503, "server error", method="PUT", path="/api/1/sessions/b")
+            return {"state": "ended", "ended_reason": "agent_ended", "ended": datetime.now(timezone.utc).isoformat()}
+
+    client = Flaky({})
+    outcomes = list(end_sessions(client, ["a", "b", "c"], concurrency=2))
+    assert sorted((o.id, o.outcome) for o in outcomes) == [("a", "ended"), ("b", "ended"), ("c", "ended")]
+    assert client.calls.count("b") == 2 and len(outcomes) == 3  # reported once, after its second try
