@@ -90,21 +90,25 @@ def end_sessions(client, ids: Iterable[str], *, concurrency: int = 10,
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="end") as pool:
         def run(batch: Iterable[str], *, last_try: bool) -> Iterator[Outcome]:
-            pending: set[Future] = set()
+            pending: dict[Future, int] = {}  # future -> submission number
+
+            def finished() -> Iterator[Outcome]:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                # Several may finish together: report them in the order they were selected, not set order.
+                for future in sorted(done, key=pending.__getitem__):
+                    del pending[future]
+                    yield from settle(future.result(), last_try=last_try)
+
             try:
-                for session_id in batch:
+                for number, session_id in enumerate(batch):
                     if down >= give_up_after:
                         yield skipped(session_id)
                         continue
-                    pending.add(pool.submit(_end_one, client, session_id, started))
+                    pending[pool.submit(_end_one, client, session_id, started)] = number
                     if len(pending) >= concurrency * 2:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            yield from settle(future.result(), last_try=last_try)
+                        yield from finished()
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield from settle(future.result(), last_try=last_try)
+                    yield from finished()
             finally:
                 for future in pending:
                     future.cancel()
