@@ -81,7 +81,21 @@ def root(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow sending a token over plain http to a non-loopback host.")
     ] = False,
+    request_timeout: Annotated[
+        Optional[str],
+        typer.Option(
+            "--request-timeout", metavar="SECONDS",
+            help="Most one API request may take, connect to last byte (default 60; env COBROWSE_REQUEST_TIMEOUT).",
+        ),
+    ] = None,
+    csv_raw: Annotated[
+        bool,
+        typer.Option("--csv-raw", help="--csv writes values exactly (no control escaping or formula neutralising)."),
+    ] = False,
 ) -> None:
+    from cobrowse_cli.config.keys import parse_seconds
+
+
     ctx.obj = Env(
         Globals(
             profile=profile,
@@ -89,6 +103,8 @@ def root(
             no_color=no_color or bool(os.environ.get("NO_COLOR")),
             sandbox=sandbox or _env_flag("COBROWSE_SANDBOX"),
             insecure=insecure,
+            csv_raw=csv_raw,
+            request_timeout=None if request_timeout is None else parse_seconds(request_timeout, "--request-timeout"),
         )
     )
     ctx.call_on_close(ctx.obj.close)

@@ -85,6 +85,14 @@ class NetworkError(CobrowseError):
         super().__init__(f"network error: {message}")
 
 
+class DeadlineError(NetworkError):
+    """One request (connect to last byte) or all its retries took longer than allowed."""
+
+
+class TLSError(NetworkError):
+    """The server's certificate could not be verified (never retried: it will not fix itself)."""
+
+
 class InvalidResponseError(CobrowseError):
     """The answer is not what the API sends: not JSON, an HTML page, or the wrong JSON type."""
 
@@ -93,6 +101,10 @@ class InvalidResponseError(CobrowseError):
         self.method = method
         self.path = path
         super().__init__(f"invalid response: {message}")
+
+
+class ResponseTooLargeError(InvalidResponseError):
+    """An answer larger (decoded) than the client accepts; reading stopped at the cap."""
 
 
 class PagingError(CobrowseError):

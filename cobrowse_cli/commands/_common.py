@@ -53,6 +53,7 @@ def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id"):
         fields=flags.fields,
         columns=flags.columns,
         no_color=env.globals.no_color,
+        csv_raw=env.globals.csv_raw,
     )
     return Writer(opts, stdout=env.stdout, stderr=env.stderr, columns=columns, id_key=id_key)
 

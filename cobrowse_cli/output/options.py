@@ -45,6 +45,7 @@ class OutputOptions:
     fields: list[str] | None = None  # --fields for json/ndjson/csv; dotted paths; missing -> null
     columns: list[str] | None = None  # --columns for table/tsv/csv: Column keys, headers or dotted paths
     no_color: bool = False
+    csv_raw: bool = False  # --csv-raw: exact bytes in CSV (no control escaping, no formula neutralising)
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
@@ -61,6 +62,7 @@ class OutputOptions:
         fields: str | None,
         columns: str | None,
         no_color: bool,
+        csv_raw: bool = False,
     ) -> "OutputOptions":
         chosen = [name for name, on in (("json", json), ("ndjson", ndjson), ("csv", csv), ("ids", quiet)) if on]
         if len(chosen) > 1:
@@ -73,7 +75,7 @@ class OutputOptions:
             raise UsageError("--fields needs --json, --ndjson or --csv (use --columns to pick table columns)")
         if column_list is not None and fmt in ("json", "ndjson", "ids"):
             raise UsageError("--columns applies to the table, TSV and CSV output (use --fields with --json/--ndjson)")
-        return cls(format=fmt, fields=field_list, columns=column_list, no_color=no_color)
+        return cls(format=fmt, fields=field_list, columns=column_list, no_color=no_color, csv_raw=csv_raw)
 
 
 def parse_path_list(raw: str, *, option: str) -> list[str]:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cobrowse_cli.output import cells
+from cobrowse_cli.output import cells, safety
 from cobrowse_cli.output.fields import get_path
 from cobrowse_cli.output.humanize import relative_time
 from cobrowse_cli.output.machine import flatten
@@ -70,9 +70,11 @@ def _terminal_width(out: TextIO) -> int | None:
     return width or None
 
 
-def cell(value: Any, kind: str, now: datetime, styles: dict[str, str] | None = None) -> Text:
+def cell(value: Any, kind: str, now: datetime, styles: dict[str, str] | None = None, key: str = "") -> Text:
     if value is None:
         return Text("")
+    if isinstance(value, str) and (safety.is_secret_key(key) or safety.looks_like_jwt(value)):
+        return Text(safety.terminal_safe(safety.mask_secret(value)), style="dim")
     if kind == "time" and isinstance(value, str):
         return Text(cells.terminal_safe(relative_time(value, now)))
     plain = cells.terminal_safe(cells.text(value, for_tty=True))
@@ -88,7 +90,7 @@ def render_table(console: Console, columns: list[Column], rows: Iterable[dict], 
     table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 2, 0, 0))
     for column in columns:
         table.add_column(
-            column.title,
+            Text(cells.terminal_safe(column.title)),
             justify="right" if column.kind == "number" else "left",
             no_wrap=True,
             overflow="ellipsis",
@@ -97,7 +99,7 @@ def render_table(console: Console, columns: list[Column], rows: Iterable[dict], 
             max_width=40 if column.kind == "json" else None,
         )
     for row in rows:
-        table.add_row(*(cell(get_path(row, c.key), c.kind, now, c.styles) for c in columns))
+        table.add_row(*(cell(get_path(row, c.key), c.kind, now, c.styles, c.key) for c in columns))
     emit(console, table)
 
 
@@ -114,15 +116,15 @@ def render_item(console: Console, row: dict, columns: list[Column], now: datetim
     for label, key, value in pairs:
         column = by_key.get(key)
         kind = column.kind if column else _guess_kind(key, value)
-        grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kind, now, column.styles if column else None))
+        grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kind, now, column.styles if column else None, key))
     emit(console, grid)
 
 
-def _item_value(value: Any, kind: str, now: datetime, styles: dict[str, str] | None) -> Text:
+def _item_value(value: Any, kind: str, now: datetime, styles: dict[str, str] | None, key: str) -> Text:
     if kind == "time" and isinstance(value, str):
         # One item is read closely: show the exact time next to the relative one.
         return Text(cells.terminal_safe(relative_time(value, now))) + Text(f" ({cells.terminal_safe(value)})", style="dim")
-    return cell(value, kind, now, styles)
+    return cell(value, kind, now, styles, key)
 
 
 def _guess_kind(key: str, value: Any) -> str:

@@ -12,7 +12,7 @@ from contextlib import nullcontext
 from datetime import datetime, timezone
 from typing import Any, Callable, ContextManager, Iterable, TextIO
 
-from cobrowse_cli.output import cells, machine
+from cobrowse_cli.output import cells, machine, safety
 from cobrowse_cli.output.fields import get_path
 from cobrowse_cli.output.options import MACHINE_FORMATS, Column, OutputOptions
 
@@ -67,7 +67,7 @@ class Writer:
         if fmt == "ndjson":
             return machine.write_ndjson(rows, out, self.opts.fields)
         if fmt == "csv":
-            return machine.write_csv(rows, out, self._csv_paths())
+            return machine.write_csv(rows, out, self._csv_paths(), raw=self.opts.csv_raw)
         if fmt == "ids":
             return machine.write_ids(rows, out, self.id_key)
         if fmt == "tsv":
@@ -91,14 +91,15 @@ class Writer:
         elif fmt == "ndjson":
             out.write(machine.dumps(machine.select(row, self.opts.fields)) + "\n")
         elif fmt == "csv":
-            machine.write_csv([row], out, self._csv_paths())
+            machine.write_csv([row], out, self._csv_paths(), raw=self.opts.csv_raw)
         elif fmt == "ids":
             machine.write_ids([row], out, self.id_key)
         elif fmt == "tsv":
             pairs = (
                 [(c.key, get_path(row, c.key)) for c in self.columns]
                 if self.opts.columns
-                else machine.flatten(row)
+                # Credentials only when asked for by name: a pipe gets no fake masked value either.
+                else [(k, v) for k, v in machine.flatten(row) if not safety.is_secret_key(k)]
             )
             out.write("".join(f"{cells.tsv_escape(k)}\t{cells.tsv_escape(cells.text(v))}\n" for k, v in pairs))
         else:
@@ -115,7 +116,7 @@ class Writer:
             out.write(machine.dumps(payload) + "\n")
         elif fmt == "csv":
             key = json_key or "value"
-            machine.write_csv([{key: value}], out, [key])
+            machine.write_csv([{key: value}], out, [key], raw=self.opts.csv_raw)
         elif fmt == "table" and self.color:
             from cobrowse_cli.output import table
 
