@@ -149,8 +149,10 @@ def _expand_json_fields(args: list[str]) -> list[str]:
 
 
 def _error(message: str) -> None:
-    # One line, always: user input echoed in a message may hold newlines or other separators.
-    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    # One line, always, and inert: a message may echo user input or a server's text.
+    from cobrowse_cli.output.safety import terminal_safe
+
+    message = terminal_safe(message)
     sys.stderr.write(f"cobrowse: {message}\n")
     sys.stderr.flush()
 

@@ -138,7 +138,8 @@ def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
         from rich.console import Console
         from rich.live import Live
 
-        live = Live(console=Console(file=env.stdout, no_color=env.globals.no_color), auto_refresh=False)
+        console = Console(file=env.stdout, no_color=env.globals.no_color, markup=False, emoji=False, highlight=False)
+        live = Live(console=console, auto_refresh=False)
         live.start()
     try:
         while True:
@@ -171,11 +172,13 @@ def _live_view(opts: CountOptions, total: int, groups: Counter):
     header = Text(f"{total} active sessions · {datetime.now().strftime('%H:%M:%S')} · Ctrl-C to stop", style="bold")
     if not opts.by:
         return header
+    from cobrowse_cli.output.safety import terminal_safe
+
     table = Table()
-    table.add_column(opts.by.upper())
+    table.add_column(Text(terminal_safe(opts.by.upper())))
     table.add_column("ACTIVE", justify="right")
     for key, n in groups.most_common(30):
-        table.add_row(key, str(n))
+        table.add_row(Text(terminal_safe(str(key))), str(n))  # customer data: never markup, never raw
     return Group(header, table)
 
 

@@ -228,7 +228,9 @@ def _confirm(env: Env, count: int, preview: list[str]) -> None:
         raise UsageError(f"refusing to end {count} session(s) without confirmation: not a terminal; pass --yes")
     # Show what is about to be ended: the person confirming must see it is the right set.
     more = f"\n  … and {count - len(preview)} more (--dry-run lists them all)" if count > len(preview) else ""
-    env.stderr.write("".join(f"  {line}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
+    from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
+
+    env.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
     answer = typer.prompt(f"End {count} session(s)? [y/N]", default="n", show_default=False, err=True)
     if answer.strip().lower() not in ("y", "yes"):
         raise exitcodes.CLIError("aborted: nothing was ended", exitcodes.INTERRUPTED)

@@ -11,6 +11,7 @@ the SDK's own `ping` event is sent every 60 s too.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import random
 import time
@@ -130,6 +131,9 @@ class SocketWatch:
         # cocom picks its floor at random in 1-2 s, once per socket
         self.min_delay = settings.min_delay if settings.min_delay is not None else 1.0 + random.random()
         self.relist_failures = 0
+        self.failures = 0  # failed reconnects (a socket closing at once included) since the last stable one
+        self.reconnected = False  # the current socket came from _reconnect
+        _quiet_library_log(debug=getattr(self.source.client, "debug", None) is not None)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -241,10 +245,17 @@ class SocketWatch:
         if self.conn is not None:
             self.conn.close()
         self.conn = None
-        backoff = 0 if stable else 1  # the SDK retries at once only after a socket that stayed up
+        # A reconnect whose socket closed within STABLE_AFTER was no success: it counts as a failed
+        # attempt, so a server that accepts and hangs up at once makes the watch give up in time.
+        if stable:
+            self.failures = 0
+        elif self.reconnected:
+            self.failures += 1
+        backoff = 0 if stable else max(1, self.failures)  # the SDK retries at once only after a socket that stayed up
         last_error = reason
         self.notice(f"realtime socket {reason}; reconnecting")
-        for attempt in range(1, self.settings.max_attempts + 1):
+        attempt = 0
+        while self.failures < self.settings.max_attempts:
             delay = backoff_delay(backoff, self.min_delay, self.settings.max_delay)
             backoff += 1
             if delay:
@@ -255,20 +266,48 @@ class SocketWatch:
             except (AuthenticationError, ForbiddenError, InsecureTransportError):
                 raise  # retrying cannot fix these
             except (CobrowseError, OSError, InvalidHandshake, InvalidURI, TimeoutError) as e:
+                self.failures += 1
+                attempt += 1
                 last_error = _reason(e)
                 self.notice(f"reconnect attempt {attempt} failed: {last_error}")
                 continue
+            self.reconnected = True
             self.notice("realtime socket reconnected; catching up")
             self._subscribe_all()
             return
         raise exitcodes.CLIError(
             f"watch stopped: the realtime socket was {reason} and {self.settings.max_attempts} reconnect attempts failed"
+            " (a socket closing within seconds of opening counts as one)"
             f" (last: {last_error})"
         )
 
     def _connect(self) -> Connection:
         auth = self.source.client.socket_auth()  # asked again each time, like the SDK (tokens may change)
         return Connection.open(auth.url, list(auth.subprotocols), self.settings)
+
+
+class _OneLine(logging.Formatter):
+    """websockets logs e.g. a keepalive timeout with a traceback: the user gets one line instead."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = (record.getMessage().strip() or "error").splitlines()[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f": {_reason(record.exc_info[1])}"
+        return "cobrowse: realtime socket: " + "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in message)
+
+
+def _quiet_library_log(*, debug: bool) -> None:
+    """Route the websockets logger to one line per warning on stderr (whole records with --debug)."""
+    logger = logging.getLogger("websockets")
+    if any(getattr(h, "_cobrowse", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler._cobrowse = True  # type: ignore[attr-defined]
+    handler.setLevel(logging.WARNING)
+    if not debug:
+        handler.setFormatter(_OneLine())
+    logger.addHandler(handler)
+    logger.propagate = False  # never the last-resort handler, which prints tracebacks
 
 
 def _reason(e: BaseException) -> str:
