@@ -144,10 +144,9 @@ def run_login(opts: LoginOpts, env: Env) -> None:
         profile.pop("token", None)
 
     me = _validate(env, profile)
-    profiles = data.setdefault("profiles", {})
-    profiles[profile_name] = profile
-    data.setdefault("default_profile", profile_name)
-    store.save(path, data)
+    with store.transaction(path) as data:  # read again under the lock: others may have saved meanwhile
+        data.setdefault("profiles", {})[profile_name] = profile
+        data.setdefault("default_profile", profile_name)
     _prime_cache(profile_name, profile)
     if os.environ.get("COBROWSE_TOKEN"):
         env.stderr.write("note: COBROWSE_TOKEN is set and takes precedence over the saved credentials\n")

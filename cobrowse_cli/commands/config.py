@@ -143,19 +143,18 @@ def run_set(opts: ConfigOpts, env: Env) -> None:
         raw = env.stdin.read().strip()
     value = keys.validate(key, raw)
     path = config_path()
-    data = store.load(path)  # a file that does not parse stops us here, untouched
-    if key in keys.TOP_KEYS:
-        known = store.profiles(data)
-        if value not in known:
-            raise UsageError(f"no profile named {value!r}; known profiles: {', '.join(sorted(known)) or 'none'}")
-        data[key] = value
-    else:
-        name = _profile_name(env, data, must_exist=False)
-        profile = data.setdefault("profiles", {}).setdefault(name, {})
-        profile[key] = value
-        if key == "private_key" and "token" in profile:
-            env.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
-    store.save(path, data)
+    with store.transaction(path) as data:  # a file that does not parse stops us here, untouched
+        if key in keys.TOP_KEYS:
+            known = store.profiles(data)
+            if value not in known:
+                raise UsageError(f"no profile named {value!r}; known profiles: {', '.join(sorted(known)) or 'none'}")
+            data[key] = value
+        else:
+            name = _profile_name(env, data, must_exist=False)
+            profile = data.setdefault("profiles", {}).setdefault(name, {})
+            profile[key] = value
+            if key == "private_key" and "token" in profile:
+                env.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
 
 
 def run_unset(opts: ConfigOpts, env: Env) -> None:
@@ -163,16 +162,13 @@ def run_unset(opts: ConfigOpts, env: Env) -> None:
 
     key = keys.check_key(opts.key or "")
     path = config_path()
-    data = store.load(path)
-    if key in keys.TOP_KEYS:
-        target = data
-    else:
-        name = _profile_name(env, data, must_exist=True)
-        target = store.profiles(data).get(name, {})
-    if key not in target:
-        return  # already unset: nothing to write
-    del target[key]
-    store.save(path, data)  # cached minted tokens need no purge: their cache key covers every claim
+    with store.transaction(path) as data:  # saved only if something changed
+        if key in keys.TOP_KEYS:
+            target = data
+        else:
+            name = _profile_name(env, data, must_exist=True)
+            target = store.profiles(data).get(name, {})
+        target.pop(key, None)  # cached minted tokens need no purge: their cache key covers every claim
 
 
 def run_path(opts: ConfigOpts, env: Env) -> None:

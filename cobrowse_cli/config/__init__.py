@@ -85,7 +85,7 @@ def resolve(
     api_value = keys.normalize_api(str(api_value))
     license_value, sources["license"] = _pick(license, env.get("COBROWSE_LICENSE"), conf.get("license_key"), None)
 
-    timeout_value, sources["request_timeout"] = _pick(
+    timeout_value, _ = _pick(
         request_timeout, env.get("COBROWSE_REQUEST_TIMEOUT"), conf.get("request_timeout"), None
     )
     settings = Settings(

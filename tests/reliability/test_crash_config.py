@@ -84,7 +84,8 @@ def test_sigkill_mid_config_set_leaves_old_or_new_value(tmp_path):
         home = tmp_path / f"lane{i}"
         env = isolated_env(home)
         # Temp files a SIGKILL left behind are private and never read back as the config.
-        leftovers = [p for p in home.iterdir() if p.name != "config.toml"]
+        # (.config.toml.lock is the empty file `config set` locks; it holds nothing.)
+        leftovers = [p for p in home.iterdir() if p.name not in ("config.toml", ".config.toml.lock")]
         for p in leftovers:
             assert p.name.startswith(".config.toml.") and p.name.endswith(".tmp"), p.name
             assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p.name
