@@ -14,6 +14,7 @@ import inspect
 import logging
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -296,12 +297,24 @@ class _OneLine(logging.Formatter):
         return "cobrowse: realtime socket: " + "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in message)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the sys.stderr of the moment (tests and callers may swap it), not the one at set-up."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _quiet_library_log(*, debug: bool) -> None:
     """Route the websockets logger to one line per warning on stderr (whole records with --debug)."""
     logger = logging.getLogger("websockets")
     if any(getattr(h, "_cobrowse", False) for h in logger.handlers):
         return
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler._cobrowse = True  # type: ignore[attr-defined]
     handler.setLevel(logging.WARNING)
     if not debug:
