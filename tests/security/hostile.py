@@ -61,3 +61,77 @@ def run_in_pty(args: list[str], env: dict, *, seconds: float | None = None, inpu
             break
     os.close(leader)
     return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
+
+
+class HostileServer:
+    """A raw TCP server on 127.0.0.1 port 0; `handler(conn)` plays one hostile HTTP server per connection.
+    Counts connections; `sent` adds up what handlers report sending."""
+
+    def __init__(self, handler, *, tls_context=None):
+        import socket
+        import threading
+
+        self.handler = handler
+        self.tls_context = tls_context
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        scheme = "https" if tls_context else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.connections = 0
+        self.sent = 0
+        self._threads = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
+            thread.start()
+
+    def _run(self, conn) -> None:
+        try:
+            if self.tls_context is not None:
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+            self.handler(conn, self)
+        except OSError:
+            pass  # the client went away: the point of most of these servers
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def read_request(conn) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def peak_rss_mb(args: list[str], env: dict, timeout: float = 120) -> tuple[int, str, float]:
+    """Run the CLI under a tiny parent whose only child it is: (exit code, stderr, the CLI's peak RSS in MB)."""
+    import json
+    import sys
+
+    wrapper = (
+        "import json, resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "print(json.dumps([p.returncode, p.stderr, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", wrapper, COBROWSE, *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    code, err, kb = json.loads(done.stdout)
+    return code, err, kb / 1024
