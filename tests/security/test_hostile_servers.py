@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from cobrowse_cli.client import Client, DeadlineError, InsecureTransportError, ResponseTooLargeError, TLSError
+from cobrowse_cli.client import Client, DeadlineError, InsecureTransportError, ResponseTooLargeError
 from tests.helpers import assert_one_line_error, isolated_env, run_cli
 from tests.security.hostile import HostileServer, peak_rss_mb, read_request
 
