@@ -47,7 +47,9 @@ def _kill_lane(home: Path, seed: int) -> dict:
     rng = random.Random(seed)
     assert run_cli(env, "config", "set", "token", OTHER_TOKEN).code == 0
     values = {"a": "a" * VALUE_SIZE, "b": "b" * VALUE_SIZE}
-    full = max(_timed_set(env, values["a"]) for _ in range(2))  # one uninterrupted set, under today's load
+    # One uninterrupted set, under today's load; alternating values, so both runs write (an unchanged
+    # value is not written at all).
+    full = max(_timed_set(env, values[v]) for v in ("b", "a"))
     current = "a"
     outcomes = {"old": 0, "new": 0}
     for _ in range(KILLS_PER_LANE):
