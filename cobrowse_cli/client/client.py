@@ -237,8 +237,9 @@ class Client:
                 if _tls_failure(exc):
                     raise TLSError(_ca_message(f"TLS with {_origin(url)} failed ({_tls_failure(exc)})"), url=url) from None
                 sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-                if attempt < self.retries and retry.retry_error(method, sent=sent):
-                    self._wait(attempt, None, _describe_exc(exc), give_up)
+                if attempt < self.retries and retry.retry_error(method, sent=sent) and self._wait(
+                    attempt, None, _describe_exc(exc), give_up
+                ):
                     attempt += 1
                     continue
                 raise NetworkError(_network_message(exc, url, attempt), url=url) from exc
@@ -334,8 +335,7 @@ class Client:
         else:
             delay = retry.backoff_delay(attempt, self.backoff, self.max_backoff)
         if time.monotonic() + delay >= give_up:
-            if server_wait is None:  # a transport error: say why we stopped instead of retrying
-                raise DeadlineError(f"gave up retrying after {reason}: the retries would take longer than {self.budget:g} s")
+            self._log(f"  not retrying after {reason}: the call's {self.budget:g} s budget would run out")
             return False
         self._log(f"  retrying in {delay:.1f}s after {reason} (retry {attempt + 1} of {self.retries})")
         self._sleep(delay)

@@ -175,6 +175,7 @@ def test_a_token_never_goes_through_a_plain_http_proxy(serve, tmp_path, monkeypa
 
     def proxy(conn, server):
         seen.append(read_request(conn))
+        conn.recv(1)  # then never answer
 
     api = serve(no_headers)
     for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
@@ -195,3 +196,22 @@ def test_a_token_never_goes_through_a_plain_http_proxy(serve, tmp_path, monkeypa
     with pytest.raises(DeadlineError):
         Client(api=api.url, token="secret", deadline=0.5).list_sessions()
     assert seen and seen[0].startswith(b"GET http://127.0.0.1")
+
+
+def test_a_download_has_no_cap_but_an_idle_timeout(serve):
+    """Client.stream is the opt-out for large media (recordings): no size cap, no overall deadline."""
+    from cobrowse_cli.client import NetworkError
+
+    def recording(conn, server):
+        endless_body(conn, server, limit=48 * MB)
+        conn.sendall(b"0\r\n\r\n")
+
+    big = serve(recording)
+    with Client(api=big.url, max_body=2 * MB, deadline=60) as client:
+        assert sum(len(chunk) for chunk in client.stream("/recording")) == 48 * MB
+    silent = serve(no_headers)
+    started = time.monotonic()
+    with Client(api=silent.url) as client, pytest.raises(NetworkError, match="no answer"):
+        for _ in client.stream("/recording", idle_timeout=0.5):
+            pass
+    assert time.monotonic() - started < 3.0
