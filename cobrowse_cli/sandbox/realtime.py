@@ -261,6 +261,9 @@ class _Connection:
         """Called synchronously on the loop after every store change; `data` is already a fresh copy."""
         wanted = "session" if kind == "session" else "device"  # presence belongs to a device subscription
         if (wanted, data.get("id")) in self.watched:
+            variants = getattr(self.websocket.app.state, "variants", None)
+            if kind == "session" and variants is not None and variants.no_ended_reason:
+                data.pop("ended_reason", None)  # the no-ended-reason server variant, as REST serves it
             self.push({"event": kind, "data": data})
 
 

@@ -87,8 +87,10 @@ def _session_or_404(request: Request, agent):
     s = store_of(request).get_session(key)
     if s is None:
         raise not_found(SESSION_NOT_FOUND.format(key=key))
-    if not is_admin(agent) and s.owner_id != agent.id and variants_of(request).agent_scope:
-        raise forbidden("this session belongs to another agent: only administrators may access it")
+    if not is_admin(agent) and s.owner_id != agent.id:
+        if variants_of(request).agent_scope:
+            raise forbidden("this session belongs to another agent: only administrators may access it")
+        raise not_found(SESSION_NOT_FOUND.format(key=key))
     return s
 
 
