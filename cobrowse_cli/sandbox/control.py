@@ -43,6 +43,7 @@ def control(fn):
         return await fn(request)
 
     wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__  # the index's description for routes other modules add
     return wrapper
 
 
@@ -382,6 +383,14 @@ async def health(request: Request):
 @control
 async def index(request: Request):
     rows = [{"method": m, "path": p, "description": d} for m, p, _, d in ENDPOINTS]
+    # control routes other modules register (recordings, media, ...) are listed too, from their docstrings
+    known = {(p.rstrip("/"), m) for m, p, _, _ in ENDPOINTS}
+    for route in request.app.routes:
+        path, methods = getattr(route, "path", ""), getattr(route, "methods", None) or set()
+        shown = ",".join(m for m in ("GET", "POST", "PUT", "DELETE") if m in methods)
+        if path.startswith("/_sandbox") and shown and (path, shown) not in known:
+            doc = (route.endpoint.__doc__ or "").strip().splitlines()
+            rows.append({"method": shown, "path": path, "description": doc[0] if doc else "(undocumented)"})
     return json_response({"endpoints": rows, "variants": DESCRIPTIONS})
 
 
