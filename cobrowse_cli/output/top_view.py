@@ -64,19 +64,19 @@ def render(view: TopView, height: int):
     if view.filters:
         totals.append(terminal_safe(view.filters), style="dim")
 
-    agents = _table(f"Active by {view.by_label.lower()} ({len(view.groups)})", [(view.by_label, "left"), ("ACTIVE", "right")])
+    agents = _table(f"Active by {view.by_label.lower()} ({len(view.groups)})", [(view.by_label, "fill"), ("ACTIVE", "right")])
     for label, n in view.groups[:upper]:
         agents.add_row(_cell(label), f"{n:,}")
-    queue = _table(f"Waiting ({len(view.queue)})", [("ID", "left"), ("STATE", "left"), ("WAIT", "right")])
+    queue = _table(f"Waiting ({len(view.queue)})", [("ID", "left"), ("STATE", "fill"), ("WAIT", "right")])
     for sid, state, waited, _agent in view.queue[:upper]:
         queue.add_row(_cell(sid), _cell(state), duration(waited))
     side_by_side = Table.grid(expand=True, padding=(0, 2))
-    side_by_side.add_column(ratio=1)
-    side_by_side.add_column(ratio=1)
+    side_by_side.add_column(ratio=2)
+    side_by_side.add_column(ratio=3)
     side_by_side.add_row(agents, queue)
 
-    longest = _table("Longest-running active", [("ID", "left"), ("AGENT", "left"), ("RUNNING", "right")]
-                     + [(name.upper(), "left") for name in view.columns])
+    longest = _table("Longest-running active", [("ID", "left"), ("AGENT", "fill"), ("RUNNING", "right")]
+                     + [(name.upper(), "fill") for name in view.columns])
     for sid, agent, running, values in view.longest[:lower]:
         longest.add_row(_cell(sid), _cell(agent), duration(running), *[_cell(v) for v in values])
 
@@ -89,9 +89,9 @@ def _table(title: str, columns: list[tuple[str, str]]):
 
     table = Table(title=title, title_justify="left", title_style="bold", box=None, expand=True,
                   padding=(0, 1), show_edge=False, header_style="dim")
-    for name, justify in columns:
-        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",
-                         ratio=None if justify == "right" else 1)
+    for name, kind in columns:  # "fill" columns share the spare width; the others take their content's
+        table.add_column(name, justify="right" if kind == "right" else "left", no_wrap=True, overflow="ellipsis",
+                         ratio=1 if kind == "fill" else None)
     return table
 
 
