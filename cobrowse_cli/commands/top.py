@@ -169,6 +169,7 @@ def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: 
             last_draw = 0.0
             while True:
                 view = _view(board, opts, interval, columns)
+                console.size = _terminal_size(env.stdout, console.size)  # the real size: COLUMNS/LINES go stale
                 live.update(render(view, console.size.height), refresh=True)
                 last_draw = time.monotonic()
                 watched = [wake_fd] + ([keys_fd] if keys_fd is not None else [])
@@ -181,6 +182,14 @@ def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: 
         if previous is not None:
             signal.signal(signal.SIGWINCH, previous)
         restore()
+
+
+def _terminal_size(stream, fallback) -> tuple[int, int]:
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return fallback
+    return (size.columns, size.lines) if size.columns and size.lines else fallback
 
 
 def _quit_key(data: bytes) -> bool:
