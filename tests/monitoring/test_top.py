@@ -103,7 +103,7 @@ def test_draws_updates_resizes_shows_hostile_data_literally_and_quits_on_q(top, 
     assert all(len(line) <= 60 for line in screen.splitlines())
 
     t.keys("q")
-    screen = t.wait_for(lambda s: "EXIT=" in s)
+    screen = t.wait_for(lambda s: "EXIT=" in s and "icanon" in s)
     assert "EXIT=0" in screen
     assert re.search(r"(?<!-)icanon (?<!-)echo", screen), screen  # the terminal is restored
     assert "cobrowse top" not in screen  # the alternate screen is gone
@@ -127,5 +127,5 @@ def test_ctrl_c_quits_cleanly(top):
     t = top("--interval", "1s")
     t.wait_for(lambda s: "cobrowse top" in s and totals(s).get("active") == 20)
     t.keys("C-c")
-    screen = t.wait_for(lambda s: "EXIT=" in s)
+    screen = t.wait_for(lambda s: "EXIT=" in s and "icanon" in s)
     assert "EXIT=0" in screen and re.search(r"(?<!-)icanon (?<!-)echo", screen)
