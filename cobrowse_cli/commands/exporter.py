@@ -18,7 +18,7 @@ import typer
 
 from cobrowse_cli.commands._common import FilterOpt, epilog, get_env
 from cobrowse_cli.commands._context import Env
-from cobrowse_cli.exitcodes import CLIError, UsageError
+from cobrowse_cli.exitcodes import UsageError
 
 STATES = ("active", "pending", "authorizing")
 OTHER = "other"
