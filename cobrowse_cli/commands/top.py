@@ -9,6 +9,8 @@ keys in cbreak mode, restored on the way out whatever ends the run.
 
 from __future__ import annotations
 
+import heapq
+import math
 import os
 import threading
 import time
@@ -37,24 +39,66 @@ class TopOptions:
     agent: str = "all"
 
 
+@dataclass(frozen=True)
+class Row:
+    """What the screen needs of one session, worked out once per change (not once per frame)."""
+
+    id: str
+    state: str
+    created: float  # unix time; inf when unreadable (sorts last)
+    activated: float
+    agent_id: str
+    agent_name: str
+    group: str  # the --by key's value
+    values: tuple[str, ...]  # the --columns values
+
+
+def digest(session: dict, by: str, columns: list[str]) -> Row:
+    from cobrowse_cli.commands.count import group_key
+    from cobrowse_cli.output.fields import resolve
+
+    agent = session.get("agent") if isinstance(session.get("agent"), dict) else {}
+    created = _timestamp(session.get("created"))
+    activated = _timestamp(session.get("activated"))
+    return Row(
+        id=str(session.get("id")),
+        state=str(session.get("state")),
+        created=created,
+        activated=created if activated == math.inf else activated,
+        agent_id=str(agent.get("id") or ""),
+        agent_name=str(agent.get("name") or agent.get("id") or ""),
+        group=group_key(session, by),
+        values=tuple(_value(resolve(session, c)[1]) for c in columns),
+    )
+
+
+def _timestamp(value) -> float:
+    from cobrowse_cli.timeutil import parse_iso_or_none
+
+    moment = parse_iso_or_none(value) if isinstance(value, str) and value else None
+    return moment.timestamp() if moment else math.inf
+
+
 class Board:
     """The open sessions as last seen, shared by the watch thread (writer) and the screen (reader)."""
 
-    def __init__(self, wake_fd: int):
+    def __init__(self, wake_fd: int, by: str = "agent", columns: list[str] | None = None):
         self.lock = threading.Lock()
-        self.sessions: dict[str, dict] = {}
+        self.rows: dict[str, Row] = {}
         self.status = "loading…"
         self.socket = True
         self.wake_fd = wake_fd
+        self.by, self.columns = by, columns or []
 
     def event(self, payload: dict) -> None:
         resource = payload.get("resource") or {}
         rid = resource.get("id")
+        row = digest(resource, self.by, self.columns) if resource.get("state") in OPEN else None
         with self.lock:
-            if payload.get("type") in ("added", "updated") and resource.get("state") in OPEN:
-                self.sessions[rid] = resource
+            if payload.get("type") in ("added", "updated") and row is not None:
+                self.rows[rid] = row
             else:  # ended, removed, or no longer open
-                self.sessions.pop(rid, None)
+                self.rows.pop(rid, None)
             if self.status == "loading…":
                 self.status = ""
         self.wake()
@@ -115,7 +159,7 @@ def run(opts: TopOptions, env: Env) -> int:
     client = env.client()
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
-    board = Board(write_fd)
+    board = Board(write_fd, opts.by, columns)
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(client, query, interval, board, stop), daemon=True)
     watcher.start()
@@ -148,7 +192,7 @@ def _watch(client, query: dict, interval: float, board: Board, stop: threading.E
         if stop.wait(interval):
             return
         with board.lock:
-            board.sessions.clear()  # the next listing is the truth; drop what may have ended meanwhile
+            board.rows.clear()  # the next listing is the truth; drop what may have ended meanwhile
 
 
 def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: list[str], wake_fd: int) -> None:
@@ -168,9 +212,9 @@ def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: 
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
             last_draw = 0.0
             while True:
-                view = _view(board, opts, interval, columns)
                 console.size = _terminal_size(env.stdout, console.size)  # the real size: COLUMNS/LINES go stale
-                live.update(render(view, console.size.height), refresh=True)
+                view = _view(board, opts, interval, columns, console.size.height)
+                live.update(render(view, console.size.width, console.size.height), refresh=True)
                 last_draw = time.monotonic()
                 watched = [wake_fd] + ([keys_fd] if keys_fd is not None else [])
                 ready, _, _ = select.select(watched, [], [], max(0.0, last_draw + TICK_S - time.monotonic()))
@@ -208,52 +252,41 @@ def _cbreak(fd: int | None):
     return lambda: termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def _view(board: Board, opts: TopOptions, interval: float, columns: list[str]):
-    from cobrowse_cli.commands.count import NONE_KEY, _label_agents, group_key
-    from cobrowse_cli.output.fields import resolve
+def _view(board: Board, opts: TopOptions, interval: float, columns: list[str], lines: int):
+    """The screen's content; only the rows that can fit in `lines` are sorted out in full."""
+    from cobrowse_cli.commands.count import NONE_KEY, _label_agents
     from cobrowse_cli.output.top_view import TopView
-    from cobrowse_cli.timeutil import parse_iso_or_none
 
     with board.lock:
-        sessions = list(board.sessions.values())
+        rows = list(board.rows.values())
         status, socket = board.status, board.socket
     now = time.time()
-
-    def since(session: dict, key: str) -> float:
-        moment = parse_iso_or_none(str(session.get(key) or session.get("created") or ""))
-        return now - moment.timestamp() if moment else 0.0
-
-    def agent_name(session: dict) -> str:
-        agent = session.get("agent") if isinstance(session.get("agent"), dict) else {}
-        return str(agent.get("name") or agent.get("id") or "")
-
-    totals = Counter(s.get("state") for s in sessions)
-    active = [s for s in sessions if s.get("state") == "active"]
-    groups, names = Counter(), {}
-    for s in active:
-        key = group_key(s, opts.by)
-        groups[key] += 1
-        if opts.by == "agent" and key != NONE_KEY:
-            names[key] = agent_name(s)
+    totals = Counter(r.state for r in rows)
+    active = [r for r in rows if r.state == "active"]
+    groups = Counter(r.group for r in active)
     if opts.by == "agent":
-        groups = _label_agents(groups, names)
-    queue = sorted(((s.get("id"), s.get("state"), since(s, "created"), agent_name(s))
-                    for s in sessions if s.get("state") in WAITING), key=lambda row: -row[2])
-    longest = sorted(((s.get("id"), agent_name(s), since(s, "activated"),
-                       [_value(resolve(s, c)[1]) for c in columns]) for s in active), key=lambda row: -row[2])
+        groups = _label_agents(groups, {r.group: r.agent_name for r in active if r.group != NONE_KEY})
+    waiting = heapq.nsmallest(lines, (r for r in rows if r.state in WAITING), key=lambda r: r.created)
+    longest = heapq.nsmallest(lines, active, key=lambda r: r.activated)
     refresh = f"socket + poll every {interval:g}s" if socket else f"poll every {interval:g}s"
     return TopView(
         clock=time.strftime("%H:%M:%S"),
         refresh=refresh,
         totals=dict(totals),
         by_label="AGENT" if opts.by == "agent" else opts.by.split(".", 1)[1].upper(),
-        groups=groups.most_common(),
-        queue=queue,
-        longest=longest,
+        groups=groups.most_common(lines),
+        group_count=len(groups),
+        queue=[(r.id, r.state, _age(now, r.created), r.agent_name) for r in waiting],
+        queue_count=totals["pending"] + totals["authorizing"],
+        longest=[(r.id, r.agent_name, _age(now, r.activated), list(r.values)) for r in longest],
         columns=[c.split(".", 1)[1] for c in columns],
         status=status,
         filters=" ".join(f"--filter {f}" for f in opts.filters),
     )
+
+
+def _age(now: float, since: float) -> float:
+    return 0.0 if since == math.inf else now - since
 
 
 def _value(value) -> str:
