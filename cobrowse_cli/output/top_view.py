@@ -77,9 +77,9 @@ def render(view: TopView, width: int, height: int):
                     [("ID", "left"), ("AGENT", "fill"), ("RUNNING", "right")] + [(c.upper(), "fill") for c in view.columns],
                     [[sid, agent, duration(running), *values] for sid, agent, running, values in view.longest[:lower]],
                     width)
-    lines += [Text()] * (height - 1 - len(lines))
-    lines.append(_line([(terminal_safe(view.status), "yellow")], width))
-    return Text("\n").join(lines[:height])
+    lines = lines[: max(0, height - 1)] + [Text()] * (height - 1 - len(lines))  # a tiny terminal loses rows,
+    lines.append(_line([(terminal_safe(view.status), "yellow")], width))  # never the status line
+    return Text("\n").join(lines[-height:])
 
 
 def _block(title: str, columns: list[tuple[str, str]], rows: list[list[str]], width: int) -> list:

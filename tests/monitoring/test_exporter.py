@@ -214,3 +214,21 @@ def test_usage_errors(cli, one_line_error, args, needle):
 
 def test_unwritable_textfile_is_one_line(cli, tmp_path, one_line_error):
     one_line_error(cli("exporter", "--once", "--textfile", str(tmp_path / "missing" / "x.prom")), 2, "cannot write")
+
+
+@pytest.mark.parametrize("text, expected", [("127.0.0.1:9464", ("127.0.0.1", 9464)), ("[::1]:0", ("::1", 0)),
+                                            (":9464", ("0.0.0.0", 9464)), ("localhost:80", ("localhost", 80))])
+def test_parse_listen(text, expected):
+    from cobrowse_cli.commands.exporter import parse_listen
+
+    assert parse_listen(text) == expected
+
+
+def test_cap_series_keeps_the_largest_and_sums_the_rest():
+    from collections import Counter
+
+    from cobrowse_cli.commands.exporter import cap_series
+
+    assert cap_series(Counter(a=5, b=3, c=2, d=1), 2) == {"a": 5, "b": 3, "other": 3}
+    assert cap_series(Counter(a=5, other=1, c=1), 1) == {"a": 5, "other": 2}  # a real "other" joins the rest
+    assert cap_series(Counter(a=1), 5) == {"a": 1}
