@@ -28,6 +28,7 @@ from cobrowse_cli.exitcodes import UsageError
 OPEN = ("pending", "authorizing", "active")
 WAITING = ("pending", "authorizing")
 TICK_S = 1.0  # redraw at least this often: the clock and the wait times move
+MIN_FRAME_S = 0.05  # and at most this often: a burst of changes (the first listing) is one frame, not 1,500
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _timestamp(value) -> float:
 class Board:
     """The open sessions as last seen, shared by the watch thread (writer) and the screen (reader)."""
 
-    def __init__(self, wake_fd: int, by: str = "agent", columns: list[str] | None = None):
+    def __init__(self, wake_fd: int | None, by: str = "agent", columns: list[str] | None = None):
         self.lock = threading.Lock()
         self.rows: dict[str, Row] = {}
         self.status = "loading…"
@@ -111,10 +112,23 @@ class Board:
         self.wake()
 
     def wake(self) -> None:
-        try:
-            os.write(self.wake_fd, b".")
-        except (BlockingIOError, OSError):
-            pass  # the pipe is full: a redraw is already due
+        with self.lock:  # never after close(): the number could by then belong to another file
+            self.poke()
+
+    def poke(self) -> None:
+        """wake() without the lock, for the SIGWINCH handler (it may interrupt a holder of the lock)."""
+        fd = self.wake_fd
+        if fd is not None:
+            try:
+                os.write(fd, b".")
+            except (BlockingIOError, OSError):
+                pass  # the pipe is full: a redraw is already due
+
+    def close(self) -> None:
+        with self.lock:
+            if self.wake_fd is not None:
+                os.close(self.wake_fd)
+                self.wake_fd = None
 
 
 class _Stop:
@@ -169,8 +183,8 @@ def run(opts: TopOptions, env: Env) -> int:
         pass  # Ctrl-C is how a full-screen view is left: not an error
     finally:
         stop.set()
+        board.close()
         os.close(read_fd)
-        os.close(write_fd)
     return exitcodes.OK
 
 
@@ -207,11 +221,12 @@ def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: 
     console = Console(file=env.stdout, no_color=env.globals.no_color)
     keys_fd = env.stdin.fileno() if env.stdin.isatty() else None
     restore = _cbreak(keys_fd)
-    previous = signal.signal(signal.SIGWINCH, lambda *_: board.wake()) if hasattr(signal, "SIGWINCH") else None
+    previous = signal.signal(signal.SIGWINCH, lambda *_: board.poke()) if hasattr(signal, "SIGWINCH") else None
     try:
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
             last_draw = 0.0
             while True:
+                time.sleep(max(0.0, last_draw + MIN_FRAME_S - time.monotonic()))
                 console.size = _terminal_size(env.stdout, console.size)  # the real size: COLUMNS/LINES go stale
                 view = _view(board, opts, interval, columns, console.size.height)
                 live.update(render(view, console.size.width, console.size.height), refresh=True)
