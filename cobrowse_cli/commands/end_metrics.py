@@ -12,24 +12,25 @@ from collections.abc import Mapping
 
 from cobrowse_cli.exitcodes import UsageError
 
-# Every outcome a run can report (client/bulk.py), written even at 0 so rate()/alerts see a series.
-OUTCOMES = ("ended", "already_ended", "not_found", "failed", "would_end", "skipped")
-FAILURES = ("failed", "not_found")
+# The outcomes of client/bulk.py, written even at 0 so alerts always see a series (others are added as met).
+OUTCOMES = ("ended", "already_ended", "changed", "not_found", "failed", "unknown", "skipped")
+DONE = ("ended", "already_ended", "changed", "would_end")  # anything else makes `sessions end` exit non-zero
 
 
 def write_end_metrics(path: str, summary: Mapping[str, int], *, success: bool | None = None,
                       duration_s: float | None = None, now: float | None = None) -> None:
     """Write the run's outcome counts (`summary`: outcome -> sessions), its time and success to PATH.
 
-    `success` defaults to "no session failed or was not found" (what makes `sessions end` exit 5)."""
+    `success` defaults to "every session is done" (no outcome outside DONE); pass the run's own verdict
+    (exit code 0) when there is one: a run stopped before any session (auth, lock) has nothing to count."""
     from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
     if success is None:
-        success = not any(summary.get(outcome, 0) for outcome in FAILURES)
+        success = not any(n for outcome, n in summary.items() if outcome not in DONE)
     registry = CollectorRegistry(auto_describe=False)
     Gauge("cobrowse_sessions_end_last_run_timestamp_seconds", "Unix time the last `sessions end` run finished.",
           registry=registry).set(time.time() if now is None else now)
-    Gauge("cobrowse_sessions_end_success", "1 if the last `sessions end` run reported no failure.",
+    Gauge("cobrowse_sessions_end_success", "1 if every session of the last `sessions end` run is done.",
           registry=registry).set(1 if success else 0)
     sessions = Gauge("cobrowse_sessions_end_sessions", "Sessions per outcome in the last `sessions end` run.",
                      ["outcome"], registry=registry)

@@ -27,10 +27,13 @@ def test_a_clean_run(tmp_path):
     assert m[("cobrowse_sessions_end_sessions", (("outcome", "already_ended"),))] == 2
     assert m[("cobrowse_sessions_end_sessions", (("outcome", "failed"),))] == 0  # present at 0: alerts see a series
     assert m[("cobrowse_sessions_end_duration_seconds", ())] == 1.5
+    assert len([k for k in m if k[0] == "cobrowse_sessions_end_sessions"]) == 7
     assert os.listdir(tmp_path) == ["cobrowse_end.prom"]
 
 
-@pytest.mark.parametrize("summary, success", [({"ended": 3, "failed": 1}, 0), ({"not_found": 1}, 0), ({}, 1)])
+@pytest.mark.parametrize("summary, success", [({"ended": 3, "failed": 1}, 0), ({"not_found": 1}, 0), ({}, 1),
+                                              ({"ended": 2, "changed": 1}, 1), ({"ended": 1, "unknown": 1}, 0),
+                                              ({"ended": 1, "interrupted": 4}, 0)])
 def test_success_follows_the_failures(tmp_path, summary, success):
     path = tmp_path / "m.prom"
     write_end_metrics(str(path), summary)
