@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,9 @@ def test_values_equal_the_sandbox_truth(sandbox, exporter):
     agents = [v for (name, labels), v in metrics.items()
               if name == "cobrowse_active_sessions_by" and dict(labels)["key"] == "agent"]
     assert sum(agents) == truth["active"]
-    assert value(metrics, "cobrowse_oldest_pending_seconds") >= 0
+    pending = sandbox.api("GET", "/api/1/sessions?state=pending&agent=all&limit=1000", token=sandbox.admin_token()).json
+    oldest = max(time.time() - datetime.fromisoformat(s["created"].replace("Z", "+00:00")).timestamp() for s in pending)
+    assert value(metrics, "cobrowse_oldest_pending_seconds") == pytest.approx(oldest, abs=5)
     assert value(metrics, "cobrowse_last_success_timestamp_seconds") == pytest.approx(time.time(), abs=60)
     assert value(metrics, "cobrowse_collect_duration_seconds") > 0
     assert value(metrics, "cobrowse_api_requests_total", code="200") >= 1

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import COBROWSE, isolated_env
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 
 class Tmux:
@@ -77,6 +77,7 @@ def test_refuses_when_stdout_is_not_a_terminal(cli, one_line_error):
     one_line_error(cli("top"), 2, "count-active --watch")
 
 
+@needs_tmux
 def test_draws_updates_resizes_shows_hostile_data_literally_and_quits_on_q(top, sandbox):
     t = top("--interval", "1s", "--by", "custom_data.plan", "--columns", "custom_data.region")
     screen = t.wait_for(lambda s: totals(s).get("active") == 20)
@@ -110,6 +111,7 @@ def test_draws_updates_resizes_shows_hostile_data_literally_and_quits_on_q(top, 
     assert "Traceback" not in screen
 
 
+@needs_tmux
 def test_socket_delivers_changes_to_listed_sessions_between_polls(top, sandbox):
     t = top("--interval", "10m")  # no re-list during the test: only the socket can bring the change
     screen = t.wait_for(lambda s: totals(s).get("active") == 20 and "socket" in s.splitlines()[0])
@@ -123,9 +125,49 @@ def test_socket_delivers_changes_to_listed_sessions_between_polls(top, sandbox):
     assert listed[0] not in re.findall(r"\b([A-Za-z0-9]{20})\s+(?:pending|authorizing)\b", screen)
 
 
+@needs_tmux
 def test_ctrl_c_quits_cleanly(top):
     t = top("--interval", "1s")
     t.wait_for(lambda s: "cobrowse top" in s and totals(s).get("active") == 20)
     t.keys("C-c")
     screen = t.wait_for(lambda s: "EXIT=" in s and "icanon" in s)
     assert "EXIT=0" in screen and re.search(r"(?<!-)icanon (?<!-)echo", screen)
+
+
+def test_in_a_bare_pty_it_draws_and_leaves_the_alternate_screen_on_q(sandbox, home):
+    """The same without tmux: the raw bytes top writes, from start to a clean exit."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+
+    env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token(), TERM="xterm-256color")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    before = termios.tcgetattr(slave)
+    proc = subprocess.Popen([COBROWSE, "top", "--interval", "1s"], stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    out, sent = b"", False
+    deadline = time.monotonic() + 30
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                out += os.read(master, 65536)
+            if not sent and b"active 20" in out:
+                os.write(master, b"q")
+                sent = True
+        while select.select([master], [], [], 0.2)[0]:
+            out += os.read(master, 65536)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        after = termios.tcgetattr(slave)
+        os.close(master)
+        os.close(slave)
+    assert sent, out[-2000:]
+    assert b"\x1b[?1049h" in out and b"\x1b[?1049l" in out[-64:]  # entered, and left at the very end
+    assert b"Traceback" not in out
+    assert after[3] == before[3]  # local modes (ICANON, ECHO) as they were
