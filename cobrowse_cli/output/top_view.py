@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cobrowse_cli.output.cells import terminal_safe  # the project's one escape for control characters
+
 # Lines the fixed parts take: title, totals, two table titles, two table headers, the status line.
 FIXED_LINES = 7
 
@@ -26,15 +28,6 @@ class TopView:
     columns: list[str] = field(default_factory=list)  # header of each column value
     status: str = ""  # a notice or an error, shown on the last line
     filters: str = ""
-
-
-def terminal_safe(text: object) -> str:
-    """Control characters (ESC, newlines, bidi overrides...) shown as escapes, never sent to the terminal.
-    Local until output/ has its one terminal-safety function; then call that instead."""
-    value = str(text)
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
 def duration(seconds: float) -> str:
@@ -87,7 +80,7 @@ def _block(title: str, columns: list[tuple[str, str]], rows: list[list[str]], wi
     width; "fill" columns share what is left; every cell is cut with an ellipsis, never wrapped."""
     from rich.cells import cell_len
 
-    cells = [[terminal_safe(v) for v in row] for row in rows]
+    cells = [[terminal_safe(str(v)) for v in row] for row in rows]
     widths = [max([cell_len(name)] + [cell_len(row[i]) for row in cells]) for i, (name, _) in enumerate(columns)]
     fill = [i for i, (_, kind) in enumerate(columns) if kind == "fill"]
     gaps = len(columns)  # one space before each column
