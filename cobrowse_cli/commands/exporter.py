@@ -66,16 +66,17 @@ def cap_series(counts: Counter, limit: int) -> dict[str, int]:
     return kept
 
 
-def collect(client, query: dict, by: list[str], max_series: int, now: float) -> Snapshot:
-    """One pass over the open sessions (the client pages and de-duplicates) -> a fresh snapshot."""
+def collect(client, query, by: list[str], max_series: int, now: float) -> Snapshot:
+    """One pass over the open sessions (listed, paged and de-duplicated as for `sessions watch`) -> a snapshot."""
     from cobrowse_cli.commands.count import NONE_KEY, _label_agents, group_key
     from cobrowse_cli.timeutil import parse_iso_or_none
+    from cobrowse_cli.watch.source import Source
 
     states = Counter({state: 0 for state in STATES})
     groups = {key: Counter() for key in by}
     agent_names: dict[str, str | None] = {}
     oldest = 0.0
-    for session in client.iter_sessions(query):
+    for session in Source("session", client, query).list():
         state = session.get("state")
         if state not in states:  # the API filtered already; a session may change state between pages
             continue
@@ -102,7 +103,7 @@ def collect(client, query: dict, by: list[str], max_series: int, now: float) -> 
 class Collector:
     """prometheus_client custom collector over the current snapshot (the scrape path: no I/O)."""
 
-    def __init__(self, client, query: dict, by: list[str], max_series: int):
+    def __init__(self, client, query, by: list[str], max_series: int):
         self.client, self.query, self.by, self.max_series = client, query, by, max_series
         self.snapshot = Snapshot()
         self.requests: Counter = Counter()
@@ -163,9 +164,8 @@ class Collector:
         yield api
 
 
-def _validate(opts: ExporterOptions) -> tuple[dict, float]:
-    from cobrowse_cli.commands import _parse
-    from cobrowse_cli.commands.watch import parse_interval
+def _validate(opts: ExporterOptions):
+    from cobrowse_cli.commands.watch import WatchOptions, build_query, parse_interval
 
     for key in opts.by:
         if key != "agent" and not (key.startswith("custom_data.") and len(key) > len("custom_data.")):
@@ -177,7 +177,7 @@ def _validate(opts: ExporterOptions) -> tuple[dict, float]:
     interval = parse_interval(opts.interval)
     if interval < MIN_INTERVAL_S:
         raise UsageError(f"invalid --interval {opts.interval!r}: must be at least {MIN_INTERVAL_S:g}s")
-    query = {"state": list(STATES), "agent": "all", **_parse.parse_filters(opts.filters)}
+    query = build_query(WatchOptions(kind="session", filters=opts.filters, states=list(STATES), agent="all"))
     return query, interval
 
 

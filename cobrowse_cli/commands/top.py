@@ -149,9 +149,8 @@ class _Stop:
     timeout = None
 
 
-def _validate(opts: TopOptions) -> tuple[dict, float, list[str]]:
-    from cobrowse_cli.commands import _parse
-    from cobrowse_cli.commands.watch import parse_interval
+def _validate(opts: TopOptions):
+    from cobrowse_cli.commands.watch import WatchOptions, build_query, parse_interval
 
     if opts.by != "agent" and not (opts.by.startswith("custom_data.") and len(opts.by) > len("custom_data.")):
         raise UsageError(f"invalid --by {opts.by!r}: expected 'agent' or 'custom_data.KEY'")
@@ -159,9 +158,8 @@ def _validate(opts: TopOptions) -> tuple[dict, float, list[str]]:
     for column in columns:
         if not column.startswith("custom_data.") or column == "custom_data.":
             raise UsageError(f"invalid --columns entry {column!r}: expected custom_data.KEY")
-    query: dict = {"state": list(OPEN), **_parse.parse_filters(opts.filters)}
-    if opts.agent != "me":
-        query["agent"] = opts.agent
+    # The same selection `sessions watch` builds (the client's query model lists and re-matches with it).
+    query = build_query(WatchOptions(kind="session", filters=opts.filters, states=list(OPEN), agent=opts.agent))
     return query, parse_interval(opts.interval), columns
 
 
@@ -188,7 +186,7 @@ def run(opts: TopOptions, env: Env) -> int:
     return exitcodes.OK
 
 
-def _watch(client, query: dict, interval: float, board: Board, stop: threading.Event) -> None:
+def _watch(client, query, interval: float, board: Board, stop: threading.Event) -> None:
     """Run the watch until the screen quits; after a failure, say so and start again (fresh listing)."""
     from cobrowse_cli.client.redact import redact
     from cobrowse_cli.watch import run as run_watch
