@@ -530,11 +530,15 @@ class Store:
         self._emit("device", d.data)
         return d
 
-    def list_devices(self, *, filters: dict[str, list[str]], before_us: int | None, after_us: int | None, limit: int) -> list[dict]:
+    def list_devices(
+        self, *, filters: dict[str, list[str]], before_us: int | None, after_us: int | None, limit: int,
+        before_inclusive: bool = False, after_inclusive: bool = False,
+    ) -> list[dict]:
         def keep(d: Device) -> bool:
-            if before_us is not None and not d.last_active_ms * 1000 < before_us:
+            t = d.last_active_ms * 1000
+            if before_us is not None and not (t <= before_us if before_inclusive else t < before_us):
                 return False
-            if after_us is not None and not d.last_active_ms * 1000 > after_us:
+            if after_us is not None and not (t >= after_us if after_inclusive else t > after_us):
                 return False
             custom = d.data["custom_data"]
             return all(k in custom and _as_filter_string(custom[k]) in v for k, v in filters.items())

@@ -12,12 +12,12 @@ from typing import Iterable
 
 # name -> one line for --help, the control index and the README
 DESCRIPTIONS = {
-    "page-cap=N": "a page holds at most N items whatever `limit` asks (no error, no hint)",
-    "inclusive-cursor": "`activated_before` is inclusive (<=): the boundary item comes back on the next page",
-    "after-inclusive": "`activated_after` is inclusive (>=)",
+    "page-cap=N": "a page (sessions or devices) holds at most N items whatever `limit` asks (no error, no hint)",
+    "inclusive-cursor": "`activated_before` and `seen_before` are inclusive (<=): boundary items come back on the next page",
+    "after-inclusive": "`activated_after` and `seen_after` are inclusive (>=)",
     "order=created": "pages are ordered newest-first by `created` instead of `activated` (cursor unchanged)",
     "ignore-agent": "`agent=<id>` is ignored: an administrator gets every agent's sessions, an agent its own",
-    "ignore-filters": "`filter_<key>` parameters are ignored",
+    "ignore-filters": "`filter_<key>` parameters are ignored (sessions and devices)",
     "ignore-state": "`state` parameters are ignored",
     "no-ended-reason": "sessions have no `ended_reason` field (API versions before it existed)",
     "agent-scope": "an agent's request for another agent's session answers 403 instead of 404",

@@ -196,3 +196,26 @@ def test_variants_combine(sandbox):
     play(sandbox, "page-cap=3", "ignore-state", "ignore-filters")
     rows = listing(sandbox, "?agent=all&limit=100&state=active&filter_plan=nothing")
     assert len(rows) == 3
+
+
+def test_device_listing_plays_page_cap_cursors_and_ignored_filters(sandbox):
+    token = sandbox.admin_token()
+
+    def devices(query: str) -> list[dict]:
+        res = sandbox.api("GET", f"/api/1/devices{query}", token=token)
+        assert res.status == 200, res.body
+        return res.body
+
+    every = devices("?limit=1000")
+    pivot = every[3]["last_active"]
+    strict_before, strict_after = devices(f"?limit=1000&seen_before={pivot}"), devices(f"?limit=1000&seen_after={pivot}")
+    assert pivot not in {d["last_active"] for d in strict_before + strict_after}
+    plan = every[0]["custom_data"]["plan"]
+    filtered = devices(f"?limit=1000&filter_plan={plan}")
+    assert len(filtered) < len(every)
+    play(sandbox, "page-cap=4", "inclusive-cursor", "after-inclusive", "ignore-filters")
+    assert len(devices("?limit=1000")) == 4
+    play(sandbox, "inclusive-cursor", "after-inclusive", "ignore-filters")
+    assert pivot in {d["last_active"] for d in devices(f"?limit=1000&seen_before={pivot}")}
+    assert pivot in {d["last_active"] for d in devices(f"?limit=1000&seen_after={pivot}")}
+    assert len(devices(f"?limit=1000&filter_plan={plan}")) == len(every)
