@@ -66,7 +66,7 @@ def iter_paged(
     boundary_ms: datetime | None = None  # millisecond bucket of the last page's oldest item
     boundary_ids: set[str] = set()  # ids in [boundary, boundary + 1 ms]: they may come back
     count, largest = 0, 0
-    probing = False  # the request past a full page of one millisecond was strict
+    probing = False  # asking past a full page of one millisecond (see the module docstring)
     unsorted_before = False  # the previous page was not newest first, so its cursor may skip items
     while True:
         page_query = dict(base, limit=page_size)
@@ -102,7 +102,7 @@ def iter_paged(
         if not page or (limit is not None and count >= limit):
             return
         if not fresh:
-            if probing or not full:
+            if not full or (probing and boundary_ms is not None and before < boundary_ms):
                 return  # only the boundary group came back, and no cap cut it: nothing is older
             if len(page) >= page_size:
                 raise PagingError(
@@ -110,7 +110,12 @@ def iter_paged(
                     f"{page_size} {cursor.noun} share that millisecond; narrow the query (e.g. by state or a "
                     f"filter) or use a larger page size"
                 )
-            probing, before = True, boundary_ms  # strict: anything older would mean a capped group
+            # Probe past the boundary millisecond: anything older would mean the group may have been cut by
+            # a cap. `< boundary` first; if the group comes back, the cursor is inclusive: `<= boundary - 1 ms`.
+            if probing and boundary_ms is not None and before == boundary_ms:
+                before = boundary_ms - ONE_MS
+            else:
+                probing, before = True, boundary_ms
             continue
         unsorted_before = not _sorted(page, cursor)
         if unsorted_before:  # continue from the page's oldest item; any new item after it is an error

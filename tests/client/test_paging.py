@@ -131,15 +131,17 @@ def test_a_capped_server_no_longer_ends_the_walk_early():
     assert 10 < len(requests) <= 14
 
 
-def test_one_millisecond_larger_than_a_cap_is_a_paging_error():
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_one_millisecond_larger_than_a_cap_is_a_paging_error(inclusive):
     items = _items(30, group=15)  # 15 per millisecond, the server hands out 10 at most
     with pytest.raises(PagingError, match="share that millisecond"):
-        list(iter_paged(_server(items, cap=10), SESSIONS, page_size=1000))
+        list(iter_paged(_server(items, cap=10, inclusive=inclusive), SESSIONS, page_size=1000))
 
 
-def test_a_tiny_listing_in_one_millisecond_is_not_an_error():
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_a_tiny_listing_in_one_millisecond_is_not_an_error(inclusive):
     items = _items(3, group=3)
-    assert len(list(iter_paged(_server(items), SESSIONS, page_size=1000))) == 3
+    assert len(list(iter_paged(_server(items, inclusive=inclusive), SESSIONS, page_size=1000))) == 3
 
 
 def test_an_unsorted_page_is_an_error_once_the_walk_continues_past_it():
