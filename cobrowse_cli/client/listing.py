@@ -40,7 +40,9 @@ def scope_params(client: Any, query: SessionQuery) -> dict:
     admin = is_admin(token)
     if not admin:
         if query.agent == ALL:
-            raise RoleError(f"--agent all needs a token with the administrator role (this one has none); {ME_HINT}")
+            role = token_role(token)
+            has = f"its role is {role!r}" if role else "this one has none"
+            raise RoleError(f"--agent all needs a token with the administrator role ({has}); {ME_HINT}")
         named = query.named_agent
         if named and not _is_caller(client, token, named):
             raise RoleError(f"--agent {named}: only an administrator can select another agent's sessions; {ME_HINT}")
@@ -74,7 +76,7 @@ class Selection:
         self._items = items
         # Criteria the server was never asked to apply: failing them is expected, not "outside".
         self.client_only = {"age"}
-        if isinstance(query, SessionQuery) and query.named_agent and params.get("agent") == ALL:
+        if isinstance(query, SessionQuery) and query.named_agent:  # the server is never sent an agent id
             self.client_only.add("agent")
         self.outside: list[str] = []
         self.matched = 0
