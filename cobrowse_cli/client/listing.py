@@ -38,6 +38,9 @@ def scope_params(client: Any, query: SessionQuery) -> dict:
     with the caller's own sessions and a count would silently shrink)."""
     token = client.token
     admin = is_admin(token)
+    check_transport = getattr(client, "_check_transport", None)
+    if not admin and token and check_transport is not None:
+        check_transport(client.api)  # a token that must not travel (plain http) is refused before its role
     if not admin:
         if query.agent == ALL:
             role = token_role(token)
