@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -165,7 +164,6 @@ def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, r
     """Run the ends and report them; returns the exit code (a 401 that stopped the run: 3)."""
     from cobrowse_cli.client.bulk import DONE
 
-    began = time.monotonic()
     sink = OutcomeSink(writer, stderr, run, report)
     signals.run = run
     try:
@@ -173,7 +171,7 @@ def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, r
             sink.emit(outcome)
     finally:
         sink.close()
-    seconds = time.monotonic() - began
+    seconds = (utc_now() - started).total_seconds()  # the whole run, selection included
     code = _exit_code(run, sink, signals, incomplete=any(sink.counts[k] for k in sink.counts if k not in DONE))
     summary = summary_object(sink.counts, len(ids), started, seconds, run.stop_detail or None, code)
     if report is not None:

@@ -114,4 +114,4 @@ class LineStream:
         console = self._console
         with console.capture() as captured:
             console.print(grid)
-        return "\n".join(line.rstrip(" ") for line in captured.get().split("\n"))
+        return table._TRAILING_PAD.sub(r"\1", captured.get())  # rich pads lines; the pad wraps badly
