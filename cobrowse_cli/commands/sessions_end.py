@@ -180,6 +180,8 @@ def run_end(opts: EndOptions, env: Env) -> int:
     query = session_query(opts) if opts.by_query else None
 
     writer = make_writer(env, opts.output, outcome_columns())
+    if not opts.dry_run or query is not None:
+        env.client().check_transport()  # a usage error before the lock, the report or any outcome
     report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
     started = runner.utc_now()
     try:
