@@ -187,8 +187,6 @@ def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, r
         except OutputLost:
             code = exitcodes.OUTPUT_LOST if code in (exitcodes.OK, exitcodes.PARTIAL) else code
     line = summary_line(sink.counts, len(ids), started, seconds, run.stop_detail or None)
-    if run.fatal is not None and run.stop_reason == "auth_expired":
-        line += f" ({run.fatal})"
     _say(stderr, line + "\n")
     return code
 
