@@ -54,15 +54,25 @@ class Signals:
 
     def _handle(self, signum: int, frame) -> None:
         name = signal.Signals(signum).name
+        waiting = len(self.run.in_flight) if self.run else 0
         if self.received is not None:
-            waiting = len(self.run.in_flight) if self.run else 0
-            _say(self.stderr, f"cobrowse: second {name}: stopped at once; {waiting} end request(s) in flight "
-                              "were not reported (check them with `cobrowse sessions get ID`)")
+            _notice(f"cobrowse: second {name}: stopped at once; {waiting} end request(s) in flight were not "
+                    "reported (check them with `cobrowse sessions get ID`)")
             os._exit(SIGNALS[name])
         self.received = name
         if self.run is None:
             raise exitcodes.Interrupted(f"interrupted by {name}: nothing was ended", SIGNALS[name])
         self.run.stop("interrupted", f"interrupted by {name}")
+        _notice(f"cobrowse: {name}: stopping; waiting up to {self.run.grace_s:g}s for {waiting} end request(s) "
+                "in flight (again to stop at once)")
+
+
+def _notice(line: str) -> None:
+    """From a signal handler: a raw write, since the interrupted code may be inside a stderr write."""
+    try:
+        os.write(2, (line + "\n").encode("utf-8", "replace"))
+    except OSError:
+        pass
 
 
 class ReportFile:

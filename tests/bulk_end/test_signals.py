@@ -51,3 +51,45 @@ def test_a_signal_during_the_listing_ends_nothing_and_says_so(sandbox, home):
     assert out == "" and err.strip().splitlines()[-1] == "cobrowse: interrupted by SIGTERM: nothing was ended"
     sandbox.faults()
     assert sandbox.stats()["ends"]["total"] == 0
+
+
+def _hung_run(sandbox, home, n: int):
+    """A run whose end requests hang (8 s latency, longer than the 5 s grace), ids on stdin, --debug on."""
+    sandbox.reset(sessions=20, active=5, devices=0)
+    ids = create(sandbox, n)
+    sandbox.faults(latency_ms=8000)
+    proc = popen(env_for(sandbox, home, COBROWSE_DEBUG="1"), "sessions", "end", "--stdin", "--yes", "--ndjson",
+                 "--concurrency", "2", stdin=-1)
+    proc.stdin.write("\n".join(ids) + "\n")
+    proc.stdin.close()
+    proc.stdin = None  # so communicate() does not flush a closed pipe
+    sent = 0
+    while sent < 2:  # --debug logs each request before sending it: wait until both workers have sent one
+        line = proc.stderr.readline()
+        assert line, "the process ended before ending anything"
+        sent += "> PUT" in line
+    return proc, set(ids)
+
+
+def test_ends_in_flight_past_the_grace_time_are_unknown(sandbox, home):
+    proc, selected = _hung_run(sandbox, home, 10)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    run = Accounting.of(proc.returncode, out, err)
+    assert run.code == 143, err[-2000:]
+    run.assert_every_id_once(selected)
+    unknown = run.by_outcome("unknown")
+    assert len(unknown) == 2 and len(run.by_outcome("skipped")) == 8  # the two in flight, the eight never sent
+    record("SIGTERM, hung ends", len(selected), len(run.named), len(ended_on_server(sandbox, selected)),
+           unknown=len(unknown))
+
+
+def test_a_second_signal_stops_at_once_and_says_so(sandbox, home):
+    proc, _ = _hung_run(sandbox, home, 10)
+    proc.send_signal(signal.SIGINT)
+    while "stopping; waiting up to 5s for 2 end request(s)" not in (line := proc.stderr.readline()):
+        assert line, "no notice of the first SIGINT"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "second SIGINT: stopped at once; 2 end request(s) in flight were not reported" in err
