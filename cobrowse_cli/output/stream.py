@@ -65,9 +65,7 @@ class LineStream:
         self.count = 0
         self._console = None
         if self.format == "table":
-            from cobrowse_cli.output.table import make_console
-
-            from cobrowse_cli.output.table import _terminal_width
+            from cobrowse_cli.output.table import _terminal_width, make_console
 
             self._console = make_console(io.StringIO(), color=writer.color)
             self._console.width = _terminal_width(writer.stdout) or self._console.width

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record
 from tests.helpers import run_cli
+
+from .support import END, Accounting, create, ended_on_server, env_for, popen, record
 
 
 def test_a_second_run_exits_9_then_wait_lock_runs_after_the_first(sandbox, home, tmp_path):

@@ -3,8 +3,9 @@ a server that ignores filters, and a run with nothing selected still writes its 
 
 from __future__ import annotations
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record
 from tests.helpers import run_cli
+
+from .support import END, Accounting, create, ended_on_server, env_for, popen, record
 
 
 def test_a_session_that_changed_since_the_listing_is_left_alone(sandbox, home):

@@ -8,8 +8,9 @@ import pty
 import select
 import time
 
-from .support import create, ended_on_server, env_for, record
 from tests.helpers import COBROWSE
+
+from .support import create, ended_on_server, env_for, record
 
 
 def test_rows_stream_on_a_terminal_and_ctrl_c_leaves_an_accurate_table(sandbox, home):
