@@ -52,24 +52,40 @@ AgentOpt = Annotated[
 
 @dataclass
 class Query:
+    """User text for a session selection; build() turns it into the client's SessionQuery."""
+
     filters: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
     agent: str | None = None
     activated_after: str | None = None
     activated_before: str | None = None
 
-    def to_api(self, *, default_states: list[str] | None = None) -> dict:
-        query: dict = dict(_parse.parse_filters(self.filters))
-        states = _parse.parse_states(self.states) or (default_states or [])
-        if states:
-            query["state"] = states
-        if self.agent and self.agent != "me":
-            query["agent"] = self.agent
-        if self.activated_after:
-            query["activated_after"] = _parse.iso(_parse.parse_time(self.activated_after, option="--activated-after"))
-        if self.activated_before:
-            query["activated_before"] = _parse.iso(_parse.parse_time(self.activated_before, option="--activated-before"))
-        return query
+    def build(self, *, default_states: list[str] | None = None, older_than: str | None = None,
+              inactive_for: str | None = None):
+        from cobrowse_cli.client.selection import SessionQuery
+
+        def when(raw: str | None, option: str):
+            return _parse.parse_time(raw, option=option) if raw else None
+
+        def age(raw: str | None, option: str):
+            return _parse.parse_duration(raw, option=option) if raw else None
+
+        return SessionQuery(
+            states=tuple(_parse.parse_states(self.states) or default_states or ()),
+            filters=_parse.parse_filters(self.filters),
+            agent=(self.agent or "").strip() or None,
+            activated_after=when(self.activated_after, "--activated-after"),
+            activated_before=when(self.activated_before, "--activated-before"),
+            older_than=age(older_than, "--older-than"),
+            inactive_for=age(inactive_for, "--inactive-for"),
+        )
+
+
+def print_notes(env: Env, selection) -> None:
+    """What the server got wrong (items outside the selection) and an --agent that matched nobody."""
+    for line in selection.notes(debug=env.globals.debug):
+        env.stderr.write(f"cobrowse: warning: {line}\n")
+    env.stderr.flush()
 
 
 # ---- list -------------------------------------------------------------------------------------
@@ -84,20 +100,24 @@ class ListOptions:
 
 
 def run_list(opts: ListOptions, env: Env) -> int:
+    from cobrowse_cli.client.listing import select_sessions
     from cobrowse_cli.commands._columns import session_columns
 
-    query = opts.query.to_api()
+    query = opts.query.build()
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
     writer = make_writer(env, opts.output, session_columns())
     client = env.client()
     if writer.is_machine:  # streamed as pages arrive
-        writer.write_rows(client.iter_sessions(query, limit=limit))
-        return exitcodes.OK
-    with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
-        rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
-    writer.write_rows(rows)
+        selection = select_sessions(client, query, limit=limit)
+        writer.write_rows(selection)
+    else:
+        with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
+            selection = select_sessions(client, query, limit=limit, on_page=advance)
+            rows = list(selection)
+        writer.write_rows(rows)
+    print_notes(env, selection)
     return exitcodes.OK
 
 

@@ -24,7 +24,13 @@ from cobrowse_cli.commands._common import (
     make_writer,
 )
 from cobrowse_cli.commands._context import Env
-from cobrowse_cli.commands.sessions import OPEN_STATES, AgentOpt, Query, StateOpt
+from cobrowse_cli.commands.sessions import (
+    OPEN_STATES,
+    AgentOpt,
+    Query,
+    StateOpt,
+    print_notes,
+)
 from cobrowse_cli.exitcodes import UsageError
 
 EPILOG = exitcodes.EPILOG
@@ -57,21 +63,10 @@ class EndOptions:
 
 def session_query(opts: EndOptions):
     """The user's selection as the client's query model (states default to the open ones)."""
-    from cobrowse_cli.client.selection import SessionQuery
-
-    q = opts.query
-    states = _parse.parse_states(q.states)
-    if "ended" in states:
+    query = opts.query.build(default_states=OPEN_STATES, older_than=opts.older_than, inactive_for=opts.inactive_for)
+    if "ended" in query.states:
         raise UsageError("--state ended selects sessions that are already ended; nothing to do")
-    filters = {key.removeprefix("filter_"): value for key, value in _parse.parse_filters(q.filters).items()}
-    agent = None if q.agent in (None, "", "me") else q.agent
-    return SessionQuery(
-        states=tuple(states or OPEN_STATES), filters=filters, agent=agent,
-        activated_after=_parse.parse_time(q.activated_after, option="--activated-after") if q.activated_after else None,
-        activated_before=_parse.parse_time(q.activated_before, option="--activated-before") if q.activated_before else None,
-        older_than=_parse.parse_duration(opts.older_than, option="--older-than") if opts.older_than else None,
-        inactive_for=_parse.parse_duration(opts.inactive_for, option="--inactive-for") if opts.inactive_for else None,
-    )
+    return query
 
 
 class ServerClock:
@@ -99,27 +94,18 @@ class ServerClock:
         return datetime.now(timezone.utc) + timedelta(seconds=self.offset_s)
 
 
-# Mismatches that mean the server answered outside what was asked (ages are ours to check).
-_SERVER_SIDE = ("state", "filter", "agent", "time")
-
-
 def _select_by_query(query, env: Env, clock: ServerClock):
-    """Sessions the server returned that pass the query on the client; the others are counted, never ended."""
+    """Sessions the server returned that pass the query on the client (client/listing.py: role before
+    reach, named agents matched here); the others are counted on one stderr line, never ended."""
+    from cobrowse_cli.client.listing import select_sessions
+
     client = env.client()
     client.on_response(clock.observe)
-    outside: list[str] = []
-    admin = bool(query.named_agent)  # a named agent is matched here, from every agent's sessions
-    for session in client.iter_sessions(query.to_params(admin=admin)):
-        why = query.mismatch(session, now=clock.now())
-        if why is None:
-            yield session
-        elif why in _SERVER_SIDE:
-            outside.append(f"{session.get('id')} ({why})")
-    if outside:
-        env.stderr.write(f"cobrowse: the server returned {len(outside)} session(s) outside the selection; "
-                         f"none of them was ended{'' if env.globals.debug else ' (--debug lists them)'}\n")
-        if env.globals.debug:
-            env.stderr.write("".join(f"  outside: {line}\n" for line in outside))
+    if query.older_than or query.inactive_for:
+        client.me()  # one cheap request first, so ages are measured against the server's clock
+    selection = select_sessions(client, query, now=clock.now())
+    yield from selection
+    print_notes(env, selection)
 
 
 def _read_ids(env: Env) -> list[str]:
