@@ -112,7 +112,11 @@ class SessionEnder:
                 return self._failure(session_id, e, verb="re-read")
             if current.get("state") == "ended":
                 return self._classify(session_id, current, seen_open=False, before=True)
-            if not self.recheck(current):
+            try:
+                still_selected = self.recheck(current)
+            except errors.CobrowseError as e:  # the check itself cannot be made (an agent without email)
+                raise StopRun(ERROR, e) from None
+            if not still_selected:
                 return Outcome(session_id, CHANGED, state=current.get("state"),
                                error="no longer matches the selection: not ended")
             seen_open = True
