@@ -10,15 +10,15 @@ from .support import END, Accounting, create, ended_on_server, env_for, popen, r
 SESSIONS = 300
 
 
-def _setup(sandbox) -> set[str]:
+def _setup(sandbox, latency_ms: int = 10) -> set[str]:
     sandbox.reset(sessions=20, active=5, devices=0)
     selected = set(create(sandbox, SESSIONS))
-    sandbox.faults(latency_ms=10)
+    sandbox.faults(latency_ms=latency_ms)
     return selected
 
 
 def test_head_3_stops_the_run_exit_8_and_the_report_has_every_id(sandbox, home, tmp_path):
-    selected = _setup(sandbox)
+    selected = _setup(sandbox, latency_ms=30)  # slow enough that head exits long before a pipe buffer fills
     report = tmp_path / "end.ndjson"
     end = popen(env_for(sandbox, home), *END, "--report", str(report))
     head = subprocess.Popen(["head", "-3"], stdin=end.stdout, stdout=subprocess.PIPE, text=True)
