@@ -396,6 +396,12 @@ class Client:
         )
 
     # -- safety ----------------------------------------------------------------------------------
+    def check_transport(self) -> None:
+        """Raise InsecureTransportError now, before a bulk operation starts, if the token would go over
+        plain http to a non-loopback host (every request checks this too)."""
+        if self.token:
+            self._check_transport(self.api)
+
     def _check_origin(self, url: str) -> None:
         target, base = urlsplit(url), urlsplit(self.api)
         if (target.scheme, target.netloc) != (base.scheme, base.netloc):

@@ -1,4 +1,4 @@
-"""`cobrowse sessions`: list, get, update, end, open.
+"""`cobrowse sessions`: list, get, update, open (end lives in sessions_end.py).
 
 Each command parses its flags into an options object and calls a plain run_* function.
 """
@@ -6,7 +6,6 @@ Each command parses its flags into an options object and calls a plain run_* fun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Annotated, Optional
 
 import typer
@@ -187,139 +186,13 @@ def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | 
     return exitcodes.OK
 
 
-
-
-# ---- end --------------------------------------------------------------------------------------
-
-
-@dataclass
-class EndOptions:
-    ids: list[str] = field(default_factory=list)
-    from_stdin: bool = False
-    query: Query = field(default_factory=Query)
-    older_than: str | None = None
-    inactive_for: str | None = None
-    dry_run: bool = False
-    yes: bool = False
-    concurrency: int = 10
-    output: OutputFlags = field(default_factory=OutputFlags)
-
-    @property
-    def by_query(self) -> bool:
-        q = self.query
-        return bool(q.filters or q.states or q.agent or q.activated_after or q.activated_before
-                    or self.older_than or self.inactive_for)
-
-
-def _select_by_query(opts: EndOptions, env: Env, now: datetime):
-    """Sessions matching the whole selection, each verified on the client (client/listing.py)."""
-    from cobrowse_cli.client.listing import select_sessions
-
-    query = opts.query.build(default_states=OPEN_STATES, older_than=opts.older_than, inactive_for=opts.inactive_for)
-    if "ended" in query.states:
-        raise UsageError("--state ended selects sessions that are already ended; nothing to do")
-    if query.inactive_for and "active" in query.states and env.stderr.isatty():
-        env.stderr.write("cobrowse: caution: --inactive-for reads `updated` (property changes), not presence: "
-                         "an active conversation can look inactive\n")
-    selection = select_sessions(env.client(), query, now=now)
-    yield from selection
-    print_notes(env, selection)
-
-
-def _read_ids(env: Env) -> list[str]:
-    ids = []
-    for line in env.stdin:
-        line = line.strip()
-        if line and not line.startswith("#"):
-            ids.append(_parse.require_id(line))
-    return ids
-
-
-PREVIEW = 10
-
-
-def _confirm(env: Env, count: int, preview: list[str]) -> None:
-    if count == 0:
-        return
-    if not (env.stdin.isatty() and env.stderr.isatty()):
-        raise UsageError(f"refusing to end {count} session(s) without confirmation: not a terminal; pass --yes")
-    # Show what is about to be ended: the person confirming must see it is the right set.
-    more = f"\n  … and {count - len(preview)} more (--dry-run lists them all)" if count > len(preview) else ""
-    from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
-
-    env.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
-    answer = typer.prompt(f"End {count} session(s)? [y/N]", default="n", show_default=False, err=True)
-    if answer.strip().lower() not in ("y", "yes"):
-        raise exitcodes.CLIError("aborted: nothing was ended", exitcodes.INTERRUPTED)
-
-
-def _describe(session: dict) -> str:
-    custom = " ".join(f"{k}={v}" for k, v in (session.get("custom_data") or {}).items())
-    agent = (session.get("agent") or {}).get("name") or "-"
-    import shutil
-
-    width = shutil.get_terminal_size().columns - 4
-    return f"{session['id']}  {session.get('state', '?')}  {agent}  {custom}"[:width]
-
-
-def run_end(opts: EndOptions, env: Env) -> int:
-    import time
-
-    from cobrowse_cli.client.bulk import DONE, WOULD_END, Outcome, end_sessions
-    from cobrowse_cli.commands._columns import outcome_columns
-
-    if opts.concurrency < 1 or opts.concurrency > 64:
-        raise UsageError(f"invalid --concurrency {opts.concurrency}: must be between 1 and 64")
-    ids = [_parse.require_id(i) for i in opts.ids]
-    if opts.from_stdin:
-        if not opts.yes and not opts.dry_run:
-            raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
-        ids += _read_ids(env)
-    if ids and opts.by_query:
-        raise UsageError("give either session ids or a selection (--filter/--state/--older-than/...), not both")
-    if not ids and not opts.by_query:
-        raise UsageError("nothing selected: give session ids, --stdin, or a selection such as --filter or --older-than")
-
-    writer = make_writer(env, opts.output, outcome_columns())
-    now = datetime.now(timezone.utc)
-    preview: list[str] = []
-    if opts.by_query:
-        ids = []
-        for session in _select_by_query(opts, env, now):
-            ids.append(session["id"])
-            if len(preview) < PREVIEW:
-                preview.append(_describe(session))
-    ids = list(dict.fromkeys(ids))  # an id given twice is ended (and reported) once
-    preview = preview or ids[:PREVIEW]
-
-    if opts.dry_run:
-        writer.write_rows(Outcome(i, WOULD_END).as_row() for i in ids)
-        writer.info(f"dry run: would end {len(ids)} session(s); nothing was changed")
-        return exitcodes.OK
-    if not opts.yes:
-        _confirm(env, len(ids), preview)
-
-    counts: dict[str, int] = {}
-    started = time.monotonic()
-
-    def rows():
-        for outcome in end_sessions(env.client(), ids, concurrency=opts.concurrency):
-            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-            yield outcome.as_row()
-
-    writer.write_rows(rows())
-    failed = sum(n for k, n in counts.items() if k not in DONE)
-    summary = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(counts.items())) or "nothing to do"
-    writer.info(f"{summary} (of {len(ids)}) in {time.monotonic() - started:.1f}s")
-    return exitcodes.PARTIAL if failed else exitcodes.OK
-
-
 # ---- registration -----------------------------------------------------------------------------
 
 EPILOG = exitcodes.EPILOG
 
 
 def register(root: typer.Typer) -> None:
+    from cobrowse_cli.commands.sessions_end import register_end
     from cobrowse_cli.commands.watch import add_session_watch
 
     app = typer.Typer(help="List, inspect, update, end and watch sessions.", no_args_is_help=True,
@@ -375,35 +248,7 @@ def register(root: typer.Typer) -> None:
                              OutputFlags(json, fields, ndjson, csv, quiet, columns))
         raise typer.Exit(run_update(opts, get_env(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse sessions end SESSION_ID --yes\n\n"
-                 "  cobrowse sessions end --agent all --state active --older-than 4h --yes --ndjson\n\n"
-                 "  cobrowse sessions list --filter user_id=42 -q | cobrowse sessions end --stdin --yes\n\n" + EPILOG)
-    def end(
-        ctx: typer.Context,
-        ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Session ids to end.")] = None,
-        stdin: Annotated[bool, typer.Option("--stdin", help="Read session ids from stdin, one per line.")] = False,
-        filter: FilterOpt = None,
-        state: StateOpt = None,
-        agent: AgentOpt = None,
-        older_than: Annotated[Optional[str], typer.Option(help="Only sessions whose `created` is longer ago than this (e.g. 4h): age, not activity.")] = None,
-        inactive_for: Annotated[Optional[str], typer.Option(help="Only sessions whose `updated` (the last change to the session's properties, not proof nobody is there) is longer ago than this (e.g. 30m).")] = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be ended; change nothing.")] = False,
-        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-        concurrency: Annotated[int, typer.Option(help="Sessions ended in parallel (1-64).")] = 10,
-        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
-        quiet: QuietOpt = False, columns: ColumnsOpt = None,
-    ) -> None:
-        """End sessions by id, from stdin, or by query; one outcome line per session, summary on stderr.
-
-        Selecting by query, only open sessions (pending, authorizing, active) are considered unless --state says otherwise. Exit code 5 when any session could not be ended.
-        """
-        opts = EndOptions(
-            ids=ids or [], from_stdin=stdin,
-            query=Query(filter or [], state or [], agent),
-            older_than=older_than, inactive_for=inactive_for, dry_run=dry_run, yes=yes, concurrency=concurrency,
-            output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
-        )
-        raise typer.Exit(run_end(opts, get_env(ctx)))
+    register_end(app)
 
     @app.command("open", epilog="Examples:\n\n  cobrowse sessions open SESSION_ID --web\n\n" + EPILOG)
     def open_(
