@@ -11,6 +11,7 @@ NOT_FOUND = 4  # unknown session/device id
 PARTIAL = 5  # a bulk command where some items failed
 THRESHOLD = 6  # count-active --max exceeded
 WATCH_TIMEOUT = 7  # a watch --timeout passed before its --until/--count condition
+DECLINED = 10  # the user answered no to a confirmation: nothing was changed
 INTERRUPTED = 130  # Ctrl-C
 
 TABLE = [
@@ -22,6 +23,7 @@ TABLE = [
     (PARTIAL, "partial failure in a bulk command"),
     (THRESHOLD, "threshold exceeded (count-active --max)"),
     (WATCH_TIMEOUT, "watch timed out before its condition was met"),
+    (DECLINED, "declined at a confirmation prompt (nothing was changed)"),
     (INTERRUPTED, "interrupted (Ctrl-C)"),
 ]
 
@@ -49,6 +51,15 @@ class AuthError(CLIError):
 
 class NotFound(CLIError):
     exit_code = NOT_FOUND
+
+
+class Declined(CLIError):
+    """The user answered no to a confirmation (commands._prompt.confirm raises it)."""
+
+    exit_code = DECLINED
+
+    def __init__(self, message: str = "declined: nothing was changed"):
+        super().__init__(message)
 
 
 class StdoutClosed(Exception):
