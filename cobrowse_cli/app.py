@@ -35,6 +35,7 @@ app = typer.Typer(
     epilog="Examples:\n\n  cobrowse --sandbox count-active --by agent\n\n  cobrowse sessions list --filter user_id=42 --json\n\n"
     + exitcodes.EPILOG,
     no_args_is_help=True,
+    add_completion=False,  # `cobrowse completion` prints the script; Typer's options would edit ~/.bashrc
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -63,7 +64,7 @@ def root(
     profile: Annotated[
         Optional[str],
         typer.Option(
-            "--profile", "-p", envvar="COBROWSE_PROFILE", help="Config profile to use.",
+            "--profile", "-p", help="Config profile to use [env: COBROWSE_PROFILE].",
             autocompletion=_complete_profiles,
         ),
     ] = None,
@@ -81,6 +82,11 @@ def root(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow sending a token over plain http to a non-loopback host.")
     ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables: every column at full width, nothing shortened.")] = False,
+    jq: Annotated[
+        Optional[str],
+        typer.Option("--jq", metavar="EXPR", help="Filter a command's JSON output with a jq expression (implies --json)."),
+    ] = None,
 ) -> None:
     ctx.obj = Env(
         Globals(
@@ -89,9 +95,38 @@ def root(
             no_color=no_color or bool(os.environ.get("NO_COLOR")),
             sandbox=sandbox or _env_flag("COBROWSE_SANDBOX"),
             insecure=insecure,
+            wide=wide,
+            jq=jq,
         )
     )
     ctx.call_on_close(ctx.obj.close)
+
+
+@app.command("version", epilog="Examples:\n\n  cobrowse version\n\n" + exitcodes.EPILOG)
+def version_command() -> None:
+    """Print the version (the same as --version)."""
+    print(f"cobrowse {__version__}")
+
+
+@app.command("help", context_settings={"ignore_unknown_options": True},
+             epilog="Examples:\n\n  cobrowse help sessions list\n\n" + exitcodes.EPILOG)
+def help_command(
+    ctx: typer.Context,
+    command: Annotated[Optional[list[str]], typer.Argument(metavar="[COMMAND]...", help="e.g. sessions list")] = None,
+) -> None:
+    """Show help for a command: `cobrowse help sessions list` is `cobrowse sessions list --help`."""
+    from cobrowse_cli.choices import unknown
+
+    root = ctx.find_root()
+    target, target_ctx = root.command, root
+    for name in command or []:
+        names = sorted(getattr(target, "commands", {}))
+        sub = target.get_command(target_ctx, name) if names else None
+        if sub is None:
+            raise unknown("command", name, names) if names else \
+                exitcodes.UsageError(f"'{target_ctx.command_path}' has no subcommands")
+        target, target_ctx = sub, sub.make_context(name, [], parent=target_ctx, resilient_parsing=True)
+    print(target_ctx.get_help())
 
 
 def _env_flag(name: str) -> bool:
@@ -114,10 +149,53 @@ def _needed_commands(args: list[str]) -> list[str] | None:
         return None
     rest = iter(args)
     for arg in rest:
-        if arg in ("--profile", "-p"):
+        if arg in _GLOBAL_VALUED:
             next(rest, None)
         elif not arg.startswith("-"):
             return [arg] if arg in COMMAND_MODULES else None
+    return None
+
+
+_GLOBAL_FLAGS = {"--debug", "--no-color", "--sandbox", "--insecure", "--version", "--wide"}
+_GLOBAL_VALUED = {"--profile", "-p", "--jq"}
+
+
+def _hoist_globals(args: list[str]) -> list[str]:
+    """Global options given after the subcommand move in front of it, as kubectl and gh accept them
+    (`cobrowse sessions list --profile eu`); an option the subcommand itself declares stays its own
+    (`auth login --sandbox`)."""
+    if not any(a.split("=", 1)[0] in _GLOBAL_FLAGS | _GLOBAL_VALUED for a in args):
+        return args
+    command, ctx = typer.main.get_command(app), None
+    front: list[str] = []
+    rest: list[str] = []
+    it = iter(enumerate(args))
+    for i, arg in it:
+        if arg == "--":
+            rest += args[i:]
+            break
+        own = _option_arity(command, arg.split("=", 1)[0])
+        if own is not None:  # the current command's own option (and its value)
+            rest.append(arg)
+            if own and "=" not in arg:
+                rest += [v for _, v in [next(it, (None, None))] if v is not None]
+        elif arg.split("=", 1)[0] in _GLOBAL_FLAGS | _GLOBAL_VALUED and rest:
+            front.append(arg)
+            if arg in _GLOBAL_VALUED:
+                front += [v for _, v in [next(it, (None, None))] if v is not None]
+        else:
+            rest.append(arg)
+            sub = getattr(command, "commands", {}).get(arg) if not arg.startswith("-") else None
+            if sub is not None:
+                command = sub
+    return front + rest
+
+
+def _option_arity(command, name: str) -> int | None:
+    """None: `command` has no option `name`; 0: a flag; 1: it takes a value."""
+    for param in getattr(command, "params", []):
+        if name in getattr(param, "opts", []) + getattr(param, "secondary_opts", []):
+            return 0 if getattr(param, "is_flag", False) or getattr(param, "count", False) else 1
     return None
 
 
@@ -161,7 +239,12 @@ def run(argv: list[str] | None = None) -> int:
             _error(f"argument {position} ({arg!r}) is not valid UTF-8 text")
             return exitcodes.USAGE
     register_commands(_needed_commands(args))
+    if os.environ.get("_COBROWSE_COMPLETE"):  # Typer's shell classes, without its --install-completion
+        from typer.completion import completion_init
+
+        completion_init()
     try:
+        args = _hoist_globals(args)
         rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
         return rv if isinstance(rv, int) else exitcodes.OK
     except KeyboardInterrupt:

@@ -12,8 +12,9 @@ from cobrowse_cli.commands._context import Env
 OUTPUT_PANEL = "Output"
 
 JsonOpt = Annotated[
-    bool, typer.Option("--json", help="JSON array (or object). --json=id,state selects fields.", rich_help_panel=OUTPUT_PANEL)
+    bool, typer.Option("--json", help="JSON array (or object). --json id,state selects fields; --jq EXPR filters.", rich_help_panel=OUTPUT_PANEL)
 ]
+PlainJsonOpt = Annotated[bool, typer.Option("--json", help="JSON output (--jq EXPR filters it).", rich_help_panel=OUTPUT_PANEL)]
 FieldsOpt = Annotated[
     Optional[str],
     typer.Option("--fields", help="Fields for --json/--ndjson/--csv, comma-separated (dotted paths ok).", rich_help_panel=OUTPUT_PANEL),
@@ -53,6 +54,8 @@ def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id"):
         fields=flags.fields,
         columns=flags.columns,
         no_color=env.globals.no_color,
+        wide=env.globals.wide,
+        jq=env.globals.jq,
     )
     return Writer(opts, stdout=env.stdout, stderr=env.stderr, columns=columns, id_key=id_key)
 

@@ -40,13 +40,15 @@ class GuardedStdout:
 
 @dataclass
 class Globals:
-    """Root options (before the subcommand)."""
+    """Root options (given before or after the subcommand)."""
 
     profile: str | None = None
     debug: bool = False
     no_color: bool = False
     sandbox: bool = False
     insecure: bool = False
+    wide: bool = False  # tables: every column, nothing shortened
+    jq: str | None = None  # filter JSON output with this jq program
 
 
 @dataclass

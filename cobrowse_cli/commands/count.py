@@ -15,7 +15,7 @@ import typer
 from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.choices import unknown
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import FilterOpt, JsonOpt, get_env
+from cobrowse_cli.commands._common import FilterOpt, PlainJsonOpt, get_env
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import UsageError
 
@@ -86,14 +86,19 @@ def _label_agents(groups: Counter, names: dict) -> Counter:
     return labelled
 
 
-def _render(env: Env, opts: CountOptions, total: int, groups: Counter) -> None:
-    if opts.json:
+def _render(env: Env, opts: CountOptions, total: int, groups: Counter, jq=None) -> None:
+    if opts.json or jq is not None:
         from cobrowse_cli.output.machine import dumps
 
         body: dict = {"active": total}
         if opts.by:
             body["by"] = dict(groups.most_common())
-        env.stdout.write(dumps(body) + "\n")
+        if jq is not None:
+            from cobrowse_cli.output.jq import write_results
+
+            write_results(jq, body, env.stdout)
+        else:
+            env.stdout.write(dumps(body) + "\n")
     elif opts.by:
         _render_breakdown(env, opts.by, total, groups)
     else:
@@ -114,11 +119,18 @@ def _render_breakdown(env: Env, by: str, total: int, groups: Counter) -> None:
 
 def run(opts: CountOptions, env: Env) -> int:
     query = _validate(opts)
+    jq = None
+    if env.globals.jq is not None:
+        if opts.watch is not None:
+            raise UsageError("--jq does not apply to --watch (pipe its --json lines to jq)")
+        from cobrowse_cli.output.jq import compile_program
+
+        jq = compile_program(env.globals.jq)
     client = env.client()
     if opts.watch is not None:
         return _watch(opts, env, client, query)
     total, groups = count(client, query, opts.by)
-    _render(env, opts, total, groups)
+    _render(env, opts, total, groups, jq)
     return _threshold(opts, env, total)
 
 
@@ -206,7 +218,7 @@ def register(root: typer.Typer) -> None:
         by: Annotated[Optional[str], typer.Option(help="Breakdown: 'agent' or 'custom_data.KEY'.")] = None,
         watch: Annotated[Optional[str], typer.Option(metavar="INTERVAL", help="Refresh every INTERVAL (5, 30s, 1m; at least 1s) until Ctrl-C.")] = None,
         max_: Annotated[Optional[int], typer.Option("--max", help="Exit 6 when the count is above N (still prints it).")] = None,
-        json: JsonOpt = False,
+        json: PlainJsonOpt = False,
     ) -> None:
         """Count the sessions active right now (exact, at any size)."""
         opts = CountOptions(filter or [], agent, by, watch, max_, json)
