@@ -200,14 +200,26 @@ def _option_arity(command, name: str) -> int | None:
 
 
 def _expand_json_fields(args: list[str]) -> list[str]:
-    """`--json=id,state` is gh's field selection; Typer flags take no value, so split it."""
+    """`--json=id,state` and `--json id,state` are gh's field selection; Typer flags take no value, so
+    split them. A following word counts as fields only when every name in it is a known field, so
+    `sessions get --json 123456` still means the session."""
     out: list[str] = []
-    for arg in args:
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
         if arg.startswith("--json="):
             out += ["--json", "--fields", arg.split("=", 1)[1]]
+        elif out[-1:] == ["--json"] and not arg.startswith("-") and _is_field_list(arg):
+            out += ["--fields", arg]
         else:
             out.append(arg)
     return out
+
+
+def _is_field_list(word: str) -> bool:
+    from cobrowse_cli.commands._columns import is_field_list
+
+    return is_field_list(word)
 
 
 def _error(message: str) -> None:
@@ -257,7 +269,7 @@ def run(argv: list[str] | None = None) -> int:
         _error(str(e))
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
-        return _map_exception(e, debug, args, json_fields=any(a.startswith("--json=") for a in typed))
+        return _map_exception(e, debug, args, json_fields="--fields" in args and "--fields" not in typed)
 
 
 def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: bool = False) -> int:
@@ -278,6 +290,12 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
         if isinstance(e, click_exc.NoSuchOption) and e.option_name == "--fields" and json_fields:
             _error("this command's --json takes no field list; use --json alone")  # from --json=FIELDS
             return exitcodes.USAGE
+        stray = _stray_json_word(args, e.format_message())
+        if stray:  # `--json stat`: a mistyped field list, not an argument
+            from cobrowse_cli.commands._columns import unknown_field
+
+            _error(str(unknown_field(stray)))
+            return exitcodes.USAGE
         _error(f"{e.format_message()} (see '{_command_path(e.ctx, args)} --help')")
         return exitcodes.USAGE
     if isinstance(e, typer.Abort):
@@ -289,6 +307,16 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
     _traceback_if(debug)
     _error(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
     return exitcodes.API_ERROR
+
+
+def _stray_json_word(args: list[str], message: str) -> str | None:
+    """The word after --json that click rejected as an extra argument, if that is what happened."""
+    if "unexpected extra argument" not in message:
+        return None
+    for before, word in zip(args, args[1:]):
+        if before == "--json" and f"({word})" in message:
+            return word
+    return None
 
 
 def _command_path(ctx, args: list[str]) -> str:

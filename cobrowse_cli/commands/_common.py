@@ -43,8 +43,11 @@ class OutputFlags:
     columns: str | None = None
 
 
-def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id"):
+def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id", known: tuple[str, ...] | None = None):
+    """The command's Writer; with `known` (the resource's top-level fields) an unknown --json field or
+    --columns name is a usage error listing the valid ones."""
     from cobrowse_cli.output import OutputOptions, Writer
+    from cobrowse_cli.output.fields import check_paths
 
     opts = OutputOptions.from_flags(
         json=flags.json,
@@ -57,6 +60,10 @@ def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id"):
         wide=env.globals.wide,
         jq=env.globals.jq,
     )
+    if known is not None:
+        check_paths(opts.fields or [], known, "--json")
+        titles = tuple(name for c in columns for name in (c.key, c.title))
+        check_paths(opts.columns or [], known, "--columns", aliases=titles)
     return Writer(opts, stdout=env.stdout, stderr=env.stderr, columns=columns, id_key=id_key)
 
 

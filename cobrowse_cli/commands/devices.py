@@ -48,13 +48,13 @@ def device_query(filters: list[str], seen_after: str | None, seen_before: str | 
 
 
 def run_list(opts: ListOptions, env: Env) -> int:
-    from cobrowse_cli.commands._columns import device_columns
+    from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
 
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     query = device_query(opts.filters, opts.seen_after, opts.seen_before)
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, device_columns())
+    writer = make_writer(env, opts.output, device_columns(), known=DEVICE_FIELDS)
     if writer.is_machine:  # streamed as pages arrive
         writer.write_rows(env.client().iter_devices(query, limit=limit))
         return exitcodes.OK
@@ -65,10 +65,10 @@ def run_list(opts: ListOptions, env: Env) -> int:
 
 
 def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
-    from cobrowse_cli.commands._columns import device_columns
+    from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
 
     device_id = _parse.require_id(device_id, kind="device")
-    make_writer(env, output, device_columns()).write_item(env.client().get_device(device_id))
+    make_writer(env, output, device_columns(), known=DEVICE_FIELDS).write_item(env.client().get_device(device_id))
     return exitcodes.OK
 
 

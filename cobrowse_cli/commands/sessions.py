@@ -85,13 +85,13 @@ class ListOptions:
 
 
 def run_list(opts: ListOptions, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     query = opts.query.to_api()
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, session_columns())
+    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     client = env.client()
     if writer.is_machine:  # streamed as pages arrive
         writer.write_rows(client.iter_sessions(query, limit=limit))
@@ -106,10 +106,10 @@ def run_list(opts: ListOptions, env: Env) -> int:
 
 
 def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     session_id = _parse.require_id(id_or_code)  # bad input is a usage error before any auth or network
-    writer = make_writer(env, output, session_columns())
+    writer = make_writer(env, output, session_columns(), known=SESSION_FIELDS)
     writer.write_item(env.client().get_session(session_id))
     return exitcodes.OK
 
@@ -124,7 +124,7 @@ class UpdateOptions:
 
 
 def run_update(opts: UpdateOptions, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     changes: dict = {}
     if opts.custom_data:
@@ -137,7 +137,7 @@ def run_update(opts: UpdateOptions, env: Env) -> int:
     if not changes:
         raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
     session_id = _parse.require_id(opts.id)
-    writer = make_writer(env, opts.output, session_columns())
+    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     writer.write_item(env.client().update_session(session_id, changes))
     return exitcodes.OK
 
