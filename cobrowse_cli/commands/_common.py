@@ -80,3 +80,14 @@ def epilog(*examples: str) -> str:
 
     lines = "".join(f"  {example}\n\n" for example in examples)
     return f"Examples:\n\n{lines}{EPILOG}"
+
+
+SMALL_RESULT = 5
+
+
+def scope_hint(env: Env, shown: int) -> None:
+    """After a list that ran with the default `--agent me` scope: say so when little came back, as
+    count-active's default is every agent's (on a terminal only; scripts get data, not advice)."""
+    if shown < SMALL_RESULT and env.stderr.isatty():
+        env.stderr.write(f"({shown} of your own sessions; --agent all lists every agent's, as count-active counts)\n")
+        env.stderr.flush()

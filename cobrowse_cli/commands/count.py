@@ -131,6 +131,9 @@ def run(opts: CountOptions, env: Env) -> int:
         return _watch(opts, env, client, query)
     total, groups = count(client, query, opts.by)
     _render(env, opts, total, groups, jq)
+    if total == 0 and opts.agent not in ("all", "me"):  # the API does not check agent ids: a typo counts 0
+        env.stderr.write(f"cobrowse: no active session has agent id {opts.agent!r} "
+                         "(the API does not check ids; `sessions list --agent all --json agent` shows them)\n")
     return _threshold(opts, env, total)
 
 

@@ -25,6 +25,7 @@ from cobrowse_cli.commands._common import (
     epilog,
     get_env,
     make_writer,
+    scope_hint,
 )
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import UsageError
@@ -94,11 +95,13 @@ def run_list(opts: ListOptions, env: Env) -> int:
     writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     client = env.client()
     if writer.is_machine:  # streamed as pages arrive
-        writer.write_rows(client.iter_sessions(query, limit=limit))
-        return exitcodes.OK
-    with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
-        rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
-    writer.write_rows(rows)
+        shown = writer.write_rows(client.iter_sessions(query, limit=limit))
+    else:
+        with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
+            rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
+        shown = writer.write_rows(rows)
+    if opts.query.agent is None:
+        scope_hint(env, shown)
     return exitcodes.OK
 
 
