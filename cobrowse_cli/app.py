@@ -102,14 +102,11 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-@app.command("version", epilog="Examples:\n\n  cobrowse version\n\n" + exitcodes.EPILOG)
 def version_command() -> None:
     """Print the version (the same as --version)."""
     print(f"cobrowse {__version__}")
 
 
-@app.command("help", context_settings={"ignore_unknown_options": True},
-             epilog="Examples:\n\n  cobrowse help sessions list\n\n" + exitcodes.EPILOG)
 def help_command(
     ctx: typer.Context,
     command: Annotated[Optional[list[str]], typer.Argument(metavar="[COMMAND]...", help="e.g. sessions list")] = None,
@@ -139,6 +136,11 @@ def register_commands(names: list[str] | None = None) -> typer.Typer:
         if name not in _registered:
             _registered.add(name)
             importlib.import_module(f"cobrowse_cli.commands.{COMMAND_MODULES[name]}").register(app)
+    if "version" not in _registered:  # last in --help, after the command groups
+        _registered.add("version")
+        app.command("version", epilog="Examples:\n\n  cobrowse version\n\n" + exitcodes.EPILOG)(version_command)
+        app.command("help", context_settings={"ignore_unknown_options": True},
+                    epilog="Examples:\n\n  cobrowse help sessions list\n\n" + exitcodes.EPILOG)(help_command)
     return app
 
 

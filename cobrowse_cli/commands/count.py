@@ -208,6 +208,10 @@ def _live_view(opts: CountOptions, total: int, groups: Counter):
     return Group(header, table)
 
 
+def _complete_by(incomplete: str) -> list[str]:
+    return [key for key in ("agent", "custom_data.") if key.startswith(incomplete)]
+
+
 def register(root: typer.Typer) -> None:
     @root.command(
         "count-active",
@@ -218,7 +222,7 @@ def register(root: typer.Typer) -> None:
         ctx: typer.Context,
         filter: FilterOpt = None,
         agent: Annotated[str, typer.Option(help="'all' (default; needs an administrator token), 'me' or an agent id.")] = "all",
-        by: Annotated[Optional[str], typer.Option(help="Breakdown: 'agent' or 'custom_data.KEY'.")] = None,
+        by: Annotated[Optional[str], typer.Option(help="Breakdown: 'agent' or 'custom_data.KEY'.", autocompletion=_complete_by)] = None,
         watch: Annotated[Optional[str], typer.Option(metavar="INTERVAL", help="Refresh every INTERVAL (5, 30s, 1m; at least 1s) until Ctrl-C.")] = None,
         max_: Annotated[Optional[int], typer.Option("--max", help="Exit 6 when the count is above N (still prints it).")] = None,
         json: PlainJsonOpt = False,
