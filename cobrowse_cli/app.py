@@ -29,6 +29,22 @@ COMMAND_MODULES = {
 }
 _registered: set[str] = set()
 
+def _plain_required_arguments() -> None:
+    """Usage lines show a required argument as `ID` (gh, kubectl, man pages), not Typer's `{ID}`, which
+    reads like a set of choices."""
+    from typer import core
+
+    original = core.TyperArgument.make_metavar
+
+    def make_metavar(self, ctx, *, usage: bool = False) -> str:
+        var = original(self, ctx, usage=usage)
+        return var[1:-1] if usage and var.startswith("{") and var.endswith("}") else var
+
+    core.TyperArgument.make_metavar = make_metavar
+
+
+_plain_required_arguments()
+
 app = typer.Typer(
     name="cobrowse",
     help="Support operations on the Cobrowse.io agent API: sessions, devices, live updates.",

@@ -319,7 +319,7 @@ def register(root: typer.Typer) -> None:
         agent: AgentOpt = None,
         activated_after: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
         activated_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
-        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions [default: {DEFAULT_LIMIT}].")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions (default {DEFAULT_LIMIT}; --all for every one).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Page through every matching session.")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
