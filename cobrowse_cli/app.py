@@ -182,9 +182,10 @@ def _hoist_globals(args: list[str]) -> list[str]:
     """Global options given after the subcommand move in front of it, as kubectl and gh accept them
     (`cobrowse sessions list --profile eu`); an option the subcommand itself declares stays its own
     (`auth login --sandbox`)."""
-    if not any(a.split("=", 1)[0] in _GLOBAL_FLAGS | _GLOBAL_VALUED for a in args):
-        return args
-    command, ctx = typer.main.get_command(app), None
+    first = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    if not any(a.split("=", 1)[0] in _GLOBAL_FLAGS | _GLOBAL_VALUED for a in args[first + 1:]):
+        return args  # the common case: nothing to move, and no need to build the command tree
+    command = typer.main.get_command(app)
     front: list[str] = []
     rest: list[str] = []
     it = iter(enumerate(args))
