@@ -21,7 +21,7 @@ def ask(question: str, *, check: Callable[[str], Any] | None = None, default: st
 
     for _ in range(MAX_TRIES):
         answer = typer.prompt(question, default=default, hide_input=hide, err=True,
-                              show_default=default is not None and not hide)
+                              show_default=bool(default) and not hide)
         try:
             return check(answer) if check else answer
         except UsageError as e:
