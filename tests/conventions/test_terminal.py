@@ -4,9 +4,7 @@ count-active --watch breakdown, prompts that re-ask, exit 10 on a decline, compl
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import time
 
 import pytest
 
