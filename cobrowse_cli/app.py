@@ -218,6 +218,29 @@ def _option_arity(command, name: str) -> int | None:
     return None
 
 
+# Commands whose output is JSON (or can be): where a global --jq means something.
+JQ_COMMANDS = {
+    "count-active", "sessions list", "sessions get", "sessions update", "sessions end", "sessions watch",
+    "devices list", "devices get", "devices watch", "auth status", "config list", "config profiles",
+}
+
+
+def _check_jq_target(args: list[str]) -> None:
+    """--jq on a command that prints no JSON is a usage error, not silently ignored."""
+    if not any(a == "--jq" or a.startswith("--jq=") for a in args) or "--help" in args or "-h" in args:
+        return
+    path = _command_path(None, args).removeprefix("cobrowse").strip()
+    if path and path not in JQ_COMMANDS and not getattr(_find(path), "commands", None):
+        raise exitcodes.UsageError(f"--jq does not apply to '{path}': it prints no JSON")
+
+
+def _find(path: str):
+    command = typer.main.get_command(app)
+    for name in path.split():
+        command = getattr(command, "commands", {}).get(name, command)
+    return command
+
+
 def _expand_json_fields(args: list[str]) -> list[str]:
     """`--json=id,state` and `--json id,state` are gh's field selection; Typer flags take no value, so
     split them. A following word counts as fields only when every name in it is a known field, so
@@ -276,6 +299,7 @@ def run(argv: list[str] | None = None) -> int:
         completion_init()
     try:
         args = _hoist_globals(args)
+        _check_jq_target(args)
         rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
         return rv if isinstance(rv, int) else exitcodes.OK
     except KeyboardInterrupt:

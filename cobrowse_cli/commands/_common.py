@@ -91,3 +91,15 @@ def scope_hint(env: Env, shown: int) -> None:
     if shown < SMALL_RESULT and env.stderr.isatty():
         env.stderr.write(f"({shown} of your own sessions; --agent all lists every agent's, as count-active counts)\n")
         env.stderr.flush()
+
+
+def write_json(env: Env, value, *, indent: int | None = None) -> None:
+    """A command's one JSON document (status, config): through --jq when it is given."""
+    if env.globals.jq is not None:
+        from cobrowse_cli.output.jq import compile_program, write_results
+
+        write_results(compile_program(env.globals.jq), value, env.stdout)
+        return
+    from cobrowse_cli.output.machine import dumps
+
+    env.stdout.write(dumps(value, indent=indent) + "\n")

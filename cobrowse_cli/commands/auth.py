@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cobrowse_cli.commands._common import epilog, get_env
+from cobrowse_cli.commands._common import epilog, get_env, write_json
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import AuthError, CLIError, UsageError
 
@@ -337,10 +337,8 @@ def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: 
 
     if problem:
         info["problem"] = problem
-    if opts.json:
-        from cobrowse_cli.output.machine import dumps
-
-        env.stdout.write(dumps(info, indent=2) + "\n")
+    if opts.json or env.globals.jq is not None:
+        write_json(env, info, indent=2)
         return
     src = info["sources"]
     agent = info.get("agent") or {}

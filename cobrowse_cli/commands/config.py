@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cobrowse_cli.commands._common import epilog, get_env
+from cobrowse_cli.commands._common import epilog, get_env, write_json
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import EPILOG, NotFound, UsageError
 
@@ -136,10 +136,8 @@ def run_profiles(opts: ConfigOpts, env: Env) -> None:
     current = _profile_name(env, data, must_exist=False)
     default = data.get("default_profile")
     rows = [{"name": n, "current": n == current, "default": n == default} for n in store.profiles(data)]
-    if opts.json:
-        from cobrowse_cli.output.machine import dumps
-
-        env.stdout.write(dumps(rows, indent=2) + "\n")
+    if opts.json or env.globals.jq is not None:
+        write_json(env, rows, indent=2)
         return
     env.stdout.writelines(f"{'*' if r['current'] else ' '} {r['name']}\n" for r in rows)
     if not rows:
@@ -198,10 +196,8 @@ def run_list(opts: ConfigOpts, env: Env) -> None:
         conf = store.profiles(data).get(name, {})
         flat = {key: keys.display(key, conf[key]) for key in keys.PROFILE_KEYS if key in conf}
         flat.update({key: keys.display(key, v) for key, v in conf.items() if key not in keys.PROFILE_KEYS})
-    if opts.json:
-        from cobrowse_cli.output.machine import dumps
-
-        env.stdout.write(dumps(flat, indent=2) + "\n")
+    if opts.json or env.globals.jq is not None:
+        write_json(env, flat, indent=2)
     else:
         env.stdout.writelines(f"{key}={value}\n" for key, value in flat.items())
 

@@ -76,7 +76,12 @@ def run_watch(opts: WatchOptions, env: Env) -> int:
     )
     interval = parse_interval(opts.interval)
     fields = parse_path_list(opts.fields, option="--fields") if opts.fields is not None else None
-    if fields is not None and not opts.ndjson:
+    jq = None
+    if env.globals.jq is not None:  # implies --ndjson; compiled before any request
+        from cobrowse_cli.output.jq import compile_program
+
+        jq = compile_program(env.globals.jq)
+    if fields is not None and not (opts.ndjson or jq is not None):
         raise UsageError("--fields needs --ndjson")
     query = {} if opts.ids else build_query(opts)
 
@@ -84,7 +89,7 @@ def run_watch(opts: WatchOptions, env: Env) -> int:
     source = Source(opts.kind, client, query)
     if opts.ids:
         source.ids = _resolve_ids(source, opts.ids)
-    writer = EventWriter(env.stdout, ndjson=opts.ndjson, fields=fields)
+    writer = EventWriter(env.stdout, ndjson=opts.ndjson, fields=fields, jq=jq)
 
     def notice(message: str) -> None:
         env.stderr.write(f"cobrowse: {message}\n")

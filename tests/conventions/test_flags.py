@@ -94,6 +94,18 @@ def test_jq_filters_json_output(in_process):
     assert code == 0 and list(json.loads(out)) == ["id"]
 
 
+def test_jq_on_watch_status_and_config(in_process):
+    code, out, _ = in_process("sessions", "watch", "--agent", "all", "--state", "active", "--transport", "poll",
+                              "--timeout", "1", "--jq", ".resource.state")
+    assert code == 7 and out and set(out.split()) == {"active"}
+    code, out, _ = in_process("config", "profiles", "--jq", "length")
+    assert code == 0 and out == "0\n"
+
+
+def test_jq_where_no_json_is_printed_is_a_usage_error(in_process):
+    assert_one_line_error(_err(in_process("config", "path", "--jq", ".")), 2, "--jq does not apply to 'config path'")
+
+
 def test_bad_jq_is_a_usage_error_before_any_request(in_process, monkeypatch):
     monkeypatch.setenv("COBROWSE_API", "http://127.0.0.1:9")  # nothing listens: any request would fail with 1
     assert_one_line_error(_err(in_process("sessions", "list", "--jq", ".[")), 2, "invalid --jq expression")
