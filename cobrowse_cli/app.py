@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli import __version__, exitcodes
+from cobrowse_cli import __version__, argv_rules, exitcodes
 from cobrowse_cli.commands._context import Env, Globals
 
 # Command name -> module exposing register(root); order is the order shown in --help.
@@ -167,101 +167,11 @@ def _needed_commands(args: list[str]) -> list[str] | None:
         return None
     rest = iter(args)
     for arg in rest:
-        if arg in _GLOBAL_VALUED:
+        if arg in argv_rules.GLOBAL_VALUED:
             next(rest, None)
         elif not arg.startswith("-"):
             return [arg] if arg in COMMAND_MODULES else None
     return None
-
-
-_GLOBAL_FLAGS = {"--debug", "--no-color", "--sandbox", "--insecure", "--version", "--wide"}
-_GLOBAL_VALUED = {"--profile", "-p", "--jq"}
-
-
-def _hoist_globals(args: list[str]) -> list[str]:
-    """Global options given after the subcommand move in front of it, as kubectl and gh accept them
-    (`cobrowse sessions list --profile eu`); an option the subcommand itself declares stays its own
-    (`auth login --sandbox`)."""
-    first = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
-    if not any(a.split("=", 1)[0] in _GLOBAL_FLAGS | _GLOBAL_VALUED for a in args[first + 1:]):
-        return args  # the common case: nothing to move, and no need to build the command tree
-    command = typer.main.get_command(app)
-    front: list[str] = []
-    rest: list[str] = []
-    it = iter(enumerate(args))
-    for i, arg in it:
-        if arg == "--":
-            rest += args[i:]
-            break
-        own = _option_arity(command, arg.split("=", 1)[0])
-        if own is not None:  # the current command's own option (and its value)
-            rest.append(arg)
-            if own and "=" not in arg:
-                rest += [v for _, v in [next(it, (None, None))] if v is not None]
-        elif arg.split("=", 1)[0] in _GLOBAL_FLAGS | _GLOBAL_VALUED and rest:
-            front.append(arg)
-            if arg in _GLOBAL_VALUED:
-                front += [v for _, v in [next(it, (None, None))] if v is not None]
-        else:
-            rest.append(arg)
-            sub = getattr(command, "commands", {}).get(arg) if not arg.startswith("-") else None
-            if sub is not None:
-                command = sub
-    return front + rest
-
-
-def _option_arity(command, name: str) -> int | None:
-    """None: `command` has no option `name`; 0: a flag; 1: it takes a value."""
-    for param in getattr(command, "params", []):
-        if name in getattr(param, "opts", []) + getattr(param, "secondary_opts", []):
-            return 0 if getattr(param, "is_flag", False) or getattr(param, "count", False) else 1
-    return None
-
-
-# Commands whose output is JSON (or can be): where a global --jq means something.
-JQ_COMMANDS = {
-    "count-active", "sessions list", "sessions get", "sessions update", "sessions end", "sessions watch",
-    "devices list", "devices get", "devices watch", "auth status", "config list", "config profiles",
-}
-
-
-def _check_jq_target(args: list[str]) -> None:
-    """--jq on a command that prints no JSON is a usage error, not silently ignored."""
-    if not any(a == "--jq" or a.startswith("--jq=") for a in args) or "--help" in args or "-h" in args:
-        return
-    path = _command_path(None, args).removeprefix("cobrowse").strip()
-    if path and path not in JQ_COMMANDS and not getattr(_find(path), "commands", None):
-        raise exitcodes.UsageError(f"--jq does not apply to '{path}': it prints no JSON")
-
-
-def _find(path: str):
-    command = typer.main.get_command(app)
-    for name in path.split():
-        command = getattr(command, "commands", {}).get(name, command)
-    return command
-
-
-def _expand_json_fields(args: list[str]) -> list[str]:
-    """`--json=id,state` and `--json id,state` are gh's field selection; Typer flags take no value, so
-    split them. A following word counts as fields only when every name in it is a known field, so
-    `sessions get --json 123456` still means the session."""
-    out: list[str] = []
-    for i, arg in enumerate(args):
-        if arg == "--":
-            return out + args[i:]
-        if arg.startswith("--json="):
-            out += ["--json", "--fields", arg.split("=", 1)[1]]
-        elif out[-1:] == ["--json"] and not arg.startswith("-") and _is_field_list(arg):
-            out += ["--fields", arg]
-        else:
-            out.append(arg)
-    return out
-
-
-def _is_field_list(word: str) -> bool:
-    from cobrowse_cli.commands._columns import is_field_list
-
-    return is_field_list(word)
 
 
 def _error(message: str) -> None:
@@ -284,7 +194,7 @@ def _quiet_broken_pipe() -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
     typed = list(sys.argv[1:] if argv is None else argv)
-    args = _expand_json_fields(typed)
+    args = argv_rules.expand_json_fields(typed)
     debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
     for position, arg in enumerate(args, 1):
         try:
@@ -298,8 +208,8 @@ def run(argv: list[str] | None = None) -> int:
 
         completion_init()
     try:
-        args = _hoist_globals(args)
-        _check_jq_target(args)
+        args = argv_rules.hoist_globals(args, _click_root)
+        argv_rules.check_jq_target(args, _click_root)
         rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
         return rv if isinstance(rv, int) else exitcodes.OK
     except KeyboardInterrupt:
@@ -333,7 +243,7 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
         if isinstance(e, click_exc.NoSuchOption) and e.option_name == "--fields" and json_fields:
             _error("this command's --json takes no field list; use --json alone")  # from --json=FIELDS
             return exitcodes.USAGE
-        stray = _stray_json_word(args, e.format_message())
+        stray = argv_rules.stray_json_word(args, e.format_message())
         if stray:  # `--json stat`: a mistyped field list, not an argument
             from cobrowse_cli.commands._columns import unknown_field
 
@@ -352,28 +262,14 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
     return exitcodes.API_ERROR
 
 
-def _stray_json_word(args: list[str], message: str) -> str | None:
-    """The word after --json that click rejected as an extra argument, if that is what happened."""
-    if "unexpected extra argument" not in message:
-        return None
-    for before, word in zip(args, args[1:]):
-        if before == "--json" and f"({word})" in message:
-            return word
-    return None
-
-
 def _command_path(ctx, args: list[str]) -> str:
     """The deepest command argv names: click may report a parse error against the root context."""
     path = ctx.command_path if ctx else "cobrowse"
-    if path != "cobrowse":
-        return path
-    command, names = typer.main.get_command(app), ["cobrowse"]
-    for arg in args:
-        sub = getattr(command, "commands", {}).get(arg)
-        if sub is not None:
-            command = sub
-            names.append(arg)
-    return " ".join(names)
+    return path if path != "cobrowse" else " ".join(["cobrowse", argv_rules.command_path(args, _click_root)[0]]).strip()
+
+
+def _click_root():
+    return typer.main.get_command(app)
 
 
 def _traceback_if(debug: bool) -> None:

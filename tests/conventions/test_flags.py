@@ -8,9 +8,10 @@ import json
 import pytest
 
 from cobrowse_cli import durations
-from cobrowse_cli.app import _expand_json_fields, _hoist_globals, register_commands
+from cobrowse_cli.app import _click_root, register_commands
+from cobrowse_cli.argv_rules import expand_json_fields, hoist_globals
 from cobrowse_cli.exitcodes import UsageError
-from tests.helpers import assert_one_line_error, Result
+from tests.helpers import Result, assert_one_line_error
 
 
 def _err(result) -> Result:
@@ -23,12 +24,12 @@ def _err(result) -> Result:
 
 def test_global_options_move_in_front_of_the_command():
     register_commands()
-    assert _hoist_globals(["sessions", "list", "--profile", "eu", "--debug"]) == \
+    assert hoist_globals(["sessions", "list", "--profile", "eu", "--debug"], _click_root) == \
         ["--profile", "eu", "--debug", "sessions", "list"]
-    assert _hoist_globals(["sessions", "--no-color", "list", "--jq=.[]"]) == ["--no-color", "--jq=.[]", "sessions", "list"]
-    assert _hoist_globals(["auth", "login", "--sandbox"]) == ["auth", "login", "--sandbox"]  # login's own option
-    assert _hoist_globals(["sessions", "list", "--filter", "--debug"]) == ["sessions", "list", "--filter", "--debug"]  # a value
-    assert _hoist_globals(["api", "GET", "/x", "--", "--debug"]) == ["api", "GET", "/x", "--", "--debug"]
+    assert hoist_globals(["sessions", "--no-color", "list", "--jq=.[]"], _click_root) == ["--no-color", "--jq=.[]", "sessions", "list"]
+    assert hoist_globals(["auth", "login", "--sandbox"], _click_root) == ["auth", "login", "--sandbox"]  # login's own option
+    assert hoist_globals(["sessions", "list", "--filter", "--debug"], _click_root) == ["sessions", "list", "--filter", "--debug"]  # a value
+    assert hoist_globals(["api", "GET", "/x", "--", "--debug"], _click_root) == ["api", "GET", "/x", "--", "--debug"]
 
 
 def test_profile_after_the_command_is_honoured(in_process):
@@ -73,8 +74,8 @@ def test_json_fields_with_a_space_or_an_equals(in_process):
 
 
 def test_a_word_after_json_that_is_not_a_field_list_stays_an_argument():
-    assert _expand_json_fields(["sessions", "get", "--json", "123456"]) == ["sessions", "get", "--json", "123456"]
-    assert _expand_json_fields(["sessions", "get", "--json", "state", "x"]) == \
+    assert expand_json_fields(["sessions", "get", "--json", "123456"]) == ["sessions", "get", "--json", "123456"]
+    assert expand_json_fields(["sessions", "get", "--json", "state", "x"]) == \
         ["sessions", "get", "--json", "--fields", "state", "x"]
 
 
