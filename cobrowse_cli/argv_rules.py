@@ -1,7 +1,7 @@
 """argv before Typer sees it: gh/kubectl habits that click cannot express by itself.
 
 - global options after the subcommand move in front of it (`cobrowse sessions list --profile eu`);
-- `--json=a,b` and `--json a,b` become `--json --fields a,b` (a following word only when every name
+- `-o wide` becomes `--wide`; `--json=a,b` and `--json a,b` become `--json --fields a,b` (a following word only when every name
   in it is a known field, so `sessions get --json 123456` still means the session);
 - `--jq` on a command that prints no JSON is refused instead of ignored.
 
@@ -87,12 +87,17 @@ def check_jq_target(args: list[str], root: Callable[[], object]) -> None:
 
 
 def expand_json_fields(args: list[str]) -> list[str]:
-    """`--json=id,state` and `--json id,state` are gh's field selection; Typer flags take no value."""
+    """`--json=id,state` and `--json id,state` are gh's field selection; Typer flags take no value.
+    kubectl's `-o wide` is `--wide`."""
     out: list[str] = []
     for i, arg in enumerate(args):
         if arg == "--":
             return out + args[i:]
-        if arg.startswith("--json="):
+        if arg in ("-owide", "--output=wide"):
+            out.append("--wide")
+        elif arg == "wide" and out[-1:] in (["-o"], ["--output"]):
+            out[-1] = "--wide"
+        elif arg.startswith("--json="):
             out += ["--json", "--fields", arg.split("=", 1)[1]]
         elif out[-1:] == ["--json"] and not arg.startswith("-") and _is_field_list(arg):
             out += ["--fields", arg]

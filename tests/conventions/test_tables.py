@@ -88,7 +88,8 @@ def test_sessions_list_on_a_real_terminal(tty, width):
         assert re.search(r"\(.*CUSTOM DATA left out to fit the terminal; --wide shows every column\)", screen)
 
 
-def test_wide_flag_on_a_narrow_terminal(tty):
-    code, screen = tty("sessions", "list", "--agent", "all", "--limit", "3", "--wide", width=60)
+@pytest.mark.parametrize("flag", [["--wide"], ["-o", "wide"]])
+def test_wide_flag_on_a_narrow_terminal(tty, flag):
+    code, screen = tty("sessions", "list", "--agent", "all", "--limit", "3", *flag, width=60)
     assert code == 0, screen
     assert "CUSTOM DATA" in screen and "…" not in screen and "left out" not in screen
