@@ -19,6 +19,8 @@ from cobrowse_cli.commands._context import Env, Globals
 # Command name -> module exposing register(root); order is the order shown in --help.
 COMMAND_MODULES = {
     "count-active": "count",
+    "top": "top",
+    "exporter": "exporter",
     "sessions": "sessions",
     "devices": "devices",
     "auth": "auth",
@@ -28,6 +30,7 @@ COMMAND_MODULES = {
     "sandbox": "sandbox",
 }
 _registered: set[str] = set()
+
 
 def _plain_required_arguments() -> None:
     """Usage lines show a required argument as `ID` (gh, kubectl, man pages), not Typer's `{ID}`, which
@@ -194,6 +197,15 @@ def _quiet_broken_pipe() -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
     typed = list(sys.argv[1:] if argv is None else argv)
+    if "count-active" in typed:  # monitoring-plugin mode: every failure must become UNKNOWN (exit 3)
+        from cobrowse_cli.commands import count_plugin
+
+        if count_plugin.is_plugin_run(typed):
+            return count_plugin.run_as_plugin(typed, _run)
+    return _run(typed)
+
+
+def _run(typed: list[str]) -> int:
     args = argv_rules.expand_json_fields(typed)
     debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
     for position, arg in enumerate(args, 1):

@@ -32,6 +32,8 @@ class CountOptions:
     watch: str | None = None  # a refresh interval in the duration grammar (durations.py)
     max: int | None = None
     json: bool = False
+    warning: str | None = None  # monitoring-plugin mode (count_plugin.py)
+    critical: str | None = None
 
 
 def group_key(session: dict, by: str) -> str:
@@ -118,6 +120,10 @@ def _render_breakdown(env: Env, by: str, total: int, groups: Counter) -> None:
 
 
 def run(opts: CountOptions, env: Env) -> int:
+    if opts.warning is not None or opts.critical is not None:
+        from cobrowse_cli.commands import count_plugin
+
+        return count_plugin.run(opts, env)
     query = _validate(opts)
     jq = None
     if env.globals.jq is not None:
@@ -212,11 +218,17 @@ def _complete_by(incomplete: str) -> list[str]:
     return [key for key in ("agent", "custom_data.") if key.startswith(incomplete)]
 
 
+PLUGIN_PANEL = "Monitoring plugin (Nagios/Icinga)"
+PLUGIN_HELP = ("WARNING when the total is outside RANGE (10, 10:, ~:10, 10:20, @10:20). With --warning/--critical: "
+               "one status line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (every failure).")
+
+
 def register(root: typer.Typer) -> None:
     @root.command(
         "count-active",
         epilog="Examples:\n\n  cobrowse count-active\n\n  cobrowse count-active --by agent\n\n"
-        "  cobrowse count-active --filter plan=enterprise --max 500 || page-oncall\n\n" + exitcodes.EPILOG,
+        "  cobrowse count-active --filter plan=enterprise --max 500 || page-oncall\n\n"
+        "  cobrowse count-active --warning 800 --critical 1000 --by agent\n\n" + exitcodes.EPILOG,
     )
     def count_active(
         ctx: typer.Context,
@@ -226,7 +238,9 @@ def register(root: typer.Typer) -> None:
         watch: Annotated[Optional[str], typer.Option(metavar="INTERVAL", help="Refresh every INTERVAL (5, 30s, 1m; at least 1s) until Ctrl-C.")] = None,
         max_: Annotated[Optional[int], typer.Option("--max", help="Exit 6 when the count is above N (still prints it).")] = None,
         json: PlainJsonOpt = False,
+        warning: Annotated[Optional[str], typer.Option("--warning", "-w", metavar="RANGE", rich_help_panel=PLUGIN_PANEL, help=PLUGIN_HELP)] = None,
+        critical: Annotated[Optional[str], typer.Option("--critical", "-c", metavar="RANGE", rich_help_panel=PLUGIN_PANEL, help="CRITICAL when the total is outside RANGE.")] = None,
     ) -> None:
         """Count the sessions active right now (exact, at any size)."""
-        opts = CountOptions(filter or [], agent, by, watch, max_, json)
+        opts = CountOptions(filter or [], agent, by, watch, max_, json, warning, critical)
         raise typer.Exit(run(opts, get_env(ctx)))
