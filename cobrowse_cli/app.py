@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli import __version__, exitcodes
+from cobrowse_cli import __version__, argv_rules, exitcodes
 from cobrowse_cli.commands._context import Env, Globals
 
 # Command name -> module exposing register(root); order is the order shown in --help.
@@ -31,12 +31,30 @@ COMMAND_MODULES = {
 }
 _registered: set[str] = set()
 
+
+def _plain_required_arguments() -> None:
+    """Usage lines show a required argument as `ID` (gh, kubectl, man pages), not Typer's `{ID}`, which
+    reads like a set of choices."""
+    from typer import core
+
+    original = core.TyperArgument.make_metavar
+
+    def make_metavar(self, ctx, *, usage: bool = False) -> str:
+        var = original(self, ctx, usage=usage)
+        return var[1:-1] if usage and var.startswith("{") and var.endswith("}") else var
+
+    core.TyperArgument.make_metavar = make_metavar
+
+
+_plain_required_arguments()
+
 app = typer.Typer(
     name="cobrowse",
     help="Support operations on the Cobrowse.io agent API: sessions, devices, live updates.",
     epilog="Examples:\n\n  cobrowse --sandbox count-active --by agent\n\n  cobrowse sessions list --filter user_id=42 --json\n\n"
     + exitcodes.EPILOG,
     no_args_is_help=True,
+    add_completion=False,  # `cobrowse completion` prints the script; Typer's options would edit ~/.bashrc
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -65,7 +83,7 @@ def root(
     profile: Annotated[
         Optional[str],
         typer.Option(
-            "--profile", "-p", envvar="COBROWSE_PROFILE", help="Config profile to use.",
+            "--profile", "-p", help="Config profile to use [env: COBROWSE_PROFILE].",
             autocompletion=_complete_profiles,
         ),
     ] = None,
@@ -94,6 +112,11 @@ def root(
         bool,
         typer.Option("--csv-raw", help="--csv writes values exactly (no control escaping or formula neutralising)."),
     ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables: every column at full width, nothing shortened.")] = False,
+    jq: Annotated[
+        Optional[str],
+        typer.Option("--jq", metavar="EXPR", help="Filter a command's JSON output with a jq expression (implies --json)."),
+    ] = None,
 ) -> None:
     from cobrowse_cli.config.keys import parse_seconds
 
@@ -107,9 +130,35 @@ def root(
             insecure=insecure,
             csv_raw=csv_raw,
             request_timeout=None if request_timeout is None else parse_seconds(request_timeout, "--request-timeout"),
+            wide=wide,
+            jq=jq,
         )
     )
     ctx.call_on_close(ctx.obj.close)
+
+
+def version_command() -> None:
+    """Print the version (the same as --version)."""
+    print(f"cobrowse {__version__}")
+
+
+def help_command(
+    ctx: typer.Context,
+    command: Annotated[Optional[list[str]], typer.Argument(metavar="[COMMAND]...", help="e.g. sessions list")] = None,
+) -> None:
+    """Show help for a command: `cobrowse help sessions list` is `cobrowse sessions list --help`."""
+    from cobrowse_cli.choices import unknown
+
+    root = ctx.find_root()
+    target, target_ctx = root.command, root
+    for name in command or []:
+        names = sorted(getattr(target, "commands", {}))
+        sub = target.get_command(target_ctx, name) if names else None
+        if sub is None:
+            raise unknown("command", name, names) if names else \
+                exitcodes.UsageError(f"'{target_ctx.command_path}' has no subcommands")
+        target, target_ctx = sub, sub.make_context(name, [], parent=target_ctx, resilient_parsing=True)
+    print(target_ctx.get_help())
 
 
 def _env_flag(name: str) -> bool:
@@ -122,6 +171,11 @@ def register_commands(names: list[str] | None = None) -> typer.Typer:
         if name not in _registered:
             _registered.add(name)
             importlib.import_module(f"cobrowse_cli.commands.{COMMAND_MODULES[name]}").register(app)
+    if "version" not in _registered:  # last in --help, after the command groups
+        _registered.add("version")
+        app.command("version", epilog="Examples:\n\n  cobrowse version\n\n" + exitcodes.EPILOG)(version_command)
+        app.command("help", context_settings={"ignore_unknown_options": True},
+                    epilog="Examples:\n\n  cobrowse help sessions list\n\n" + exitcodes.EPILOG)(help_command)
     return app
 
 
@@ -132,22 +186,11 @@ def _needed_commands(args: list[str]) -> list[str] | None:
         return None
     rest = iter(args)
     for arg in rest:
-        if arg in ("--profile", "-p"):
+        if arg in argv_rules.GLOBAL_VALUED:
             next(rest, None)
         elif not arg.startswith("-"):
             return [arg] if arg in COMMAND_MODULES else None
     return None
-
-
-def _expand_json_fields(args: list[str]) -> list[str]:
-    """`--json=id,state` is gh's field selection; Typer flags take no value, so split it."""
-    out: list[str] = []
-    for arg in args:
-        if arg.startswith("--json="):
-            out += ["--json", "--fields", arg.split("=", 1)[1]]
-        else:
-            out.append(arg)
-    return out
 
 
 def _error(message: str) -> None:
@@ -181,7 +224,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _run(typed: list[str]) -> int:
-    args = _expand_json_fields(typed)
+    args = argv_rules.expand_json_fields(typed)
     debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
     for position, arg in enumerate(args, 1):
         try:
@@ -190,7 +233,13 @@ def _run(typed: list[str]) -> int:
             _error(f"argument {position} ({arg!r}) is not valid UTF-8 text")
             return exitcodes.USAGE
     register_commands(_needed_commands(args))
+    if os.environ.get("_COBROWSE_COMPLETE"):  # Typer's shell classes, without its --install-completion
+        from typer.completion import completion_init
+
+        completion_init()
     try:
+        args = argv_rules.hoist_globals(args, _click_root)
+        argv_rules.check_jq_target(args, _click_root)
         rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
         return rv if isinstance(rv, int) else exitcodes.OK
     except KeyboardInterrupt:
@@ -203,7 +252,7 @@ def _run(typed: list[str]) -> int:
         _error(str(e))
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
-        return _map_exception(e, debug, args, json_fields=any(a.startswith("--json=") for a in typed))
+        return _map_exception(e, debug, args, json_fields="--fields" in args and "--fields" not in typed)
 
 
 def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: bool = False) -> int:
@@ -224,6 +273,12 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
         if isinstance(e, click_exc.NoSuchOption) and e.option_name == "--fields" and json_fields:
             _error("this command's --json takes no field list; use --json alone")  # from --json=FIELDS
             return exitcodes.USAGE
+        stray = argv_rules.stray_json_word(args, e.format_message())
+        if stray:  # `--json stat`: a mistyped field list, not an argument
+            from cobrowse_cli.commands._columns import unknown_field
+
+            _error(str(unknown_field(stray)))
+            return exitcodes.USAGE
         _error(f"{e.format_message()} (see '{_command_path(e.ctx, args)} --help')")
         return exitcodes.USAGE
     if isinstance(e, typer.Abort):
@@ -240,15 +295,11 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
 def _command_path(ctx, args: list[str]) -> str:
     """The deepest command argv names: click may report a parse error against the root context."""
     path = ctx.command_path if ctx else "cobrowse"
-    if path != "cobrowse":
-        return path
-    command, names = typer.main.get_command(app), ["cobrowse"]
-    for arg in args:
-        sub = getattr(command, "commands", {}).get(arg)
-        if sub is not None:
-            command = sub
-            names.append(arg)
-    return " ".join(names)
+    return path if path != "cobrowse" else " ".join(["cobrowse", argv_rules.command_path(args, _click_root)[0]]).strip()
+
+
+def _click_root():
+    return typer.main.get_command(app)
 
 
 def _traceback_if(debug: bool) -> None:

@@ -40,7 +40,7 @@ class GuardedStdout:
 
 @dataclass
 class Globals:
-    """Root options (before the subcommand)."""
+    """Root options (given before or after the subcommand)."""
 
     profile: str | None = None
     debug: bool = False
@@ -49,6 +49,8 @@ class Globals:
     insecure: bool = False
     csv_raw: bool = False
     request_timeout: float | None = None  # --request-timeout / COBROWSE_REQUEST_TIMEOUT (seconds)
+    wide: bool = False  # tables: every column, nothing shortened
+    jq: str | None = None  # filter JSON output with this jq program
 
 
 @dataclass

@@ -50,14 +50,14 @@ def device_query(filters: list[str], seen_after: str | None, seen_before: str | 
 
 def run_list(opts: ListOptions, env: Env) -> int:
     from cobrowse_cli.client.listing import select_devices
-    from cobrowse_cli.commands._columns import device_columns
+    from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
     from cobrowse_cli.commands.sessions import print_notes
 
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     query = device_query(opts.filters, opts.seen_after, opts.seen_before)
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, device_columns())
+    writer = make_writer(env, opts.output, device_columns(), known=DEVICE_FIELDS)
     if writer.is_machine:  # streamed as pages arrive
         selection = select_devices(env.client(), query, limit=limit)
         writer.write_rows(selection)
@@ -71,10 +71,10 @@ def run_list(opts: ListOptions, env: Env) -> int:
 
 
 def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
-    from cobrowse_cli.commands._columns import device_columns
+    from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
 
     device_id = _parse.require_id(device_id, kind="device")
-    make_writer(env, output, device_columns()).write_item(env.client().get_device(device_id))
+    make_writer(env, output, device_columns(), known=DEVICE_FIELDS).write_item(env.client().get_device(device_id))
     return exitcodes.OK
 
 
@@ -91,7 +91,7 @@ def register(root: typer.Typer) -> typer.Typer:
         filter: FilterOpt = None,
         seen_after: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
         seen_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
-        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N devices [default: {DEFAULT_LIMIT}].")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N devices (default {DEFAULT_LIMIT}; --all for every one).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Page through every matching device.")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,

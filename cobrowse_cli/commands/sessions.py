@@ -24,6 +24,7 @@ from cobrowse_cli.commands._common import (
     epilog,
     get_env,
     make_writer,
+    scope_hint,
 )
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import UsageError
@@ -101,23 +102,25 @@ class ListOptions:
 
 def run_list(opts: ListOptions, env: Env) -> int:
     from cobrowse_cli.client.listing import select_sessions
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     query = opts.query.build()
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, session_columns())
+    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     client = env.client()
     if writer.is_machine:  # streamed as pages arrive
         selection = select_sessions(client, query, limit=limit)
-        writer.write_rows(selection)
+        shown = writer.write_rows(selection)
     else:
         with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
             selection = select_sessions(client, query, limit=limit, on_page=advance)
             rows = list(selection)
-        writer.write_rows(rows)
+        shown = writer.write_rows(rows)
     print_notes(env, selection)
+    if opts.query.agent is None:
+        scope_hint(env, shown)
     return exitcodes.OK
 
 
@@ -125,10 +128,10 @@ def run_list(opts: ListOptions, env: Env) -> int:
 
 
 def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     session_id = _parse.require_id(id_or_code)  # bad input is a usage error before any auth or network
-    writer = make_writer(env, output, session_columns())
+    writer = make_writer(env, output, session_columns(), known=SESSION_FIELDS)
     writer.write_item(env.client().get_session(session_id))
     return exitcodes.OK
 
@@ -143,7 +146,7 @@ class UpdateOptions:
 
 
 def run_update(opts: UpdateOptions, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     changes: dict = {}
     if opts.custom_data:
@@ -156,7 +159,7 @@ def run_update(opts: UpdateOptions, env: Env) -> int:
     if not changes:
         raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
     session_id = _parse.require_id(opts.id)
-    writer = make_writer(env, opts.output, session_columns())
+    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     writer.write_item(env.client().update_session(session_id, changes))
     return exitcodes.OK
 
@@ -208,7 +211,7 @@ def register(root: typer.Typer) -> None:
         agent: AgentOpt = None,
         activated_after: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
         activated_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
-        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions [default: {DEFAULT_LIMIT}].")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions (default {DEFAULT_LIMIT}; --all for every one).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Page through every matching session.")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,

@@ -133,9 +133,9 @@ def _confirm(env: Env, count: int, preview: list[str]) -> None:
     from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
 
     env.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
-    answer = typer.prompt(f"End {count} session(s)? [y/N]", default="n", show_default=False, err=True)
-    if answer.strip().lower() not in ("y", "yes"):
-        raise exitcodes.CLIError("aborted: nothing was ended", exitcodes.INTERRUPTED)
+    from cobrowse_cli.commands._prompt import confirm
+
+    confirm(f"End {count} session(s)?", stderr=env.stderr)  # "n" raises Declined: exit 10, nothing ended
 
 
 def _describe(session: dict) -> str:

@@ -85,15 +85,21 @@ class EventWriter:
     """Writes watch events to stdout as lines (default) or NDJSON (`--ndjson`, optional `--fields`
     applied to the resource)."""
 
-    def __init__(self, stdout: TextIO, *, ndjson: bool = False, fields: list[str] | None = None):
+    def __init__(self, stdout: TextIO, *, ndjson: bool = False, fields: list[str] | None = None, jq=None):
         self.stdout = stdout
-        self.ndjson = ndjson
+        self.ndjson = ndjson or jq is not None
         self.fields = fields
+        self.jq = jq  # a compiled --jq program (output/jq.py), run on each event's NDJSON object
 
     def write(self, event: dict) -> None:
         if self.ndjson:
             resource = project(event["resource"], self.fields) if self.fields else event["resource"]
             payload = {"type": event["type"], "at": event["at"], "resource": resource, "changed": event.get("changed", [])}
+            if self.jq is not None:
+                from cobrowse_cli.output.jq import write_results
+
+                write_results(self.jq, payload, self.stdout)
+                return
             line = machine.dumps(payload) + "\n"
         else:
             line = format_line(event)

@@ -41,7 +41,8 @@ class SocketSettings:
     interval: float = 2.0  # re-list period (finds resources that appear later)
     keepalive: float = 20.0  # WebSocket ping every N s; no pong within N s → the link is dead
     open_timeout: float = 10.0
-    max_attempts: int = 10  # consecutive failed reconnects before giving up (~1.5 min with backoff)
+    max_attempts: int = 10  # consecutive failed reconnects before giving up
+    give_up_after: float = 30.0  # seconds of failed reconnecting before giving up, whichever comes first
     max_relist_failures: int = 3
     min_delay: float | None = None  # backoff floor; None: the SDK's random 1-2 s (tests shorten it)
     max_delay: float = MAX_DELAY
@@ -242,6 +243,9 @@ class SocketWatch:
     # -- reconnecting -----------------------------------------------------------------------
 
     def _reconnect(self, reason: str) -> None:
+        """Reconnect with the SDK's backoff: one notice line per attempt, given up after max_attempts or
+        give_up_after seconds. Each attempt asks /users/me once, without the client's own retries:
+        nested retries made a dead server take two minutes and a dozen lines to report."""
         stable = self.conn is not None and time.monotonic() - self.conn.opened >= STABLE_AFTER
         if self.conn is not None:
             self.conn.close()
@@ -254,21 +258,23 @@ class SocketWatch:
             self.failures += 1
         backoff = 0 if stable else max(1, self.failures)  # the SDK retries at once only after a socket that stayed up
         last_error = reason
+        started = time.monotonic()
+        deadline = started + self.settings.give_up_after
         self.notice(f"realtime socket {reason}; reconnecting")
         attempt = 0
-        while self.failures < self.settings.max_attempts:
-            delay = backoff_delay(backoff, self.min_delay, self.settings.max_delay)
+        while self.failures < self.settings.max_attempts and time.monotonic() < deadline:
+            attempt += 1
+            delay = min(backoff_delay(backoff, self.min_delay, self.settings.max_delay), deadline - time.monotonic())
             backoff += 1
-            if delay:
+            if delay > 0:
                 time.sleep(self.feed.wait_bound(delay))
             self.feed.check_timeout()
             try:
-                self.conn = self._connect()
+                self.conn = self._connect(http_retries=False)
             except (AuthenticationError, ForbiddenError, InsecureTransportError):
                 raise  # retrying cannot fix these
             except (CobrowseError, OSError, InvalidHandshake, InvalidURI, TimeoutError) as e:
                 self.failures += 1
-                attempt += 1
                 last_error = _reason(e)
                 self.notice(f"reconnect attempt {attempt} failed: {last_error}")
                 continue
@@ -277,13 +283,20 @@ class SocketWatch:
             self._subscribe_all()
             return
         raise exitcodes.CLIError(
-            f"watch stopped: the realtime socket was {reason} and {self.settings.max_attempts} reconnect attempts failed"
-            " (a socket closing within seconds of opening counts as one)"
+            f"watch stopped: the realtime socket was {reason} and {self.failures} reconnect attempts failed "
+            f"in {time.monotonic() - started:.0f}s (a socket closing within seconds of opening counts as one)"
             f" (last: {last_error})"
         )
 
-    def _connect(self) -> Connection:
-        auth = self.source.client.socket_auth()  # asked again each time, like the SDK (tokens may change)
+    def _connect(self, *, http_retries: bool = True) -> Connection:
+        client = self.source.client
+        saved = client.retries
+        if not http_retries:  # the reconnect loop is the retry: one request per attempt
+            client.retries = 0
+        try:
+            auth = client.socket_auth()  # asked again each time, like the SDK (tokens may change)
+        finally:
+            client.retries = saved
         return Connection.open(auth.url, list(auth.subprotocols), self.settings)
 
 

@@ -33,7 +33,7 @@ def test_malformed_filters_are_usage_errors(bad):
 
 def test_states_accept_repeats_and_commas_and_dedupe():
     assert _parse.parse_states(["active,pending", "ACTIVE", "ended"]) == ["active", "pending", "ended"]
-    with pytest.raises(UsageError, match="unknown state 'activ'"):
+    with pytest.raises(UsageError, match='unknown state "activ"'):
         _parse.parse_states(["activ"])
 
 

@@ -90,7 +90,7 @@ def test_open_prints_the_agent_url_without_the_token_unless_asked(cli, sandbox):
     "args,code,needle",
     [
         (["sessions", "list", "--filter", "user_id"], 2, "KEY=VALUE"),
-        (["sessions", "list", "--state", "activ"], 2, "unknown state 'activ'"),
+        (["sessions", "list", "--state", "activ"], 2, 'unknown state "activ"'),
         (["sessions", "list", "--activated-after", "yesterday"], 2, "--activated-after"),
         (["sessions", "list", "--limit", "0"], 2, "--limit"),
         (["sessions", "list", "--limit", "-3"], 2, "--limit"),

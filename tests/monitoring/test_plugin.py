@@ -123,7 +123,7 @@ def test_by_agent_labels_sum_to_the_total(cli, sandbox):
         (["--warning", "20:10"], "start is greater than the end"),
         (["--warning", "10", "--bogus"], "No such option: --bogus"),
         (["--critical"], "requires an argument"),
-        (["-w", "10", "--by", "nope"], "invalid --by"),
+        (["-w", "10", "--by", "nope"], "unknown --by key"),
         (["-w", "10", "--max", "5"], "--max does not combine"),
         (["-w", "10", "--json"], "--json does not combine"),
     ],
