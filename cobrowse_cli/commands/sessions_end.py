@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli import exitcodes
+from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.commands import _parse
 from cobrowse_cli.commands._common import (
     ColumnsOpt,
@@ -158,7 +158,7 @@ def run_end(opts: EndOptions, env: Env) -> int:
         raise UsageError(f"invalid --max-end {opts.max_end}: must be 0 or more")
     if opts.wait_lock and opts.no_lock:
         raise UsageError("--wait-lock and --no-lock cannot be used together")
-    wait_s = _parse.parse_duration(opts.wait_lock, option="--wait-lock").total_seconds() if opts.wait_lock else 0.0
+    wait_s = durations.parse_seconds(opts.wait_lock, option="--wait-lock", bare_seconds=True) if opts.wait_lock else 0.0
     ids = [_parse.require_id(i) for i in opts.ids]
     if opts.from_stdin:
         if not opts.yes and not opts.dry_run:
@@ -274,7 +274,7 @@ def register_end(app: typer.Typer) -> None:
         concurrency: Annotated[int, typer.Option(help="Sessions ended in parallel (1-64).")] = 10,
         report: Annotated[Optional[str], typer.Option("--report", metavar="FILE", help="Append every outcome (NDJSON) and the run's summary to FILE, whatever happens to stdout.")] = None,
         summary_json: Annotated[bool, typer.Option("--summary-json", help="End stdout with a {\"type\":\"summary\",...} object (with --ndjson).")] = False,
-        wait_lock: Annotated[Optional[str], typer.Option("--wait-lock", metavar="DURATION", help="Wait up to DURATION (e.g. 5m) for another run's lock instead of exiting 9.")] = None,
+        wait_lock: Annotated[Optional[str], typer.Option("--wait-lock", metavar="DURATION", help="Wait up to DURATION (e.g. 5m, 90s, 30) for another run's lock instead of exiting 9.")] = None,
         no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the per-profile run lock.")] = False,
         no_recheck: Annotated[bool, typer.Option("--no-recheck", help="Do not re-read each session before ending it (faster; a session that changed since the listing is ended anyway).")] = False,
         max_end: Annotated[Optional[int], typer.Option("--max-end", metavar="N", help="End nothing (exit 5) when the selection holds more than N sessions.")] = None,
