@@ -52,6 +52,7 @@ class EndOptions:
     no_lock: bool = False
     recheck: bool = True
     max_end: int | None = None
+    metrics_textfile: str | None = None
     output: OutputFlags = field(default_factory=OutputFlags)
 
     @property
@@ -173,8 +174,10 @@ def run_end(opts: EndOptions, env: Env) -> int:
     writer = make_writer(env, opts.output, outcome_columns())
     if not opts.dry_run or query is not None:
         env.client().check_transport()  # a usage error before the lock, the report or any outcome
+    metrics = _metrics_target(opts)
     report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
     started = runner.utc_now()
+    tally: dict = {}
     try:
         with runner.Signals(env.stderr) as signals, _run_lock(opts, env, wait_s, started):
             clock = ServerClock()
@@ -201,12 +204,31 @@ def run_end(opts: EndOptions, env: Env) -> int:
                 recheck = lambda session: query.mismatch(session, now=clock.now()) is None  # noqa: E731
             run = BulkEnd(SessionEnder(env.client(), started=started, recheck=recheck), concurrency=opts.concurrency)
             code = runner.execute(run, ids, writer=writer, stderr=env.stderr, signals=signals, report=report,
-                                  summary_json=opts.summary_json, started=started)
+                                  summary_json=opts.summary_json, started=started,
+                                  on_summary=lambda counts, code, seconds: tally.update(
+                                      counts=dict(counts), code=code, seconds=seconds))
             report = None  # closed (fsynced) by execute
             return code
     finally:
         if report is not None:
             report.close()
+        if metrics is not None:  # whatever stopped the run: a run that never finished is not a success
+            from cobrowse_cli.commands.end_metrics import write_end_metrics
+
+            write_end_metrics(metrics, tally.get("counts", {}), success=tally.get("code") == exitcodes.OK,
+                              duration_s=tally.get("seconds", (runner.utc_now() - started).total_seconds()))
+
+
+def _metrics_target(opts: EndOptions) -> str | None:
+    """--metrics-textfile's path, checked before anything is ended (its directory must be writable)."""
+    if not opts.metrics_textfile or opts.dry_run:
+        return None
+    import os
+
+    folder = os.path.dirname(os.path.abspath(opts.metrics_textfile))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot write --metrics-textfile {opts.metrics_textfile!r}: {folder} is not a writable directory")
+    return opts.metrics_textfile
 
 
 def _has_conditions(opts: EndOptions, query) -> bool:
@@ -278,6 +300,7 @@ def register_end(app: typer.Typer) -> None:
         no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the per-profile run lock.")] = False,
         no_recheck: Annotated[bool, typer.Option("--no-recheck", help="Do not re-read each session before ending it (faster; a session that changed since the listing is ended anyway).")] = False,
         max_end: Annotated[Optional[int], typer.Option("--max-end", metavar="N", help="End nothing (exit 5) when the selection holds more than N sessions.")] = None,
+        metrics_textfile: Annotated[Optional[str], typer.Option("--metrics-textfile", metavar="PATH", help="Write this run's time, outcome counts and success as Prometheus textfile metrics (node_exporter) to PATH, atomically.")] = None,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
@@ -286,7 +309,7 @@ def register_end(app: typer.Typer) -> None:
             query=Query(filter or [], state or [], agent),
             older_than=older_than, inactive_for=inactive_for, dry_run=dry_run, yes=yes, concurrency=concurrency,
             report=report, summary_json=summary_json, wait_lock=wait_lock, no_lock=no_lock,
-            recheck=not no_recheck, max_end=max_end,
+            recheck=not no_recheck, max_end=max_end, metrics_textfile=metrics_textfile,
             output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
         )
         raise typer.Exit(run_end(opts, get_env(ctx)))

@@ -170,8 +170,9 @@ def summary_object(counts: Counter, selected: int, started: datetime, seconds: f
 
 
 def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, report: ReportFile | None,
-            summary_json: bool, started: datetime) -> int:
-    """Run the ends and report them; returns the exit code (a 401 that stopped the run: 3)."""
+            summary_json: bool, started: datetime, on_summary=None) -> int:
+    """Run the ends and report them; returns the exit code (a 401 that stopped the run: 3).
+    `on_summary(counts, code, seconds)` hears the final tally (for --metrics-textfile)."""
     from cobrowse_cli.client.bulk import DONE
 
     sink = OutcomeSink(writer, stderr, run, report)
@@ -198,6 +199,8 @@ def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, r
             code = exitcodes.OUTPUT_LOST if code in (exitcodes.OK, exitcodes.PARTIAL) else code
     line = summary_line(sink.counts, len(ids), started, seconds, run.stop_detail or None)
     _say(stderr, line + "\n")
+    if on_summary is not None:
+        on_summary(sink.counts, code, seconds)
     return code
 
 
