@@ -85,6 +85,7 @@ async def reset(request: Request):
     )
     state.churn.stop()
     state.faults.set(FaultConfig())
+    state.media.reset()
     serve_timeouts = state.options.timeouts  # the values serve started with, whatever tests changed since
     t = state.store.timeouts
     t.pending, t.authorizing, t.inactivity = serve_timeouts.pending, serve_timeouts.authorizing, serve_timeouts.inactivity
