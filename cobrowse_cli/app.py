@@ -21,6 +21,7 @@ COMMAND_MODULES = {
     "count-active": "count",
     "sessions": "sessions",
     "devices": "devices",
+    "recordings": "recordings",
     "auth": "auth",
     "config": "config",
     "api": "api",
