@@ -22,6 +22,8 @@ COMMAND_MODULES = {
     "sessions": "sessions",
     "devices": "devices",
     "recordings": "recordings",
+    "account": "account",
+    "regions": "regions",
     "auth": "auth",
     "config": "config",
     "api": "api",
@@ -82,6 +84,9 @@ def root(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow sending a token over plain http to a non-loopback host.")
     ] = False,
+    region: Annotated[
+        Optional[str], typer.Option("--region", metavar="us|eu", help="Cloud region picking the API URL (also COBROWSE_REGION).")
+    ] = None,
 ) -> None:
     ctx.obj = Env(
         Globals(
@@ -90,6 +95,7 @@ def root(
             no_color=no_color or bool(os.environ.get("NO_COLOR")),
             sandbox=sandbox or _env_flag("COBROWSE_SANDBOX"),
             insecure=insecure,
+            region=region,
         )
     )
     ctx.call_on_close(ctx.obj.close)
@@ -115,7 +121,7 @@ def _needed_commands(args: list[str]) -> list[str] | None:
         return None
     rest = iter(args)
     for arg in rest:
-        if arg in ("--profile", "-p"):
+        if arg in ("--profile", "-p", "--region"):
             next(rest, None)
         elif not arg.startswith("-"):
             return [arg] if arg in COMMAND_MODULES else None

@@ -47,6 +47,7 @@ class Globals:
     no_color: bool = False
     sandbox: bool = False
     insecure: bool = False
+    region: str | None = None
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Env:
                 self._sandbox = start_embedded()
                 self._closers.append(self._sandbox.stop)
             overrides = {"api": self._sandbox.url, "token": self._sandbox.token, **overrides}
+        if self.globals.region and "region" not in overrides:
+            overrides["region"] = self.globals.region
         return config.resolve(profile=self.globals.profile, **overrides)
 
     def client(self, **overrides: Any) -> "Client":

@@ -12,11 +12,14 @@ from cobrowse_cli.exitcodes import UsageError
 MAX_TOKEN_TTL = 86400  # the API rejects JWTs living longer than a day
 DEFAULT_TOKEN_TTL = 3600
 ROLES = ("administrator", "agent")
+# Cobrowse's clouds: a region picks the API base URL (an explicit `api` at the same level wins).
+REGIONS = {"us": "https://cobrowse.io", "eu": "https://eu.cobrowse.io"}
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 # key -> one-line description (shown in errors and `config list --help`).
 PROFILE_KEYS = {
     "api": "API base URL (default https://cobrowse.io; e.g. https://eu.cobrowse.io or a self-hosted URL)",
+    "region": "cloud region picking the API base URL: " + ", ".join(f"{k} ({v})" for k, v in REGIONS.items()),
     "license_key": "account license key (the minted token's iss claim; sent as X-CobrowseLicense)",
     "token": "a static agent JWT (used instead of minting)",
     "private_key": "path to the RS256 private key (PEM) used to mint tokens",
@@ -57,6 +60,9 @@ def validate(key: str, raw: str) -> Any:
         return normalize_api(value)
     if key == "token_ttl":
         return parse_ttl(value)
+    if key == "region":
+        region_api(value)
+        return value.lower()
     if key == "role":
         if value not in ROLES:
             raise UsageError(f"invalid role {value!r}: expected one of {', '.join(ROLES)}")
@@ -92,6 +98,15 @@ def normalize_api(value: str) -> str:
     if parts.query or parts.fragment:
         raise UsageError(f"invalid api {value!r}: a base URL has no query or fragment")
     return value.rstrip("/")
+
+
+def region_api(region: str, *, source: str = "region") -> str:
+    """`eu` -> https://eu.cobrowse.io; an unknown region is a UsageError naming the known ones."""
+    api = REGIONS.get(str(region).strip().lower())
+    if api is None:
+        known = ", ".join(REGIONS)
+        raise UsageError(f"unknown region {region!r} ({source}): expected one of {known}, or set api to a URL")
+    return api
 
 
 def parse_ttl(value: Any) -> int:
