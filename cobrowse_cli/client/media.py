@@ -13,9 +13,8 @@ import ipaddress
 from typing import BinaryIO, Callable
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from cobrowse_cli import __version__
+from cobrowse_cli.client.client import httpx  # via client.py: it skips httpx's own CLI (~200 ms of start-up)
 from cobrowse_cli.client.errors import CobrowseError, InsecureTransportError
 
 MAX_REDIRECTS = 5
