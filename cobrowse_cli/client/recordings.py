@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -56,8 +57,11 @@ class Outcome:
 
 def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency: int = 4,
              stop_on: tuple[type[Exception], ...] = (errors.AuthenticationError,),
-             stopped: list[Exception] | None = None) -> Iterator[Outcome]:
+             stopped: list[Exception] | None = None, abort: threading.Event | None = None) -> Iterator[Outcome]:
     """Yield work(id) once per distinct id, at most `concurrency` in flight, ties in selection order.
+
+    If the caller stops consuming (Ctrl-C, a closed pipe), `abort` is set so work in flight can give up
+    quickly (and clean up) instead of the interpreter waiting for it to finish.
 
     An exception in `stop_on` (a bad token: every other item would fail the same way) fails that item,
     is appended to `stopped`, and every id not yet started is reported as `skipped`: the run still
@@ -97,6 +101,8 @@ def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency:
         finally:
             for future in pending:
                 future.cancel()
+            if pending and abort is not None:
+                abort.set()
 
 
 # ---- delete -------------------------------------------------------------------------------------------
@@ -151,6 +157,7 @@ class Downloader:
     on_bytes: Callable[[int], None] | None = None
     sleep: Callable[[float], None] = time.sleep
     refreshes: int = 2  # fresh URLs from the API after an expired one
+    abort: threading.Event = field(default_factory=threading.Event)  # set: downloads in flight give up
 
     def is_complete(self, session_id: str) -> bool:
         return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
@@ -216,7 +223,7 @@ class Downloader:
             tmp = _temp(self.directory, session_id)
             try:
                 with open(tmp, "wb") as out:
-                    size, content_type = self.fetcher.download(url, out, self.on_bytes)
+                    size, content_type = self.fetcher.download(url, out, self._progress)
                     out.flush()
                     os.fsync(out.fileno())
                 ext = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "video")
@@ -245,6 +252,12 @@ class Downloader:
 
         return self._with_fresh_urls(session_id, recording, "actions", attempt)
 
+    def _progress(self, n: int) -> None:
+        if self.abort.is_set():
+            raise MediaError("interrupted")  # the temp file is removed on the way out
+        if self.on_bytes is not None:
+            self.on_bytes(n)
+
     def _existing(self, session_id: str) -> list[str]:
         return sorted(p.name for p in self.directory.glob(f"{glob_escape(session_id)}.*") if not p.name.startswith("."))
 
@@ -267,7 +280,7 @@ def download_recordings(downloader: Downloader, ids: Iterable[str], *, concurren
                         stopped: list[Exception] | None = None) -> Iterator[Outcome]:
     """A 403 fails one item only (a policy may allow reading some sessions' recordings); a 401 stops."""
     downloader.directory.mkdir(parents=True, exist_ok=True)
-    return run_each(downloader, ids, concurrency=concurrency, stopped=stopped,
+    return run_each(downloader, ids, concurrency=concurrency, stopped=stopped, abort=downloader.abort,
                     stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
 
 

@@ -91,7 +91,7 @@ async def accounts(request: Request):
     caller(request)
     license = request.app.state.auth.keys.license
     # A JWT is scoped to one account: the list has exactly one.
-    return json_response([{"id": "acct_" + hashlib.sha256(license.encode()).hexdigest()[:12],
+    return json_response([{"id": "acct_" + hashlib.sha256(license.encode()).hexdigest()[:12],  # per key pair
                            "name": "Sandbox account", "license_key": license, "features": FEATURES}])
 
 
