@@ -249,7 +249,7 @@ def _client_exit_code(e: Exception) -> int | None:
 
     if not isinstance(e, errors.CobrowseError):
         return None
-    if isinstance(e, (errors.AuthenticationError, errors.ForbiddenError)):
+    if isinstance(e, (errors.AuthenticationError, errors.ForbiddenError, errors.RoleError)):
         return exitcodes.AUTH
     if isinstance(e, errors.NotFoundError):
         return exitcodes.NOT_FOUND

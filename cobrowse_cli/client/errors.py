@@ -99,6 +99,10 @@ class PagingError(CobrowseError):
     """A list page could not advance (more items share one timestamp than fit in a page)."""
 
 
+class RoleError(CobrowseError):
+    """The token's role cannot reach the selection (checked before asking, e.g. agent=all without administrator)."""
+
+
 class InsecureTransportError(CobrowseError):
     """A token would have gone over plain http to a non-loopback host."""
 

@@ -20,8 +20,8 @@ _FILTER_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
 def parse_filters(values: list[str] | None) -> dict[str, str]:
-    """`user_id=42` -> {"filter_user_id": "42"} (the API's query syntax)."""
-    query: dict[str, str] = {}
+    """`user_id=42` -> {"user_id": "42"}: literal custom_data keys (the query model encodes them)."""
+    filters: dict[str, str] = {}
     for raw in values or []:
         key, sep, value = raw.partition("=")
         key = key.strip()
@@ -29,8 +29,11 @@ def parse_filters(values: list[str] | None) -> dict[str, str]:
             raise UsageError(f"invalid --filter {raw!r}: expected KEY=VALUE, e.g. --filter user_id=42")
         if not _FILTER_KEY.match(key):
             raise UsageError(f"invalid --filter key {key!r}: use letters, digits, '_', '-' or '.'")
-        query[f"filter_{key}"] = value
-    return query
+        if key in filters:
+            # What the API does with a repeated filter_ key (any of, all of, last wins) is undocumented.
+            raise UsageError(f"--filter {key} given twice: one value per key (what the API does with more is unknown)")
+        filters[key] = value
+    return filters
 
 
 def parse_states(values: list[str] | None) -> list[str]:

@@ -41,30 +41,34 @@ def group_key(session: dict, by: str) -> str:
     return NONE_KEY if value is None else str(value)
 
 
-def _validate(opts: CountOptions) -> dict:
+def _validate(opts: CountOptions):
+    from cobrowse_cli.client.selection import SessionQuery
+
     if opts.by is not None and opts.by != "agent" and not (opts.by.startswith("custom_data.") and len(opts.by) > 12):
         raise UsageError(f"invalid --by {opts.by!r}: expected 'agent' or 'custom_data.KEY'")
     if opts.watch is not None and opts.watch <= 0:
         raise UsageError("invalid --watch: the refresh interval must be greater than zero seconds")
     if opts.max is not None and opts.max < 0:
         raise UsageError("invalid --max: must be zero or more")
-    query: dict = {"state": ["active"], **_parse.parse_filters(opts.filters)}
-    if opts.agent != "me":
-        query["agent"] = opts.agent
-    return query
+    return SessionQuery(states=("active",), filters=_parse.parse_filters(opts.filters), agent=opts.agent.strip() or None)
 
 
-def count(client, query: dict, by: str | None, on_page=None) -> tuple[int, Counter]:
+def count(client, query, by: str | None, on_page=None, on_note=None, debug: bool = False) -> tuple[int, Counter]:
+    """Sessions matching `query` (a SessionQuery), each verified on the client; `on_note(line)` hears what
+    the server got wrong (sessions outside the selection, an --agent that matched nobody)."""
+    from cobrowse_cli.client.listing import select_sessions
+
     total, groups, names = 0, Counter(), {}
-    for session in client.iter_sessions(query, on_page=on_page):
-        if session.get("state") != "active":  # the API filtered already; a session may end between pages
-            continue
+    selection = select_sessions(client, query, on_page=on_page)
+    for session in selection:
         total += 1
         if by:
             key = group_key(session, by)
             groups[key] += 1
             if by == "agent":
                 names[key] = (session.get("agent") or {}).get("name")
+    for line in selection.notes(debug=debug) if on_note else ():
+        on_note(line)
     return total, _label_agents(groups, names) if by == "agent" else groups
 
 
@@ -114,9 +118,14 @@ def run(opts: CountOptions, env: Env) -> int:
     client = env.client()
     if opts.watch:
         return _watch(opts, env, client, query)
-    total, groups = count(client, query, opts.by)
+    total, groups = count(client, query, opts.by, on_note=lambda line: _note(env, line), debug=env.globals.debug)
     _render(env, opts, total, groups)
     return _threshold(opts, env, total)
+
+
+def _note(env: Env, line: str) -> None:
+    env.stderr.write(f"cobrowse: warning: {line}\n")
+    env.stderr.flush()
 
 
 def _threshold(opts: CountOptions, env: Env, total: int) -> int:
@@ -188,7 +197,7 @@ def register(root: typer.Typer) -> None:
     def count_active(
         ctx: typer.Context,
         filter: FilterOpt = None,
-        agent: Annotated[str, typer.Option(help="'all' (default; needs an administrator token), 'me' or an agent id.")] = "all",
+        agent: Annotated[str, typer.Option(help="'all' (default; needs an administrator token), 'me', or an agent's id or email (matched on the client).")] = "all",
         by: Annotated[Optional[str], typer.Option(help="Breakdown: 'agent' or 'custom_data.KEY'.")] = None,
         watch: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Refresh every SECONDS until Ctrl-C.")] = None,
         max_: Annotated[Optional[int], typer.Option("--max", help="Exit 6 when the count is above N (still prints it).")] = None,

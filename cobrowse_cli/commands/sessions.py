@@ -53,24 +53,40 @@ AgentOpt = Annotated[
 
 @dataclass
 class Query:
+    """User text for a session selection; build() turns it into the client's SessionQuery."""
+
     filters: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
     agent: str | None = None
     activated_after: str | None = None
     activated_before: str | None = None
 
-    def to_api(self, *, default_states: list[str] | None = None) -> dict:
-        query: dict = dict(_parse.parse_filters(self.filters))
-        states = _parse.parse_states(self.states) or (default_states or [])
-        if states:
-            query["state"] = states
-        if self.agent and self.agent != "me":
-            query["agent"] = self.agent
-        if self.activated_after:
-            query["activated_after"] = _parse.iso(_parse.parse_time(self.activated_after, option="--activated-after"))
-        if self.activated_before:
-            query["activated_before"] = _parse.iso(_parse.parse_time(self.activated_before, option="--activated-before"))
-        return query
+    def build(self, *, default_states: list[str] | None = None, older_than: str | None = None,
+              inactive_for: str | None = None):
+        from cobrowse_cli.client.selection import SessionQuery
+
+        def when(raw: str | None, option: str):
+            return _parse.parse_time(raw, option=option) if raw else None
+
+        def age(raw: str | None, option: str):
+            return _parse.parse_duration(raw, option=option) if raw else None
+
+        return SessionQuery(
+            states=tuple(_parse.parse_states(self.states) or default_states or ()),
+            filters=_parse.parse_filters(self.filters),
+            agent=(self.agent or "").strip() or None,
+            activated_after=when(self.activated_after, "--activated-after"),
+            activated_before=when(self.activated_before, "--activated-before"),
+            older_than=age(older_than, "--older-than"),
+            inactive_for=age(inactive_for, "--inactive-for"),
+        )
+
+
+def print_notes(env: Env, selection) -> None:
+    """What the server got wrong (items outside the selection) and an --agent that matched nobody."""
+    for line in selection.notes(debug=env.globals.debug):
+        env.stderr.write(f"cobrowse: warning: {line}\n")
+    env.stderr.flush()
 
 
 # ---- list -------------------------------------------------------------------------------------
@@ -85,20 +101,24 @@ class ListOptions:
 
 
 def run_list(opts: ListOptions, env: Env) -> int:
+    from cobrowse_cli.client.listing import select_sessions
     from cobrowse_cli.commands._columns import session_columns
 
-    query = opts.query.to_api()
+    query = opts.query.build()
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
     writer = make_writer(env, opts.output, session_columns())
     client = env.client()
     if writer.is_machine:  # streamed as pages arrive
-        writer.write_rows(client.iter_sessions(query, limit=limit))
-        return exitcodes.OK
-    with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
-        rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
-    writer.write_rows(rows)
+        selection = select_sessions(client, query, limit=limit)
+        writer.write_rows(selection)
+    else:
+        with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
+            selection = select_sessions(client, query, limit=limit, on_page=advance)
+            rows = list(selection)
+        writer.write_rows(rows)
+    print_notes(env, selection)
     return exitcodes.OK
 
 
@@ -192,21 +212,15 @@ class EndOptions:
 
 
 def _select_by_query(opts: EndOptions, env: Env, now: datetime):
-    """Sessions matching the query and the age conditions (checked here: the API has no such filter)."""
-    from cobrowse_cli.timeutil import parse_iso_or_none as parse_iso  # unreadable -> None -> not selected
+    """Sessions matching the whole selection, each verified on the client (client/listing.py)."""
+    from cobrowse_cli.client.listing import select_sessions
 
-    query = opts.query.to_api(default_states=OPEN_STATES)
-    if "ended" in query.get("state", []):
+    query = opts.query.build(default_states=OPEN_STATES, older_than=opts.older_than, inactive_for=opts.inactive_for)
+    if "ended" in query.states:
         raise UsageError("--state ended selects sessions that are already ended; nothing to do")
-    created_before = now - _parse.parse_duration(opts.older_than, option="--older-than") if opts.older_than else None
-    updated_before = now - _parse.parse_duration(opts.inactive_for, option="--inactive-for") if opts.inactive_for else None
-    for session in env.client().iter_sessions(query):
-        created, updated = parse_iso(session.get("created")), parse_iso(session.get("updated"))
-        if created_before and not (created and created < created_before):
-            continue
-        if updated_before and not (updated and updated < updated_before):
-            continue
-        yield session
+    selection = select_sessions(env.client(), query, now=now)
+    yield from selection
+    print_notes(env, selection)
 
 
 def _read_ids(env: Env) -> list[str]:

@@ -50,12 +50,13 @@ def parse_interval(raw: str) -> float:
     return seconds
 
 
-def build_query(opts: WatchOptions) -> dict:
+def build_query(opts: WatchOptions):
+    """The client's SessionQuery / DeviceQuery: listed with it and socket events re-matched with it."""
     if opts.kind == "session":
         from cobrowse_cli.commands.sessions import OPEN_STATES, Query
 
         # Open sessions by default: a session that ends is reported (`ended`) and then leaves the watch.
-        return Query(opts.filters, opts.states, opts.agent).to_api(default_states=OPEN_STATES)
+        return Query(opts.filters, opts.states, opts.agent).build(default_states=OPEN_STATES)
     from cobrowse_cli.commands.devices import device_query
 
     return device_query(opts.filters, opts.seen_after, None)
@@ -84,7 +85,7 @@ def run_watch(opts: WatchOptions, env: Env) -> int:
     fields = parse_path_list(opts.fields, option="--fields") if opts.fields is not None else None
     if fields is not None and not opts.ndjson:
         raise UsageError("--fields needs --ndjson")
-    query = {} if opts.ids else build_query(opts)
+    query = None if opts.ids else build_query(opts)
 
     client = env.client()
     source = Source(opts.kind, client, query)

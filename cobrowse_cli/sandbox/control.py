@@ -1,21 +1,8 @@
 """The control surface under `/_sandbox/`: no auth, loopback clients only, never faulted.
 
-It plays the customer's side (devices joining, accepting, ending, going offline) and exposes the
-truth the reliability tests compare against. Endpoints:
-
-  POST /_sandbox/reset                      re-seed ({sessions, active, devices, seed, busy, now}); clears faults,
-                                            churn and counters; restores the serve-time timeouts
-  GET|POST /_sandbox/faults                 read / change fault settings (see faults.FaultConfig)
-  GET|POST /_sandbox/timeouts               read / change {pending, authorizing, inactivity} seconds
-  GET /_sandbox/stats                       request counts, end counts per session (the exactly-once truth)
-  GET /_sandbox/truth/active-count          {"count": n}; ?agent=<id or sub>, ?filter_<key>=<value>
-  POST /_sandbox/sessions                   {count, state, custom_data, agent, device, connected} as devices would
-  POST /_sandbox/sessions/<id>/<action>     authorize | accept | reject | activate | end | connect | disconnect
-  POST /_sandbox/devices                    {id?, custom_data, device, connectable, online}
-  PUT /_sandbox/devices/<id>                {custom_data (merged), connectable, device}
-  POST /_sandbox/devices/<id>/online|offline
-  GET|POST /_sandbox/churn                  {create_per_s, end_per_s, agent?}: background creation and ending
-  GET /_sandbox/sockets, POST /_sandbox/sockets/drop   open realtime sockets / close them all (code 1012)
+It plays the customer's side (devices joining, accepting, ending, going offline), switches server
+variants, expires tokens, and exposes the truth the reliability tests compare against.
+`GET /_sandbox/` lists every endpoint with a one-line description (the ENDPOINTS table at the bottom).
 """
 
 from __future__ import annotations
@@ -32,6 +19,7 @@ from cobrowse_cli.sandbox.faults import FaultConfig
 from cobrowse_cli.sandbox.seed import DEFAULT_AGENT, SeedParams, random_custom_data, seed_store
 from cobrowse_cli.sandbox.store import STATES
 from cobrowse_cli.sandbox.timeutil import parse_iso_us
+from cobrowse_cli.sandbox.variants import DESCRIPTIONS, UnknownVariant, parse_variants
 from cobrowse_cli.sandbox.web import endpoint, json_body, json_response, last_value, parse_filters
 
 MAX_CREATE = 100_000
@@ -83,6 +71,9 @@ async def reset(request: Request):
         busy=bool(body.get("busy", False)),
         anchor_ms=anchor,
     )
+    variants = state.options.variants
+    if "variants" in body:
+        variants = _variants(body["variants"])
     state.churn.stop()
     state.faults.set(FaultConfig())
     state.media.reset()
@@ -90,8 +81,37 @@ async def reset(request: Request):
     t = state.store.timeouts
     t.pending, t.authorizing, t.inactivity = serve_timeouts.pending, serve_timeouts.authorizing, serve_timeouts.inactivity
     state.store.clear()
+    state.auth.forget_expiries()
+    state.variants = variants
     state.seed_params = seed_store(state.store, params)
-    return json_response({"ok": True, "seed": state.seed_params.__dict__, "stats": state.store.stats()["sessions"]})
+    return json_response(
+        {"ok": True, "seed": state.seed_params.__dict__, "variants": variants.names(), "stats": state.store.stats()["sessions"]}
+    )
+
+
+def _variants(raw):
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise bad_request("variants must be a list of variant names, e.g. [\"page-cap=50\", \"ignore-state\"]")
+    try:
+        return parse_variants(items)
+    except UnknownVariant as e:
+        raise bad_request(str(e), "unknown_variant") from None
+
+
+@control
+async def variants(request: Request):
+    return json_response({"active": request.app.state.variants.names(), "available": DESCRIPTIONS})
+
+
+@control
+async def expire_tokens(request: Request):
+    body = await json_body(request)
+    sub = body.get("sub")
+    if sub is not None and (not isinstance(sub, str) or not sub):
+        raise bad_request("sub must be a non-empty string (a token's sub claim)")
+    request.app.state.auth.expire_issued(sub)
+    return json_response({"expired": "all tokens issued so far" if sub is None else f"tokens issued so far to {sub}"})
 
 
 @control
@@ -123,7 +143,7 @@ async def timeouts(request: Request):
 
 @control
 async def stats(request: Request):
-    return json_response(request.app.state.store.stats())
+    return json_response({**request.app.state.store.stats(), "variants": request.app.state.variants.names()})
 
 
 @control
@@ -349,19 +369,37 @@ async def health(request: Request):
     return json_response({"ok": True})
 
 
-ROUTES = [
-    Route("/_sandbox/health", health, methods=["GET"]),
-    Route("/_sandbox/reset", reset, methods=["POST"]),
-    Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
-    Route("/_sandbox/timeouts", timeouts, methods=["GET", "POST"]),
-    Route("/_sandbox/stats", stats, methods=["GET"]),
-    Route("/_sandbox/truth/active-count", active_count, methods=["GET"]),
-    Route("/_sandbox/sessions", create_sessions, methods=["POST"]),
-    Route("/_sandbox/sessions/{id}/{action}", session_action, methods=["POST"]),
-    Route("/_sandbox/devices", create_device, methods=["POST"]),
-    Route("/_sandbox/devices/{id}", update_device, methods=["PUT"]),
-    Route("/_sandbox/devices/{id}/{action}", device_presence, methods=["POST"]),
-    Route("/_sandbox/churn", churn, methods=["GET", "POST"]),
-    Route("/_sandbox/sockets", sockets, methods=["GET"]),
-    Route("/_sandbox/sockets/drop", sockets, methods=["POST"]),
+@control
+async def index(request: Request):
+    rows = [{"method": m, "path": p, "description": d} for m, p, _, d in ENDPOINTS]
+    return json_response({"endpoints": rows, "variants": DESCRIPTIONS})
+
+
+# (methods, path, handler, description): the routes and GET /_sandbox/ come from this one table
+ENDPOINTS = [
+    ("GET", "/_sandbox/", index, "this index"),
+    ("GET", "/_sandbox/health", health, "liveness: {ok: true}"),
+    ("POST", "/_sandbox/reset", reset,
+     "re-seed {sessions, active, devices, seed, busy, now, variants}; clears faults, churn, counters, token "
+     "expiries; restores serve-time timeouts, and serve-time variants unless `variants` is given"),
+    ("GET", "/_sandbox/variants", variants, "the active server variants and every available one"),
+    ("POST", "/_sandbox/tokens/expire", expire_tokens,
+     "{sub?}: every token issued so far (or that sub's) answers 401 'jwt expired'; later tokens work"),
+    ("GET,POST", "/_sandbox/faults", faults,
+     "read / change faults {latency_ms, error_rate, error_status, rate_limit, drop_rate, drop_when, seed, reset}"),
+    ("GET,POST", "/_sandbox/timeouts", timeouts, "read / change {pending, authorizing, inactivity} seconds"),
+    ("GET", "/_sandbox/stats", stats, "request counts, end counts per session (the exactly-once truth), variants"),
+    ("GET", "/_sandbox/truth/active-count", active_count, "{count}: active sessions; ?agent=<id or sub>, ?filter_<key>=<value>"),
+    ("POST", "/_sandbox/sessions", create_sessions, "create sessions as devices would {count, state, custom_data, agent, device, connected}"),
+    ("POST", "/_sandbox/sessions/{id}/{action}", session_action,
+     "action: authorize | accept | reject | activate | end | connect | disconnect (body {device?} to attach one)"),
+    ("POST", "/_sandbox/devices", create_device, "create a device {id?, custom_data, device, connectable, online}"),
+    ("PUT", "/_sandbox/devices/{id}", update_device, "change a device {custom_data (merged), connectable, device}"),
+    ("POST", "/_sandbox/devices/{id}/{action}", device_presence, "action: online | offline"),
+    ("GET,POST", "/_sandbox/churn", churn, "background creation and ending {create_per_s, end_per_s, agent?}"),
+    ("GET", "/_sandbox/sockets", sockets, "open realtime sockets and how many are subscribed"),
+    ("POST", "/_sandbox/sockets/drop", sockets, "close every realtime socket (code 1012)"),
 ]
+
+# StripTrailingSlash serves "/_sandbox/" as "/_sandbox"
+ROUTES = [Route(path.rstrip("/"), fn, methods=methods.split(",")) for methods, path, fn, _ in ENDPOINTS]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from cobrowse_cli.sandbox.errors import bad_request
-from cobrowse_cli.sandbox.timeutil import iso, now_ms
+from cobrowse_cli.sandbox.timeutil import iso, now_ms, parse_iso_us
 
 STATES = ("pending", "authorizing", "active", "ended")
 ENDED_REASONS = (
@@ -68,7 +68,7 @@ class Agent:
 class Session:
     """`data` is the wire JSON; the rest is bookkeeping the API does not show."""
 
-    __slots__ = ("data", "key_ms", "sort_key", "owner_id", "device_id", "connected", "since_ms")
+    __slots__ = ("data", "key_ms", "sort_key", "owner_id", "device_id", "connected", "since_ms", "_created_key")
 
     def __init__(self, data: dict, key_ms: int, owner_id: str | None, device_id: str | None, connected: bool, since_ms: int):
         self.data = data
@@ -76,12 +76,19 @@ class Session:
         self.device_id = device_id
         self.connected = connected
         self.since_ms = since_ms  # entered the current state, or lost its device (active)
+        self._created_key: tuple | None = None
         self.set_key(key_ms)
 
     def set_key(self, key_ms: int) -> None:
         # Newest first by activated (else created); ties by id so the order is total.
         self.key_ms = key_ms
         self.sort_key = (-key_ms, self.data["id"])
+
+    def created_sort_key(self) -> tuple:
+        """Newest first by `created` (the order=created variant); computed on first use, created never changes."""
+        if self._created_key is None:
+            self._created_key = (-parse_iso_us(self.data["created"]), self.data["id"])
+        return self._created_key
 
     @property
     def id(self) -> str:
@@ -380,8 +387,12 @@ class Store:
         before_us: int | None,
         after_us: int | None,
         limit: int,
+        before_inclusive: bool = False,
+        after_inclusive: bool = False,
+        order_created: bool = False,
     ) -> list[dict]:
-        """owner_ids None means every agent. Dates compare strictly against activated-else-created."""
+        """owner_ids None means every agent. Dates compare strictly (unless *_inclusive, a server variant)
+        against activated-else-created; newest first by that, or by `created` with order_created."""
         # Scan the smaller of the state indexes and the owner indexes, then check the other condition.
         state_pools = [self.by_state[st] for st in states] if states else [self.sessions]
         state_set: set[str] | None = None
@@ -400,9 +411,9 @@ class Store:
                 return False
             if owners_check is not None and s.owner_id not in owners_check:
                 return False
-            if before_us is not None and not s.key_ms * 1000 < before_us:
+            if before_us is not None and not (s.key_ms * 1000 <= before_us if before_inclusive else s.key_ms * 1000 < before_us):
                 return False
-            if after_us is not None and not s.key_ms * 1000 > after_us:
+            if after_us is not None and not (s.key_ms * 1000 >= after_us if after_inclusive else s.key_ms * 1000 > after_us):
                 return False
             if filters:
                 custom = s.data["custom_data"]
@@ -412,7 +423,8 @@ class Store:
             return True
 
         candidates = (s for pool in pools for s in pool.values() if keep(s))
-        top = heapq.nsmallest(limit, candidates, key=lambda s: s.sort_key)
+        order = Session.created_sort_key if order_created else (lambda s: s.sort_key)
+        top = heapq.nsmallest(limit, candidates, key=order)
         return [s.data for s in top]
 
     def count_active(self, *, owner_id: str | None = None, filters: dict[str, list[str]] | None = None) -> int:
@@ -520,11 +532,15 @@ class Store:
         self._emit("device", d.data)
         return d
 
-    def list_devices(self, *, filters: dict[str, list[str]], before_us: int | None, after_us: int | None, limit: int) -> list[dict]:
+    def list_devices(
+        self, *, filters: dict[str, list[str]], before_us: int | None, after_us: int | None, limit: int,
+        before_inclusive: bool = False, after_inclusive: bool = False,
+    ) -> list[dict]:
         def keep(d: Device) -> bool:
-            if before_us is not None and not d.last_active_ms * 1000 < before_us:
+            t = d.last_active_ms * 1000
+            if before_us is not None and not (t <= before_us if before_inclusive else t < before_us):
                 return False
-            if after_us is not None and not d.last_active_ms * 1000 > after_us:
+            if after_us is not None and not (t >= after_us if after_inclusive else t > after_us):
                 return False
             custom = d.data["custom_data"]
             return all(k in custom and _as_filter_string(custom[k]) in v for k, v in filters.items())

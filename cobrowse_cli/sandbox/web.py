@@ -15,6 +15,7 @@ from starlette.responses import Response
 from cobrowse_cli.sandbox.errors import ApiError, bad_request
 from cobrowse_cli.sandbox.store import STATES, Agent, Store
 from cobrowse_cli.sandbox.timeutil import parse_iso_us
+from cobrowse_cli.sandbox.variants import Variants
 
 DEFAULT_LIMIT = 100  # not documented by Cobrowse; ours, stated in the README
 MAX_LIMIT = 1000
@@ -44,6 +45,10 @@ def endpoint(fn: Callable[[Request], Awaitable[Response]]):
 
 def store_of(request: Request) -> Store:
     return request.app.state.store
+
+
+def variants_of(request: Request) -> Variants:
+    return request.app.state.variants
 
 
 def caller(request: Request) -> Agent:

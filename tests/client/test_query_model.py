@@ -122,3 +122,78 @@ def test_device_query():
 def test_js_number_round_trips_shortest():
     assert js_number(0.1 + 0.2) == "0.30000000000000004"
     assert js_number(5e-324) == "5e-324"
+
+
+# ---- role before reach and verified listings, against the sandbox ----------------------------------
+
+from cobrowse_cli.client import Client  # noqa: E402
+from cobrowse_cli.client.errors import RoleError  # noqa: E402
+from cobrowse_cli.client.listing import scope_params, select_sessions, token_role  # noqa: E402
+
+
+def _requests(sandbox) -> int:
+    return sum(r["count"] for r in sandbox.stats()["requests"]["by_route"] if r["path"] == "/api/1/sessions")
+
+
+def test_role_comes_from_the_token_claim(sandbox):
+    assert token_role(sandbox.admin_token()) == "administrator"
+    assert token_role(sandbox.token()) is None
+    assert token_role("not-a-jwt") is None
+
+
+def test_a_non_administrator_is_refused_before_any_request(sandbox):
+    with Client(sandbox.url, token=sandbox.token()) as c:
+        before = _requests(sandbox)
+        with pytest.raises(RoleError, match="--agent me"):
+            scope_params(c, SessionQuery(agent="all"))
+        with pytest.raises(RoleError, match="another agent"):
+            select_sessions(c, SessionQuery(agent="bob@sandbox.test"))
+        assert _requests(sandbox) == before
+        # naming itself (by the token's sub, or by id via users/me) is its own sessions: no agent parameter
+        assert scope_params(c, SessionQuery(agent="agent@sandbox.test", states=("active",))) == {"state": ["active"]}
+        me = c.me()["id"]
+        assert scope_params(c, SessionQuery(agent=me)) == {}
+
+
+def test_an_administrator_naming_an_agent_sends_agent_all_and_matches_on_the_client(sandbox):
+    with Client(sandbox.url, token=sandbox.admin_token()) as c:
+        query = SessionQuery(agent="alice@sandbox.test")
+        assert scope_params(c, query) == {"agent": "all"}
+        selection = select_sessions(c, query)
+        got = list(selection)
+        every = list(c.iter_sessions({"agent": "all"}))
+    assert got and all(s["agent"]["email"] == "alice@sandbox.test" for s in got)
+    assert len(got) == sum((s.get("agent") or {}).get("email") == "alice@sandbox.test" for s in every)
+    assert selection.outside == [] and selection.notes() == []  # other agents' sessions were expected
+
+
+def test_an_agent_nobody_has_is_a_note_listing_the_agents_seen(sandbox):
+    with Client(sandbox.url, token=sandbox.admin_token()) as c:
+        selection = select_sessions(c, SessionQuery(agent="alcie@sandbox.test", states=("active",)))
+        assert list(selection) == []
+    [note] = selection.notes()
+    assert "no sessions of agent 'alcie@sandbox.test'" in note and "alice@sandbox.test (ag_" in note
+
+
+def test_a_limit_counts_matching_sessions_not_returned_ones(sandbox):
+    with Client(sandbox.url, token=sandbox.admin_token()) as c:
+        got = list(select_sessions(c, SessionQuery(agent="bob@sandbox.test"), limit=5))
+    assert len(got) == 5 and all(s["agent"]["email"] == "bob@sandbox.test" for s in got)
+
+
+def test_sessions_the_server_should_not_have_sent_are_counted_not_listed(sandbox):
+    """A server that ignores filters: the client drops what does not match and says how many."""
+    class IgnoringFilters:
+        token = sandbox.admin_token()
+
+        def iter_sessions(self, params, **kw):
+            with Client(sandbox.url, token=self.token) as c:
+                yield from c.iter_sessions({k: v for k, v in params.items() if not k.startswith("filter_")}, **kw)
+
+    selection = select_sessions(IgnoringFilters(), SessionQuery(states=("active",), filters={"plan": "pro"}, agent="all"))
+    got = list(selection)
+    assert got and all(s["custom_data"]["plan"] == "pro" for s in got)
+    assert len(selection.outside) == selection.seen - len(got) > 0
+    notes = selection.notes(debug=True)
+    assert notes[0].startswith(f"the server returned {len(selection.outside)} sessions outside the selection")
+    assert selection.outside[0] in notes[1]

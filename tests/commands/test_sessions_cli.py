@@ -109,7 +109,8 @@ def test_bad_input_gives_one_line_and_the_right_code(cli, one_line_error, args, 
 def test_auth_failures_exit_3(cli, sandbox, one_line_error):
     one_line_error(cli("sessions", "list", token=None), 3)
     one_line_error(cli("sessions", "list", token=sandbox.token(ttl=-60)), 3, "expired")
-    one_line_error(cli("sessions", "list", "--agent", "all", token=sandbox.token()), 3, "403")
+    # role before reach: refused before any request, with the way out
+    one_line_error(cli("sessions", "list", "--agent", "all", token=sandbox.token()), 3, "administrator", "--agent me")
     one_line_error(cli("sessions", "list", token="not-a-jwt"), 3, "401")
 
 
