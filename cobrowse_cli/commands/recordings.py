@@ -38,7 +38,7 @@ PREVIEW = 10
 
 
 @dataclass
-class Selection:
+class RecordingSelection:
     query: Query = field(default_factory=Query)
     older_than: str | None = None
 
@@ -48,56 +48,34 @@ class Selection:
         return bool(q.filters or q.states or q.agent or q.activated_after or q.activated_before or self.older_than)
 
 
-def _cutoff(sel: Selection, now: datetime) -> datetime | None:
-    return now - _parse.parse_duration(sel.older_than, option="--older-than") if sel.older_than else None
+def session_query(sel: RecordingSelection, now: datetime):
+    """The client's SessionQuery for the selection. --older-than is checked on `created` by the query model
+    and also sent as `activated_before` (activated >= created), so the API can skip newer sessions."""
+    from dataclasses import replace
+
+    query = sel.query.build(default_states=DEFAULT_STATES, older_than=sel.older_than)
+    if query.older_than is not None:
+        cutoff = now - query.older_than
+        before = query.activated_before
+        query = replace(query, activated_before=min(before, cutoff) if before else cutoff)
+    return query
 
 
-def select_recorded(sel: Selection, env: Env, now: datetime, *, limit: int | None = None):
-    """Recorded sessions in the selection, newest first; each one re-checked against the selection here."""
-    query = sel.query.to_api(default_states=DEFAULT_STATES)
-    cutoff = _cutoff(sel, now)
-    if cutoff is not None:
-        before = query.get("activated_before")
-        query["activated_before"] = min(before, _parse.iso(cutoff)) if before else _parse.iso(cutoff)
+def select_recorded(sel: RecordingSelection, env: Env, now: datetime, *, limit: int | None = None):
+    """Recorded sessions in the selection, newest first: each one re-checked by the client's query model
+    (a server that ignores a parameter cannot widen it), then `recorded: true`."""
+    from cobrowse_cli.client.listing import select_sessions
+    from cobrowse_cli.commands.sessions import print_notes
+
+    selection = select_sessions(env.client(), session_query(sel, now), now=now)
     found = 0
-    for session in env.client().iter_sessions(query):
-        if session.get("recorded") is True and in_selection(session, query):
+    for session in selection:
+        if session.get("recorded") is True:
             yield session
             found += 1
             if limit is not None and found >= limit:
-                return
-
-
-def in_selection(session: dict, query: dict) -> bool:
-    """The API query, checked on one session (until the client's query model offers matches())."""
-    from cobrowse_cli.timeutil import parse_iso_or_none
-
-    if not isinstance(session, dict) or not isinstance(session.get("id"), str):
-        return False
-    if query.get("state") and session.get("state") not in query["state"]:
-        return False
-    custom = session.get("custom_data") if isinstance(session.get("custom_data"), dict) else {}
-    for key, value in query.items():
-        if key.startswith("filter_") and _as_text(custom.get(key[len("filter_"):], _MISSING)) != value:
-            return False
-    activated = parse_iso_or_none(session.get("activated"))
-    for key, earlier in (("activated_before", True), ("activated_after", False)):
-        if key in query:
-            bound = parse_iso_or_none(query[key])
-            if activated is None or bound is None or (activated >= bound if earlier else activated <= bound):
-                return False
-    return True
-
-
-_MISSING = object()
-
-
-def _as_text(value) -> str | None:
-    if value is _MISSING:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else str(value)
+                break
+    print_notes(env, selection)
 
 
 def _duration(session: dict) -> float | None:
@@ -124,7 +102,7 @@ def _outcome_columns():
 # ---- list / get -------------------------------------------------------------------------------------
 
 
-def run_list(sel: Selection, limit: int | None, output: OutputFlags, env: Env) -> int:
+def run_list(sel: RecordingSelection, limit: int | None, output: OutputFlags, env: Env) -> int:
     writer = make_writer(env, output, _columns())
     rows = ({**s, "duration": _duration(s)} for s in select_recorded(sel, env, datetime.now(timezone.utc), limit=limit))
     if writer.is_machine:
@@ -146,6 +124,10 @@ def public_url(url) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
 
 
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
     from cobrowse_cli.output import Column
 
@@ -154,8 +136,8 @@ def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
     events = recording.get("events")
     row = {
         "id": session_id,
-        "size": recording.get("size") if isinstance(recording.get("size"), int) else None,
-        "duration": recording.get("duration") if isinstance(recording.get("duration"), (int, float)) else None,
+        "size": _number(recording.get("size")),
+        "duration": _number(recording.get("duration")),
         "events": len(events) if isinstance(events, list) else None,
         "video": public_url(recording.get("video")),
         "actions": public_url(recording.get("actions")),
@@ -168,7 +150,7 @@ def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
 # ---- download / delete: choosing ids -------------------------------------------------------------------
 
 
-def _ids(ids: list[str], from_stdin: bool, sel: Selection, env: Env, *, verb: str) -> tuple[list[str], list[str]]:
+def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, env: Env, *, verb: str) -> tuple[list[str], list[str]]:
     """The session ids to act on (distinct, in order) and a preview of them for a confirmation."""
     ids = [_parse.require_id(i) for i in ids]
     if from_stdin:
@@ -183,8 +165,10 @@ def _ids(ids: list[str], from_stdin: bool, sel: Selection, env: Env, *, verb: st
         for session in select_recorded(sel, env, datetime.now(timezone.utc)):
             ids.append(session["id"])
             if len(preview) < PREVIEW:
-                custom = " ".join(f"{k}={v}" for k, v in (session.get("custom_data") or {}).items())
-                preview.append(f"{session['id']}  {session.get('activated') or '-'}  {custom}"[:120])
+                custom = session.get("custom_data") if isinstance(session.get("custom_data"), dict) else {}
+                line = f"{session['id']}  {session.get('activated') or '-'}  " + " ".join(f"{k}={v}" for k, v in custom.items())
+                # custom_data is the customer's text: no escape sequences reach the terminal asking for consent
+                preview.append("".join(c if c.isprintable() else "?" for c in line)[:120])
     elif not ids and not from_stdin:
         raise UsageError(f"nothing selected: give session ids, --stdin, or a selection such as --older-than 90d to {verb}")
     ids = list(dict.fromkeys(ids))
@@ -216,9 +200,7 @@ def _report(writer, outcomes, counts: dict[str, int], progress=None):
         done += 1
         if progress is not None:
             progress(done)
-        row = outcome.as_row()
-        row["files"] = ",".join(row["files"]) or None
-        yield row
+        yield outcome.as_row()
 
 
 # ---- download ------------------------------------------------------------------------------------------
@@ -228,7 +210,7 @@ def _report(writer, outcomes, counts: dict[str, int], progress=None):
 class DownloadOptions:
     ids: list[str] = field(default_factory=list)
     from_stdin: bool = False
-    selection: Selection = field(default_factory=Selection)
+    selection: RecordingSelection = field(default_factory=RecordingSelection)
     directory: str = "."
     concurrency: int = 4
     idle_timeout: str = "60s"
@@ -275,7 +257,7 @@ def run_download(opts: DownloadOptions, env: Env) -> int:
 class DeleteOptions:
     ids: list[str] = field(default_factory=list)
     from_stdin: bool = False
-    selection: Selection = field(default_factory=Selection)
+    selection: RecordingSelection = field(default_factory=RecordingSelection)
     dry_run: bool = False
     yes: bool = False
     concurrency: int = 4
@@ -306,7 +288,7 @@ def run_delete(opts: DeleteOptions, env: Env) -> int:
     ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="delete")
     writer = make_writer(env, opts.output, _outcome_columns())
     if opts.dry_run:
-        writer.write_rows({**Outcome(i, WOULD_DELETE).as_row(), "files": None} for i in ids)
+        writer.write_rows(Outcome(i, WOULD_DELETE).as_row() for i in ids)
         writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
         return exitcodes.OK
     if not opts.yes:
@@ -349,7 +331,7 @@ def register(root: typer.Typer) -> None:
         """List recorded sessions (ended ones unless --state says otherwise), newest first, with duration."""
         if all_ and limit is not None:
             raise UsageError("--all and --limit cannot be used together")
-        sel = Selection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
+        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         n = None if all_ else _parse.parse_limit(limit if limit is not None else DEFAULT_LIMIT)
         raise typer.Exit(run_list(sel, n, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
 
@@ -380,7 +362,7 @@ def register(root: typer.Typer) -> None:
         Files appear under their final name only when complete; sessions already downloaded are skipped, so
         re-running resumes. The media URLs are fetched without your token. Exit code 5 when any failed.
         """
-        sel = Selection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
+        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         opts = DownloadOptions(ids or [], stdin, sel, dir, concurrency, idle_timeout,
                                OutputFlags(json, fields, ndjson, csv, quiet, columns))
         raise typer.Exit(run_download(opts, get_env(ctx)))
@@ -402,7 +384,7 @@ def register(root: typer.Typer) -> None:
 
         A recording that is already gone counts as done (already_deleted). Exit code 5 when any failed.
         """
-        sel = Selection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
+        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         opts = DeleteOptions(ids or [], stdin, sel, dry_run, yes, concurrency,
                              OutputFlags(json, fields, ndjson, csv, quiet, columns))
         raise typer.Exit(run_delete(opts, get_env(ctx)))

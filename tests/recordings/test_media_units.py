@@ -14,7 +14,6 @@ import pytest
 from cobrowse_cli.client.errors import InsecureTransportError
 from cobrowse_cli.client.media import MediaError, MediaExpired, MediaFetcher, check_media_url
 from cobrowse_cli.client.recordings import Downloader, merge_events
-from cobrowse_cli.commands.recordings import in_selection
 
 
 def _fetcher(handler, api="https://api.example") -> tuple[MediaFetcher, list[httpx.Request]]:
@@ -94,15 +93,3 @@ def test_unsafe_ids_never_become_file_names(tmp_path):
     for bad in ("..", ".hidden", "a/b", "x" * 300):
         assert downloader(bad).outcome == "failed"
     assert list(tmp_path.iterdir()) == []
-
-
-def test_selection_is_rechecked_on_each_session():
-    query = {"state": ["ended"], "filter_plan": "pro", "activated_before": "2026-01-02T00:00:00.000Z"}
-    good = {"id": "a", "state": "ended", "custom_data": {"plan": "pro"}, "activated": "2026-01-01T00:00:00Z"}
-    assert in_selection(good, query)
-    assert not in_selection({**good, "state": "active"}, query)
-    assert not in_selection({**good, "custom_data": {"plan": "free"}}, query)
-    assert not in_selection({**good, "custom_data": None}, query)
-    assert not in_selection({**good, "activated": "2026-01-03T00:00:00Z"}, query)
-    assert not in_selection({**good, "activated": None}, query)
-    assert not in_selection({**good, "id": 7}, query)

@@ -205,3 +205,16 @@ def test_an_agent_sees_what_its_policy_allows(cli, sandbox, out):
 @pytest.mark.parametrize("bad", ["../etc", "a b"])
 def test_bad_ids_are_usage_errors(cli, sandbox, out, one_line_error, bad):
     one_line_error(cli("recordings", "download", bad, "--dir", str(out)), 2, "invalid session id")
+
+
+@pytest.mark.parametrize("variant", ["ignore-filters", "ignore-state", "inclusive-cursor", "page-cap=50"])
+def test_delete_stays_in_its_selection_on_other_servers(cli, sandbox, variant):
+    """A server that ignores a filter or the state, or pages differently, can never widen a delete."""
+    cutoff = datetime.now(timezone.utc) - timedelta(days=3)
+    expected = {s["id"] for s in _recorded(sandbox, plan="pro")
+                if datetime.fromisoformat(s["activated"].replace("Z", "+00:00")) < cutoff}
+    sandbox.reset(variants=[variant])
+    result = cli("recordings", "delete", "--agent", "all", "--filter", "plan=pro", "--older-than", "3d", "--yes", "--ndjson")
+    assert result.code == 0, result.err
+    assert {r["id"] for r in _ndjson(result)} == expected
+    assert set(sandbox.control("GET", "/_sandbox/recordings")) == expected
