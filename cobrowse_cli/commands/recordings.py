@@ -218,6 +218,7 @@ class DownloadOptions:
 
 
 def run_download(opts: DownloadOptions, env: Env) -> int:
+    import os
     import time
     from pathlib import Path
 
@@ -227,8 +228,12 @@ def run_download(opts: DownloadOptions, env: Env) -> int:
     _check_concurrency(opts.concurrency)
     idle = _parse.parse_duration(opts.idle_timeout, option="--idle-timeout").total_seconds()
     directory = Path(opts.directory)
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"--dir {opts.directory}: not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--dir {opts.directory}: {e.strerror or e}") from None
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--dir {opts.directory}: not writable")
     ids, _ = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="download")
     writer = make_writer(env, opts.output, _outcome_columns())
     client = env.client()
