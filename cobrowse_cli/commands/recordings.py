@@ -309,7 +309,7 @@ def run_delete(opts: DeleteOptions, env: Env) -> int:
 # ---- registration --------------------------------------------------------------------------------------
 
 OlderThanOpt = Annotated[Optional[str], typer.Option(
-    "--older-than", metavar="DURATION", help="Only sessions activated longer ago than this (e.g. 90d).")]
+    "--older-than", metavar="DURATION", help="Only sessions created (and activated) longer ago than this, e.g. 90d.")]
 AfterOpt = Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")]
 StdinOpt = Annotated[bool, typer.Option("--stdin", help="Read session ids from stdin, one per line.")]
 IdsArg = Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Session ids.")]
