@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
+from cobrowse_cli.client import paging
 from cobrowse_cli.client.errors import RoleError, jwt_claims
 from cobrowse_cli.client.paging import MAX_PAGE
 from cobrowse_cli.client.selection import ALL, DeviceQuery, SessionQuery, agent_label
+from cobrowse_cli.timeutil import iso_ms
 
 ADMIN_ROLE = "administrator"
 ME_HINT = "use --agent me for your own sessions"
@@ -36,9 +38,14 @@ def scope_params(client: Any, query: SessionQuery) -> dict:
     with the caller's own sessions and a count would silently shrink)."""
     token = client.token
     admin = is_admin(token)
+    check_transport = getattr(client, "_check_transport", None)
+    if not admin and token and check_transport is not None:
+        check_transport(client.api)  # a token that must not travel (plain http) is refused before its role
     if not admin:
         if query.agent == ALL:
-            raise RoleError(f"--agent all needs a token with the administrator role (this one has none); {ME_HINT}")
+            role = token_role(token)
+            has = f"its role is {role!r}" if role else "this one has none"
+            raise RoleError(f"--agent all needs a token with the administrator role ({has}); {ME_HINT}")
         named = query.named_agent
         if named and not _is_caller(client, token, named):
             raise RoleError(f"--agent {named}: only an administrator can select another agent's sessions; {ME_HINT}")
@@ -54,46 +61,76 @@ def _is_caller(client: Any, token: str | None, named: str) -> bool:
 
 
 class Selection:
-    """One listing, verified item by item. Iterate once."""
+    """One listing, verified item by item. Iterate once.
+
+    Items move across the cursor while pages are read: a pending session that is accepted, a device
+    that is seen, jumps to the top, above the pages already read. So once the walk is done (and the
+    caller set no upper bound), one catch-up walk asks for what is newer than the first item seen and
+    adds what the walk had not met (usually one request that returns nothing).
+    """
 
     def __init__(self, items: Callable[[dict, int], Iterator[dict]], query: SessionQuery | DeviceQuery,
-                 params: dict, noun: str, *, now: datetime | None = None, limit: int | None = None):
-        self.query, self.params, self.noun = query, params, noun
+                 params: dict, cursor: paging.Cursor, *, now: datetime | None = None, limit: int | None = None,
+                 catch_up: bool = True):
+        self.query, self.params, self.cursor, self.noun = query, params, cursor, cursor.noun
         self.now = now or datetime.now(timezone.utc)
         self.limit = limit
+        self.catch_up = catch_up and cursor.param not in params
         self._items = items
         # Criteria the server was never asked to apply: failing them is expected, not "outside".
         self.client_only = {"age"}
-        if isinstance(query, SessionQuery) and query.named_agent and params.get("agent") == ALL:
+        if isinstance(query, SessionQuery) and query.named_agent:  # the server is never sent an agent id
             self.client_only.add("agent")
         self.outside: list[str] = []
         self.matched = 0
         self.seen = 0
+        self.caught_up = 0  # items only the catch-up walk found
         self.complete = False
         self.agents_seen: set[str] = set()
+        self._ids: set[str] = set()
 
     def __iter__(self) -> Iterator[dict]:
-        named = getattr(self.query, "named_agent", None)
-        # A criterion only the client checks may drop most items: then small pages cost many requests.
-        page_size = MAX_PAGE if self.limit is None or self.client_only & {"agent"} else min(self.limit, MAX_PAGE)
         if self.limit is not None and self.limit <= 0:
             self.complete = True
             return
+        # A criterion only the client checks may drop most items: then small pages cost many requests.
+        page_size = MAX_PAGE if self.limit is None or self.client_only & {"agent"} else min(self.limit, MAX_PAGE)
+        top = None
         for item in self._items(self.params, page_size):
-            self.seen += 1
-            if named:
-                label = agent_label(item)
-                if label:
-                    self.agents_seen.add(label)
-            reason = self.query.mismatch(item, now=self.now)
-            if reason is None:
-                self.matched += 1
+            if top is None:
+                top = paging.item_time(item, self.cursor)
+            if self._take(item):
                 yield item
                 if self.limit is not None and self.matched >= self.limit:
                     return
-            elif reason not in self.client_only:
-                self.outside.append(str(item.get("id")))
+        if self.catch_up and top is not None:
+            after = dict(self.params, **{self.cursor.after: iso_ms(top)})
+            for item in self._items(after, MAX_PAGE):
+                if item.get("id") in self._ids:
+                    continue
+                self.caught_up += 1
+                if self._take(item):
+                    yield item
+                    if self.limit is not None and self.matched >= self.limit:
+                        return
         self.complete = True
+
+    def _take(self, item: dict) -> bool:
+        """Record one item the server sent; True when it matches the whole selection."""
+        self.seen += 1
+        if self.catch_up:
+            self._ids.add(item.get("id"))
+        if isinstance(self.query, SessionQuery) and self.query.named_agent:
+            label = agent_label(item)
+            if label:
+                self.agents_seen.add(label)
+        reason = self.query.mismatch(item, now=self.now)
+        if reason is None:
+            self.matched += 1
+            return True
+        if reason not in self.client_only:
+            self.outside.append(str(item.get("id")))
+        return False
 
     def notes(self, *, debug: bool = False) -> list[str]:
         """Lines for stderr: what the server got wrong, and an --agent that matched nothing."""
@@ -113,14 +150,18 @@ class Selection:
 
 
 def select_sessions(client: Any, query: SessionQuery, *, now: datetime | None = None, limit: int | None = None,
-                    on_page: Callable[[int], None] | None = None) -> Selection:
-    """Role check now, then a lazy verified walk of every page (see Selection)."""
+                    on_page: Callable[[int], None] | None = None, catch_up: bool = True) -> Selection:
+    """Role check now (RoleError), then a lazy verified walk of every page (see Selection)."""
     params = scope_params(client, query)
+    # A session moves across the cursor only by becoming active (its `activated` is set): that loses a
+    # session only when the selection holds it before and after; `state=active` alone is a snapshot.
+    states = set(query.states)
+    catch_up = catch_up and (not states or bool(states & {"pending", "authorizing"} and "active" in states))
     return Selection(lambda p, size: client.iter_sessions(p, page_size=size, on_page=on_page),
-                     query, params, "sessions", now=now, limit=limit)
+                     query, params, paging.SESSIONS, now=now, limit=limit, catch_up=catch_up)
 
 
 def select_devices(client: Any, query: DeviceQuery, *, limit: int | None = None,
-                   on_page: Callable[[int], None] | None = None) -> Selection:
+                   on_page: Callable[[int], None] | None = None, catch_up: bool = True) -> Selection:
     return Selection(lambda p, size: client.iter_devices(p, page_size=size, on_page=on_page),
-                     query, query.to_params(), "devices", limit=limit)
+                     query, query.to_params(), paging.DEVICES, limit=limit, catch_up=catch_up)

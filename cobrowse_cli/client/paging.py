@@ -35,10 +35,16 @@ class Cursor:
     param: str  # "activated_before" / "seen_before"
     fields: Sequence[str]  # first present field is the item's time, e.g. ("activated", "created")
     noun: str = "items"
+    after: str = ""  # the lower bound's parameter: "activated_after" / "seen_after"
 
 
-SESSIONS = Cursor("activated_before", ("activated", "created"), "sessions")
-DEVICES = Cursor("seen_before", ("last_active",), "devices")
+SESSIONS = Cursor("activated_before", ("activated", "created"), "sessions", "activated_after")
+DEVICES = Cursor("seen_before", ("last_active",), "devices", "seen_after")
+
+
+def item_time(item: dict, cursor: Cursor) -> datetime | None:
+    """The time an item is ordered and paged by, to the millisecond; None when it has none."""
+    return _bucket_or_none(item, cursor)
 
 
 def iter_paged(

@@ -47,7 +47,7 @@ StateOpt = Annotated[
 ]
 AgentOpt = Annotated[
     Optional[str],
-    typer.Option("--agent", help="'me' (default: your own sessions), 'all' (needs an administrator token) or an agent id."),
+    typer.Option("--agent", help="'me' (default: your own sessions), 'all' (needs an administrator token), or an agent's id or email (matched on the client; another agent's needs an administrator token)."),
 ]
 
 
@@ -218,6 +218,9 @@ def _select_by_query(opts: EndOptions, env: Env, now: datetime):
     query = opts.query.build(default_states=OPEN_STATES, older_than=opts.older_than, inactive_for=opts.inactive_for)
     if "ended" in query.states:
         raise UsageError("--state ended selects sessions that are already ended; nothing to do")
+    if query.inactive_for and "active" in query.states and env.stderr.isatty():
+        env.stderr.write("cobrowse: caution: --inactive-for reads `updated` (property changes), not presence: "
+                         "an active conversation can look inactive\n")
     selection = select_sessions(env.client(), query, now=now)
     yield from selection
     print_notes(env, selection)
@@ -318,7 +321,7 @@ def register(root: typer.Typer) -> None:
     from cobrowse_cli.commands.watch import add_session_watch
 
     app = typer.Typer(help="List, inspect, update, end and watch sessions.", no_args_is_help=True,
-                      epilog=epilog("cobrowse sessions list --agent all --state active", "cobrowse sessions end --inactive-for 30m --yes"))
+                      epilog=epilog("cobrowse sessions list --agent all --state active", "cobrowse sessions end --agent all --state pending --older-than 20m --yes"))
     root.add_typer(app, name="sessions")
 
     @app.command("list", epilog="Examples:\n\n  cobrowse sessions list --state active --filter user_id=42\n\n"
@@ -371,7 +374,7 @@ def register(root: typer.Typer) -> None:
         raise typer.Exit(run_update(opts, get_env(ctx)))
 
     @app.command(epilog="Examples:\n\n  cobrowse sessions end SESSION_ID --yes\n\n"
-                 "  cobrowse sessions end --agent all --state active --inactive-for 30m --yes --ndjson\n\n"
+                 "  cobrowse sessions end --agent all --state active --older-than 4h --yes --ndjson\n\n"
                  "  cobrowse sessions list --filter user_id=42 -q | cobrowse sessions end --stdin --yes\n\n" + EPILOG)
     def end(
         ctx: typer.Context,
@@ -380,8 +383,8 @@ def register(root: typer.Typer) -> None:
         filter: FilterOpt = None,
         state: StateOpt = None,
         agent: AgentOpt = None,
-        older_than: Annotated[Optional[str], typer.Option(help="Only sessions created longer ago than this (e.g. 2h).")] = None,
-        inactive_for: Annotated[Optional[str], typer.Option(help="Only sessions not updated for this long (e.g. 30m).")] = None,
+        older_than: Annotated[Optional[str], typer.Option(help="Only sessions whose `created` is longer ago than this (e.g. 4h): age, not activity.")] = None,
+        inactive_for: Annotated[Optional[str], typer.Option(help="Only sessions whose `updated` (the last change to the session's properties, not proof nobody is there) is longer ago than this (e.g. 30m).")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be ended; change nothing.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
         concurrency: Annotated[int, typer.Option(help="Sessions ended in parallel (1-64).")] = 10,

@@ -17,10 +17,10 @@ from starlette.routing import Route
 from cobrowse_cli.sandbox.errors import bad_request, forbidden, not_found
 from cobrowse_cli.sandbox.faults import FaultConfig
 from cobrowse_cli.sandbox.seed import DEFAULT_AGENT, SeedParams, random_custom_data, seed_store
-from cobrowse_cli.sandbox.store import STATES
+from cobrowse_cli.sandbox.model import STATES
 from cobrowse_cli.sandbox.timeutil import parse_iso_us
 from cobrowse_cli.sandbox.variants import DESCRIPTIONS, UnknownVariant, parse_variants
-from cobrowse_cli.sandbox.web import endpoint, json_body, json_response, last_value, parse_filters
+from cobrowse_cli.sandbox.web import endpoint, json_body, json_response, last_value, merged_custom_data, parse_filters
 
 MAX_CREATE = 100_000
 RETURN_SESSIONS_UP_TO = 1000
@@ -43,6 +43,7 @@ def control(fn):
         return await fn(request)
 
     wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__  # the index's description for routes other modules add
     return wrapper
 
 
@@ -126,7 +127,7 @@ async def faults(request: Request):
 
 @control
 async def timeouts(request: Request):
-    t = request.app.state.store.timeouts
+    store = request.app.state.store
     if request.method == "POST":
         body = await json_body(request)
         for key in ("pending", "authorizing", "inactivity"):
@@ -134,10 +135,8 @@ async def timeouts(request: Request):
                 v = body[key]
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                     raise bad_request(f"{key} must be a positive number of seconds")
-        for key in ("pending", "authorizing", "inactivity"):
-            if key in body:
-                setattr(t, key, float(body[key]))
-        request.app.state.store.reschedule_all()
+        store.set_timeouts(**{k: float(body[k]) for k in ("pending", "authorizing", "inactivity") if k in body})
+    t = store.timeouts
     return json_response({"pending": t.pending, "authorizing": t.authorizing, "inactivity": t.inactivity})
 
 
@@ -177,7 +176,7 @@ async def create_sessions(request: Request):
     device_id = body.get("device")
     if device_id is not None and not isinstance(device_id, str):
         raise bad_request("device must be a device id (string)")
-    if device_id is not None and device_id not in store.devices:
+    if device_id is not None and store.device(device_id) is None:
         raise not_found(f"no device {device_id!r}")
     connected = body.get("connected", True)
     if not isinstance(connected, bool):
@@ -232,20 +231,17 @@ async def session_action(request: Request):
 
 
 def _attach_device(store, s, device_id: str) -> None:
-    d = store.devices.get(device_id)
+    d = store.device(device_id)
     if d is None:
         raise not_found(f"no device {device_id!r}")
-    s.device_id = d.id
-    s.data["device"] = dict(d.data["device"])
-    store.live_by_device.setdefault(d.id, set()).add(s.id)
-    s.connected = d.present
+    store.attach_device(s, d)
 
 
 @control
 async def create_device(request: Request):
     body = await json_body(request)
     store = request.app.state.store
-    if body.get("id") is not None and (not isinstance(body["id"], str) or body["id"] in store.devices):
+    if body.get("id") is not None and (not isinstance(body["id"], str) or store.device(body["id"]) is not None):
         raise bad_request("id must be a new device id string")
     for key, kind, what in (("custom_data", dict, "an object"), ("device", dict, "an object"),
                             ("connectable", bool, "a boolean"), ("online", bool, "a boolean")):
@@ -265,11 +261,27 @@ async def create_device(request: Request):
 @control
 async def update_device(request: Request):
     store = request.app.state.store
-    d = store.devices.get(request.path_params["id"])
+    d = store.device(request.path_params["id"])
     if d is None:
         raise not_found(f"no device {request.path_params['id']!r}")
-    store.update_device(d, await json_body(request, required=True))
+    store.update_device(d, _device_changes(d, await json_body(request, required=True)))
     return json_response(d.data)
+
+
+def _device_changes(d, body: dict) -> dict:
+    """A device PUT checked whole: {custom_data (merged), connectable, device (merged)} as new values."""
+    changes: dict = {}
+    if "custom_data" in body:
+        if not isinstance(body["custom_data"], dict):
+            raise bad_request("custom_data must be an object", "invalid_value")
+        changes["custom_data"] = merged_custom_data(d.data["custom_data"], body["custom_data"])
+    if "connectable" in body:
+        if not isinstance(body["connectable"], bool):
+            raise bad_request("connectable must be a boolean", "invalid_value")
+        changes["connectable"] = body["connectable"]
+    if "device" in body and isinstance(body["device"], dict):
+        changes["device"] = {**d.data["device"], **body["device"]}
+    return changes
 
 
 @control
@@ -330,7 +342,7 @@ class Churn:
             n_end = int(owed_end)
             if n_end:
                 owed_end -= n_end
-                active = list(store.by_state["active"].values())
+                active = store.active_sessions()
                 for s in self._rng.sample(active, min(n_end, len(active))):
                     store.end_session(s, "device_ended")
 
@@ -358,10 +370,10 @@ async def sockets(request: Request):
     """GET: how many realtime sockets are open (and subscribed to something); POST .../drop: close them all (1012)."""
     from cobrowse_cli.sandbox import realtime
 
-    store = request.app.state.store
+    sockets = realtime.registry(request.app.state)
     if request.url.path.endswith("/drop"):
-        return json_response({"dropped": realtime.drop_all_sockets(store)})
-    return json_response({"open": realtime.open_socket_count(store), "subscribed": realtime.subscribed_socket_count(store)})
+        return json_response({"dropped": realtime.drop_all_sockets(sockets)})
+    return json_response({"open": realtime.open_socket_count(sockets), "subscribed": realtime.subscribed_socket_count(sockets)})
 
 
 @control
@@ -372,6 +384,14 @@ async def health(request: Request):
 @control
 async def index(request: Request):
     rows = [{"method": m, "path": p, "description": d} for m, p, _, d in ENDPOINTS]
+    # control routes other modules register (recordings, media, ...) are listed too, from their docstrings
+    known = {(p.rstrip("/"), m) for m, p, _, _ in ENDPOINTS}
+    for route in request.app.routes:
+        path, methods = getattr(route, "path", ""), getattr(route, "methods", None) or set()
+        shown = ",".join(m for m in ("GET", "POST", "PUT", "DELETE") if m in methods)
+        if path.startswith("/_sandbox") and shown and (path, shown) not in known:
+            doc = (route.endpoint.__doc__ or "").strip().splitlines()
+            rows.append({"method": shown, "path": path, "description": doc[0] if doc else "(undocumented)"})
     return json_response({"endpoints": rows, "variants": DESCRIPTIONS})
 
 

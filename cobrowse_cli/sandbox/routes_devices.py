@@ -39,7 +39,7 @@ async def list_devices(request: Request):
 
 
 def _device_or_404(request: Request):
-    d = store_of(request).devices.get(request.path_params["id"])
+    d = store_of(request).device(request.path_params["id"])
     if d is None:
         raise not_found(f"no device with id {request.path_params['id']!r}")
     return d

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from cobrowse_cli.sandbox.errors import bad_request, forbidden, not_found
-from cobrowse_cli.sandbox.store import random_id
+from cobrowse_cli.sandbox.model import AGENT_TOGGLE_VALUES, STATES, random_id
 from cobrowse_cli.sandbox.web import (
     caller,
     endpoint,
@@ -20,6 +20,7 @@ from cobrowse_cli.sandbox.web import (
     json_body,
     json_response,
     last_value,
+    merged_custom_data,
     parse_date,
     parse_filters,
     parse_limit,
@@ -87,8 +88,10 @@ def _session_or_404(request: Request, agent):
     s = store_of(request).get_session(key)
     if s is None:
         raise not_found(SESSION_NOT_FOUND.format(key=key))
-    if not is_admin(agent) and s.owner_id != agent.id and variants_of(request).agent_scope:
-        raise forbidden("this session belongs to another agent: only administrators may access it")
+    if not is_admin(agent) and s.owner_id != agent.id:
+        if variants_of(request).agent_scope:
+            raise forbidden("this session belongs to another agent: only administrators may access it")
+        raise not_found(SESSION_NOT_FOUND.format(key=key))
     return s
 
 
@@ -122,8 +125,42 @@ async def update_session(request: Request):
     s = _session_or_404(request, agent)
     if variants_of(request).end_ended_404 and s.state == "ended" and body.get("state") == "ended":
         raise not_found(SESSION_NOT_FOUND.format(key=request.path_params["id"]))
-    store_of(request).update_session(s, body)
+    changes, custom, end = _validated_update(s, body)
+    store_of(request).update_session(s, changes=changes, custom_data=custom, end=end)
     return json_response(_shown(request, s.data))
+
+
+def _validated_update(s, body: dict) -> tuple[dict, dict | None, bool]:
+    """An agent's PUT checked whole before anything changes, so a 400 changes nothing.
+    Returns (toggle changes, the new custom_data or None when unchanged, whether to end)."""
+    if "id" in body and body["id"] != s.id:
+        raise bad_request("id in body does not match the session in the path")
+    changes: dict = {}
+    new_state = body.get("state")
+    if "state" in body:
+        if new_state not in STATES:
+            raise bad_request(f"invalid state {new_state!r}; expected one of {', '.join(STATES)}", "invalid_state")
+        if new_state not in (s.state, "ended"):
+            raise bad_request(f"cannot change state from {s.state} to {new_state}", "invalid_state_transition")
+    for key in ("remote_control", "full_device", "calling"):
+        if key in body:
+            value = body[key]
+            if value not in AGENT_TOGGLE_VALUES:
+                raise bad_request(f"{key} may only be set to 'requested' or 'off'", "invalid_value")
+            if s.state == "ended" and value != s.data[key]:
+                raise bad_request("session has ended", "session_ended")
+            if value != s.data[key]:
+                changes[key] = value
+    custom = None
+    if "custom_data" in body:
+        if not isinstance(body["custom_data"], dict):
+            raise bad_request("custom_data must be an object", "invalid_value")
+        custom = merged_custom_data(s.data["custom_data"], body["custom_data"])
+        if custom == s.data["custom_data"]:
+            custom = None
+    if s.state == "ended" and (changes or custom is not None):
+        raise bad_request("session has ended", "session_ended")
+    return changes, custom, new_state == "ended"
 
 
 @endpoint

@@ -29,9 +29,10 @@ class Source:
         if self.ids:
             found = (self.get(i) for i in self.ids)
             return [r for r in found if r is not None]
+        # No catch-up walk: the watch re-lists every interval anyway, and sockets push the rest.
         if self.kind == "session":
-            return list(select_sessions(self.client, self.query))
-        return list(select_devices(self.client, self.query))
+            return list(select_sessions(self.client, self.query, catch_up=False))
+        return list(select_devices(self.client, self.query, catch_up=False))
 
     def get(self, resource_id: str) -> dict | None:
         from cobrowse_cli.client.errors import NotFoundError

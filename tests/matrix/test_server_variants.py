@@ -19,7 +19,6 @@ import pytest
 from cobrowse_cli.app import run
 from tests.conftest import DEFAULT_SUB
 
-NOW = datetime.now(timezone.utc).isoformat()
 VARIANTS = ["default", "page-cap=7", "inclusive-cursor", "after-inclusive", "order=created", "ignore-agent",
             "ignore-filters", "ignore-state", "no-ended-reason", "agent-scope", "non-admin-own", "end-ended-404",
             "page-cap=50,order=created", "page-cap=50,inclusive-cursor,after-inclusive",
@@ -31,15 +30,19 @@ EXTRAS = [({"tier": 1}, "active", 3), ({"tier": "1"}, "active", 2), ({"tier": "1
 TABLE: dict[tuple[str, str], str] = {}
 
 
-@pytest.fixture(scope="module")
-def base(sandbox_server):
-    """The seeded sessions as the default server lists them (200 fit one page)."""
-    sandbox_server.reset(now=NOW)
-    res = sandbox_server.api("GET", "/api/1/sessions?agent=all&limit=1000", token=sandbox_server.admin_token())
-    assert res.status == 200 and len(res.body) == 200
-    yield res.body
+@pytest.fixture(scope="module", autouse=True)
+def print_table():
+    yield
     if TABLE:
         print("\n" + table())
+
+
+def seeded(sandbox, now: str) -> list[dict]:
+    """The seeded sessions as the default server lists them (200 fit one page)."""
+    sandbox.reset(now=now)
+    res = sandbox.api("GET", "/api/1/sessions?agent=all&limit=1000", token=sandbox.admin_token())
+    assert res.status == 200 and len(res.body) == 200
+    return res.body
 
 
 def table() -> str:
@@ -52,11 +55,13 @@ def table() -> str:
 
 
 @pytest.fixture
-def world(sandbox, base, request):
+def world(sandbox, request):
     """The sandbox playing one variant, with the extras created; returns (sandbox, every session)."""
     variant = request.param
-    sandbox.reset(now=NOW, variants=[] if variant == "default" else [variant])
-    sessions = [dict(s) for s in base]
+    # Anchored at this moment twice in a row: the same seed, and nothing has timed out in between.
+    now = datetime.now(timezone.utc).isoformat()
+    sessions = seeded(sandbox, now)
+    sandbox.reset(now=now, variants=[] if variant == "default" else [variant])
     for custom, state, count in EXTRAS:
         made = sandbox.control("POST", "/_sandbox/sessions",
                                {"count": count, "state": state, "custom_data": custom, "agent": DEFAULT_SUB})

@@ -8,7 +8,7 @@ import time
 def wait_state(sandbox, sid, state, timeout=10.0):  # generous: CI cores are shared
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        s = sandbox.api("GET", f"/api/1/sessions/{sid}").body
+        s = sandbox.api("GET", f"/api/1/sessions/{sid}", token=sandbox.admin_token()).body
         if s["state"] == state:
             return s
         time.sleep(0.05)
@@ -31,7 +31,7 @@ def test_inactivity_timeout_ends_an_active_session_whose_device_left(sandbox):
                                                              "agent": "agent@sandbox.test"})
     sid = created["ids"][0]
     time.sleep(0.8)
-    assert sandbox.api("GET", f"/api/1/sessions/{sid}").body["state"] == "active"  # device online: no timeout
+    assert sandbox.api("GET", f"/api/1/sessions/{sid}", token=sandbox.admin_token()).body["state"] == "active"  # device online: no timeout
     t0 = time.monotonic()
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/offline")
     s = wait_state(sandbox, sid, "ended")
@@ -48,7 +48,7 @@ def test_device_coming_back_in_time_keeps_the_session(sandbox):
     time.sleep(0.2)
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/online")
     time.sleep(0.8)
-    assert sandbox.api("GET", f"/api/1/sessions/{sid}").body["state"] == "active"
+    assert sandbox.api("GET", f"/api/1/sessions/{sid}", token=sandbox.admin_token()).body["state"] == "active"
 
 
 def test_pending_and_authorizing_timeouts(sandbox):

@@ -12,17 +12,18 @@ import pytest
 
 from tests.conftest import ControlError
 
-# One anchor for the module, so every reset seeds the same data (and nothing is old enough to time out).
-NOW = datetime.now(timezone.utc).isoformat()
+_anchor: list[str] = []
 
 
 @pytest.fixture(autouse=True)
 def same_data(sandbox):
-    sandbox.reset(now=NOW)
+    """One "now" per test, so every reset in it seeds the same data (and nothing is old enough to time out)."""
+    _anchor[:] = [datetime.now(timezone.utc).isoformat()]
+    sandbox.reset(now=_anchor[0])
 
 
 def play(sandbox, *variants: str) -> dict:
-    return sandbox.reset(now=NOW, variants=list(variants))
+    return sandbox.reset(now=_anchor[0], variants=list(variants))
 
 
 def listing(sandbox, query: str, token=None) -> list[dict]:
@@ -183,12 +184,13 @@ def test_agent_scope_answers_403_where_the_default_answers_404(sandbox):
     me = sandbox.api("GET", "/api/1/users/me").body["id"]
     other = next(r for r in listing(sandbox, "?agent=all&limit=1000&state=active") if r["agent"]["id"] != me)
     path = f"/api/1/sessions/{other['id']}"
+    assert sandbox.api("GET", path).status == 404
     play(sandbox, "agent-scope")
     res = sandbox.api("GET", path)
     assert res.status == 403 and res.body["id"] == "forbidden"
     put = sandbox.api("PUT", path, json={"id": other["id"], "state": "ended"})
     assert put.status == 403
-    assert sandbox.stats()["ends"]["total"] == 0
+    assert other["id"] not in sandbox.stats()["ends"]["by_session"]
     assert sandbox.api("GET", "/api/1/sessions/doesnotexist00000000").status == 404  # missing stays 404
 
 
@@ -219,3 +221,24 @@ def test_device_listing_plays_page_cap_cursors_and_ignored_filters(sandbox):
     assert pivot in {d["last_active"] for d in devices(f"?limit=1000&seen_before={pivot}")}
     assert pivot in {d["last_active"] for d in devices(f"?limit=1000&seen_after={pivot}")}
     assert len(devices(f"?limit=1000&filter_plan={plan}")) == len(every)
+
+
+def test_no_ended_reason_on_the_realtime_socket_too(sandbox):
+    import asyncio
+
+    from tests.sandbox.test_realtime import open_socket, recv, rest, send
+
+    play(sandbox, "no-ended-reason")
+    token = sandbox.token()
+    notification_token = rest(sandbox.url, "GET", "/api/1/users/me", token)["notification_token"]
+    session = rest(sandbox.url, "POST", "/api/1/sessions", token, {})
+
+    async def scenario():
+        async with open_socket(sandbox.url, notification_token) as ws:
+            await send(ws, "subscribe", 1, session["control_token"])
+            assert await recv(ws) == {"ack": 1}
+            await asyncio.to_thread(sandbox.control, "POST", f"/_sandbox/sessions/{session['id']}/end")
+            event = await recv(ws)
+            assert event["data"]["state"] == "ended" and "ended_reason" not in event["data"]
+
+    asyncio.run(scenario())
