@@ -7,7 +7,8 @@
   GET /_sandbox/recordings          ids whose recording was deleted
 
 Policy: an administrator may read and delete any recording; an agent may read its own sessions'
-recordings and delete none (403 naming the permission).
+recordings (another agent's session is a 404, as in routes_sessions) and delete none (403 naming the
+permission).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from cobrowse_cli.sandbox.control import control
 from cobrowse_cli.sandbox.errors import ApiError, forbidden
 from cobrowse_cli.sandbox.media import events_for, video_size
+from cobrowse_cli.sandbox.routes_sessions import _session_or_404
 from cobrowse_cli.sandbox.web import caller, endpoint, is_admin, json_body, json_response, store_of
 
 FEATURES = ["recording", "remote_control", "full_device", "redaction", "notifications"]
@@ -44,17 +46,10 @@ def policy_for(agent) -> dict:
 
 def _recording_session(request: Request, *, deleting: bool):
     agent = caller(request)
-    store = store_of(request)
-    key = request.path_params["id"]
-    s = store.get_session(key)
-    if s is None:
-        raise ApiError(404, "session_not_found", f"no session with id {key!r}")
-    if not is_admin(agent):
-        if deleting:
-            raise forbidden("your policy does not allow recordings:delete")
-        if s.owner_id != agent.id:
-            raise forbidden("your policy allows recordings:read on your own sessions only")
-    if not s.data.get("recorded") or s.id in store.deleted_recordings:
+    if deleting and not is_admin(agent):
+        raise forbidden("your policy does not allow recordings:delete")
+    s = _session_or_404(request, agent)  # another agent's session reads like a missing one
+    if not s.data.get("recorded") or s.id in store_of(request).deleted_recordings:
         raise ApiError(404, "recording_not_found", f"session {s.id} has no recording")
     return s
 
@@ -108,6 +103,7 @@ async def closest_region(request: Request):
 
 @control
 async def media_settings(request: Request):
+    """read / change the media origin {url_ttl_s, video_bytes, drop_rate, drop_after_bytes, chunk_delay_ms, expire_next, seed, reset}; counters incl. bearer_seen"""
     media = request.app.state.media
     if request.method == "POST":
         body = await json_body(request)
@@ -119,11 +115,13 @@ async def media_settings(request: Request):
 
 @control
 async def notifications(request: Request):
+    """device pushes received: [{device, session, attempt}]"""
     return json_response(store_of(request).notifications)
 
 
 @control
 async def deleted(request: Request):
+    """ids of sessions whose recording was deleted"""
     return json_response(sorted(store_of(request).deleted_recordings))
 
 
