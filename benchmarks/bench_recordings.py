@@ -2,7 +2,8 @@
 each from the sandbox's media origin, against curl fetching the same signed URLs with the same
 concurrency (`xargs -P C curl`). The CLI's wall time includes its start-up and one API call per
 recording (curl is handed URLs fetched beforehand), as a user would see it. Every CLI run is checked
-byte-for-byte in size and for a bearer token reaching the media origin.
+byte-for-byte in size and for a bearer token reaching the media origin. Like curl, the CLI leaves
+flushing to the OS by default; `--fsync` (measured too, informative) waits for the disk before each rename.
 
 Peak RSS: the same download of 10 files of 10 MB and of 100 MB; streaming means it stays flat.
 """
@@ -44,9 +45,10 @@ def _video_urls(sandbox: Sandbox, ids: list[str]) -> list[str]:
     return urls
 
 
-def cli_run(sandbox: Sandbox, env: dict, ids: list[str], size: int, out: Path):
+def cli_run(sandbox: Sandbox, env: dict, ids: list[str], size: int, out: Path, *extra: str):
     before = sandbox.control("GET", "/_sandbox/media")["bearer_seen"]
-    argv = [cobrowse_exe(), "recordings", "download", *ids, "--dir", str(out), "--concurrency", str(CONCURRENCY), "--ndjson"]
+    argv = [cobrowse_exe(), "recordings", "download", *ids, "--dir", str(out), "--concurrency", str(CONCURRENCY),
+            "--ndjson", *extra]
     s = checked(run_measured(argv, env=env, capture=True, timeout=600), "recordings download")
     outcomes = [json.loads(line)["outcome"] for line in s.stdout.splitlines() if line.strip()]
     sizes = [(out / f"{sid}.mp4").stat().st_size for sid in ids]
@@ -79,7 +81,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
     sandbox.reset(sessions=500, active=10)
     ids = _recorded_ids(sandbox, n)
     work = Path(tempfile.mkdtemp(prefix="bench-rec-", dir=home))
-    cli_walls, curl_walls, cli_cpu = [], [], []
+    cli_walls, curl_walls, cli_cpu, fsync_walls = [], [], [], []
     try:
         sandbox.control("POST", "/_sandbox/media", {"reset": True, "video_bytes": size})
         for i in range(runs):
@@ -89,6 +91,8 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
             cli_cpu.append(s.cpu)
             progress(f"recordings: {n} x {size // MB} MB with curl, run {i + 1}/{runs}")
             curl_walls.append(curl_run(_video_urls(sandbox, ids), size, work / "curl"))
+            progress(f"recordings: {n} x {size // MB} MB with the CLI --fsync, run {i + 1}/{runs}")
+            fsync_walls.append(cli_run(sandbox, env, ids, size, work / "fsync", "--fsync").wall)
         rss = {}
         for each in (small, big):
             sandbox.control("POST", "/_sandbox/media", {"video_bytes": each})
@@ -107,6 +111,8 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
             f"curl {secs(curl_wall)} ({total_mb / curl_wall:,.0f} MB/s): {ratio:.2f}x curl",
             f">= {THROUGHPUT_TARGET}x curl", verdict(ratio >= THROUGHPUT_TARGET),
             raw={"cli_wall": cli_walls, "curl_wall": curl_walls, "cli_cpu": cli_cpu}),
+        Row(SECTION, "the same with --fsync (durable before rename)", secs(median(fsync_walls)),
+            f"{curl_wall / median(fsync_walls):.2f}x curl", "(informative)", raw={"wall": fsync_walls}),
         Row(SECTION, f"peak RSS, 10 x {big // MB} MB vs 10 x {small // MB} MB",
             f"{rss[big]:.0f} MB vs {rss[small]:.0f} MB", f"{rss_ratio:.2f}x", f"<= {RSS_TARGET}x",
             verdict(rss_ratio <= RSS_TARGET), raw=rss),

@@ -158,6 +158,7 @@ class Downloader:
     sleep: Callable[[float], None] = time.sleep
     refreshes: int = 2  # fresh URLs from the API after an expired one
     abort: threading.Event = field(default_factory=threading.Event)  # set: downloads in flight give up
+    fsync: bool = False  # flush to disk before each rename: survives power loss, not just a killed process
 
     def is_complete(self, session_id: str) -> bool:
         return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
@@ -196,7 +197,7 @@ class Downloader:
         events = merge_events(actions, recording.get("events"))
         data = json.dumps(events, ensure_ascii=False, indent=1).encode("utf-8")
         final = self.directory / (session_id + EVENTS_SUFFIX)
-        with _atomic(final) as out:  # written last: its presence marks the session complete
+        with _atomic(final, fsync=self.fsync) as out:  # written last: its presence marks the session complete
             out.write(data)
         files.append(final.name)
         return Outcome(session_id, DOWNLOADED, bytes=total + len(data), files=files)
@@ -224,8 +225,9 @@ class Downloader:
             try:
                 with open(tmp, "wb") as out:
                     size, content_type = self.fetcher.download(url, out, self._progress)
-                    out.flush()
-                    os.fsync(out.fileno())
+                    if self.fsync:
+                        out.flush()
+                        os.fsync(out.fileno())
                 ext = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "video")
                 final = self.directory / f"{session_id}.{ext}"
                 os.replace(tmp, final)
@@ -293,8 +295,9 @@ def _temp(directory: Path, session_id: str) -> str:
 class _atomic:
     """`with _atomic(path) as f:` writes a hidden temp file and renames it to `path` only on success."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, fsync: bool = False):
         self.path = path
+        self.fsync = fsync
 
     def __enter__(self):
         self.tmp = _temp(self.path.parent, self.path.name)
@@ -303,7 +306,7 @@ class _atomic:
 
     def __exit__(self, exc_type, *rest) -> None:
         try:
-            if exc_type is None:
+            if exc_type is None and self.fsync:
                 self.file.flush()
                 os.fsync(self.file.fileno())
             self.file.close()

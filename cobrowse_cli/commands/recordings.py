@@ -215,6 +215,7 @@ class DownloadOptions:
     concurrency: int = 4
     idle_timeout: str = "60s"
     output: OutputFlags = field(default_factory=OutputFlags)
+    fsync: bool = False
 
 
 def run_download(opts: DownloadOptions, env: Env) -> int:
@@ -242,7 +243,7 @@ def run_download(opts: DownloadOptions, env: Env) -> int:
     stopped: list[Exception] = []
     started = time.monotonic()
     try:
-        downloader = Downloader(client, fetcher, directory)
+        downloader = Downloader(client, fetcher, directory, fsync=opts.fsync)
         outcomes = download_recordings(downloader, ids, concurrency=opts.concurrency, stopped=stopped)
         if writer.is_machine:
             writer.write_rows(_report(writer, outcomes, counts))
@@ -359,6 +360,7 @@ def register(root: typer.Typer) -> None:
         dir: Annotated[str, typer.Option("--dir", "-d", metavar="DIR", help="Where to write the files (created if missing).")] = ".",
         concurrency: ConcurrencyOpt = 4,
         idle_timeout: Annotated[str, typer.Option(metavar="DURATION", help="Give up on a download that makes no progress for this long.")] = "60s",
+        fsync: Annotated[bool, typer.Option("--fsync", help="Flush each file to disk before renaming it (survives a power loss; slower).")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
@@ -369,7 +371,7 @@ def register(root: typer.Typer) -> None:
         """
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         opts = DownloadOptions(ids or [], stdin, sel, dir, concurrency, idle_timeout,
-                               OutputFlags(json, fields, ndjson, csv, quiet, columns))
+                               OutputFlags(json, fields, ndjson, csv, quiet, columns), fsync)
         raise typer.Exit(run_download(opts, get_env(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings delete SESSION_ID --yes",

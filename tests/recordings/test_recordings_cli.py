@@ -219,3 +219,10 @@ def test_delete_stays_in_its_selection_on_other_servers(cli, sandbox, variant):
     assert result.code == 0, result.err
     assert {r["id"] for r in _ndjson(result)} == expected
     assert set(sandbox.control("GET", "/_sandbox/recordings")) == expected
+
+
+def test_fsync_download_is_complete_too(cli, sandbox, out):
+    ids = [s["id"] for s in _recorded(sandbox)[:2]]
+    result = cli("recordings", "download", *ids, "--dir", str(out), "--fsync", "--ndjson")
+    assert result.code == 0 and {r["outcome"] for r in _ndjson(result)} == {"downloaded"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{i}{ext}" for i in ids for ext in (".mp4", ".events.json"))
