@@ -1,11 +1,12 @@
 """cobrowse-cli benchmarks: one table of medians and ratios, measured side by side in one run.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--only startup,scale,bulk,watch] [--json FILE]
+    .venv/bin/python benchmarks/run.py [--quick] [--only startup,scale,bulk,watch,recordings] [--json FILE]
 
 Sections: start-up (vs `python -c pass` and the official JS SDK), scale (`sessions list --all --ndjson`
 over 100k sandbox sessions), bulk end (1,000 sessions under 50 ms injected latency) and watch latency
-(socket vs poll, from benchmarks/watch_latency.py) and monitoring (`top` latency and CPU, exporter
-requests and scrape latency, from benchmarks/bench_monitoring.py). Everything runs against a sandbox on 127.0.0.1
+(socket vs poll, from benchmarks/watch_latency.py), monitoring (`top` latency and CPU, exporter
+requests and scrape latency, from benchmarks/bench_monitoring.py) and recordings download (vs curl; peak RSS
+flat in file size, from benchmarks/bench_recordings.py). Everything runs against a sandbox on 127.0.0.1
 that this script starts and stops. Targets are ratios, reported as PASS/FAIL, never asserted: the
 exit code is 0 unless a section could not run. Progress goes to stderr; the table to stdout.
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_harness import Row, Sandbox, progress  # noqa: E402
 
-SECTIONS = ("startup", "scale", "bulk", "watch", "monitoring")
+SECTIONS = ("startup", "scale", "bulk", "watch", "monitoring", "recordings")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +95,10 @@ def run_section(section: str, sandbox: Sandbox, home: Path, *, quick: bool) -> t
         import bench_monitoring
 
         return bench_monitoring.run(sandbox, home, quick=quick), []
+    if section == "recordings":
+        import bench_recordings
+
+        return bench_recordings.run(sandbox, home, quick=quick), []
     import bench_watch
 
     return bench_watch.run(sandbox, home, quick=quick), []

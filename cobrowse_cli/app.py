@@ -23,6 +23,9 @@ COMMAND_MODULES = {
     "exporter": "exporter",
     "sessions": "sessions",
     "devices": "devices",
+    "recordings": "recordings",
+    "account": "account",
+    "regions": "regions",
     "auth": "auth",
     "config": "config",
     "api": "api",
@@ -117,6 +120,9 @@ def root(
         Optional[str],
         typer.Option("--jq", metavar="EXPR", help="Filter a command's JSON output with a jq expression (implies --json)."),
     ] = None,
+    region: Annotated[
+        Optional[str], typer.Option("--region", metavar="us|eu", help="Cloud region picking the API URL (also COBROWSE_REGION).")
+    ] = None,
 ) -> None:
     from cobrowse_cli.config.keys import parse_seconds
 
@@ -132,6 +138,7 @@ def root(
             request_timeout=None if request_timeout is None else parse_seconds(request_timeout, "--request-timeout"),
             wide=wide,
             jq=jq,
+            region=region,
         )
     )
     ctx.call_on_close(ctx.obj.close)

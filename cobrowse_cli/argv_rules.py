@@ -14,8 +14,8 @@ from typing import Callable
 
 from cobrowse_cli.exitcodes import UsageError
 
-GLOBAL_FLAGS = {"--debug", "--no-color", "--sandbox", "--insecure", "--version", "--wide"}
-GLOBAL_VALUED = {"--profile", "-p", "--jq"}
+GLOBAL_FLAGS = {"--debug", "--no-color", "--sandbox", "--insecure", "--version", "--wide", "--csv-raw"}
+GLOBAL_VALUED = {"--profile", "-p", "--jq", "--request-timeout", "--region"}
 GLOBALS = GLOBAL_FLAGS | GLOBAL_VALUED
 
 # Commands whose output is JSON (or can be): where --jq means something.

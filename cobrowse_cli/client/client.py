@@ -188,6 +188,23 @@ class Client:
         body = {"session": session_id, "attempt": attempt}
         return self._call("POST", f"/api/1/devices/{_segment(id)}/notifications", json=body)
 
+    # recordings, account, policy, regions (media itself is fetched by client/media.py, without our token)
+    def get_recording(self, session_id: str) -> dict:
+        """`video` and `actions` (signed URLs, relative to the API or absolute) and `events` (a list)."""
+        return self._call("GET", f"/api/1/sessions/{_segment(session_id)}/recording", expect=dict)
+
+    def delete_recording(self, session_id: str) -> Any:
+        return self._call("DELETE", f"/api/1/sessions/{_segment(session_id)}/recording")
+
+    def accounts(self) -> list[dict]:
+        return self._call("GET", "/api/1/accounts", expect=list)
+
+    def current_policy(self) -> dict:
+        return self._call("GET", "/api/1/policy/current", expect=dict)
+
+    def closest_region(self) -> dict:
+        return self._call("GET", "/api/1/regions/closest", expect=dict)
+
     def socket_auth(self) -> SocketAuth:
         """Where to open the realtime socket, from /users/me (the SDK's #getSocketAuth + #generateUrl)."""
         user = self.me()

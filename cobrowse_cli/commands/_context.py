@@ -51,6 +51,7 @@ class Globals:
     request_timeout: float | None = None  # --request-timeout / COBROWSE_REQUEST_TIMEOUT (seconds)
     wide: bool = False  # tables: every column, nothing shortened
     jq: str | None = None  # filter JSON output with this jq program
+    region: str | None = None
 
 
 @dataclass
@@ -75,6 +76,8 @@ class Env:
                 self._closers.append(self._sandbox.stop)
             overrides = {"api": self._sandbox.url, "token": self._sandbox.token, **overrides}
         overrides.setdefault("request_timeout", self.globals.request_timeout)
+        if self.globals.region and "region" not in overrides:
+            overrides["region"] = self.globals.region
         return config.resolve(profile=self.globals.profile, **overrides)
 
     def client(self, **overrides: Any) -> "Client":

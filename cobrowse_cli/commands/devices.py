@@ -78,6 +78,51 @@ def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
     return exitcodes.OK
 
 
+@dataclass
+class NotifyOptions:
+    device_id: str
+    session_id: str
+    attempts: int = 1
+    every: str = "4s"
+    json: bool = False
+
+
+def run_notify(opts: NotifyOptions, env: Env, sleep=None) -> int:
+    """Push "an agent wants to connect" up to N times; stop early once the session has left `pending`
+    (the device joined, or the session ended). One row per attempt."""
+    import time
+
+    from cobrowse_cli.output import Column
+
+    device_id = _parse.require_id(opts.device_id, kind="device")
+    session_id = _parse.require_id(opts.session_id)
+    if not 1 <= opts.attempts <= 100:
+        raise UsageError(f"invalid --attempts {opts.attempts}: must be between 1 and 100")
+    pause = _parse.parse_duration(opts.every, option="--every").total_seconds()
+    sleep = sleep or time.sleep
+    client = env.client()
+    columns = [Column("attempt", "ATTEMPT", kind="number"), Column("device"), Column("session"),
+               Column("sent", "SENT", kind="bool"), Column("session_state", "SESSION STATE", kind="state")]
+    writer = make_writer(env, OutputFlags(ndjson=opts.json), columns, id_key="device")
+
+    def attempts():
+        for attempt in range(1, opts.attempts + 1):
+            answer = client.notify_device(device_id, session_id, attempt) or {}
+            sent = answer.get("sent") if isinstance(answer, dict) else None
+            state = None
+            if attempt < opts.attempts:
+                sleep(pause)
+                state = client.get_session(session_id).get("state")
+            yield {"attempt": attempt, "device": device_id, "session": session_id,
+                   "sent": sent if isinstance(sent, bool) else None, "session_state": state}
+            if state is not None and state != "pending":
+                writer.info(f"session {session_id} is {state} now; no more pushes")
+                return
+
+    writer.write_rows(attempts())
+    return exitcodes.OK
+
+
 def register(root: typer.Typer) -> typer.Typer:
     from cobrowse_cli.commands.watch import add_device_watch
 
@@ -111,6 +156,22 @@ def register(root: typer.Typer) -> typer.Typer:
     ) -> None:
         """Show one device."""
         raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+
+    @app.command(epilog=epilog("cobrowse devices notify DEVICE_ID --session SESSION_ID",
+                               "cobrowse devices notify DEVICE_ID --session SESSION_ID --attempts 5 --every 4s"))
+    def notify(
+        ctx: typer.Context,
+        id: Annotated[str, typer.Argument(metavar="DEVICE_ID", help="Device id.")],
+        session: Annotated[str, typer.Option("--session", "-s", metavar="SESSION_ID", help="The session to invite the device to.")],
+        attempts: Annotated[int, typer.Option(help="Pushes to send at most (the vendor's UI sends 5).")] = 1,
+        every: Annotated[str, typer.Option(metavar="DURATION", help="Pause between pushes.")] = "4s",
+        json: Annotated[bool, typer.Option("--json", help="One JSON object per attempt (NDJSON).", rich_help_panel="Output")] = False,
+    ) -> None:
+        """Push an "agent wants to connect" prompt to a device, reporting each attempt.
+
+        Stops early when the session leaves pending (the device joined, or it ended).
+        """
+        raise typer.Exit(run_notify(NotifyOptions(id, session, attempts, every, json), get_env(ctx)))
 
     add_device_watch(app)
     return app

@@ -4,6 +4,8 @@ Precedence, highest first (each value resolved on its own):
     command-line flag > environment (COBROWSE_TOKEN, COBROWSE_API, COBROWSE_LICENSE, COBROWSE_PROFILE,
     COBROWSE_REQUEST_TIMEOUT)
     > the profile in the config file > built-in default.
+The API base may also be given as a region (--region, COBROWSE_REGION, profile `region`: us or eu);
+at the same level an explicit API URL wins.
 A static token (flag, env or profile `token`) beats minting from the profile's `private_key`.
 
 Kept light for start-up: tomllib and the store are read only in resolve(); jwt, cryptography and
@@ -53,6 +55,7 @@ def resolve(
     token: "str | TokenSource | None" = None,
     license: str | None = None,
     request_timeout: float | None = None,
+    region: str | None = None,
     env: Mapping[str, str] | None = None,
     warn: Callable[[str], Any] | None = None,
 ) -> Settings:
@@ -81,7 +84,9 @@ def resolve(
         raise UsageError(f"unknown profile {name!r} ({sources['profile']}); known profiles: {known}")
     conf = profiles.get(name, {})
 
-    api_value, sources["api"] = _pick(api, env.get("COBROWSE_API"), conf.get("api"), DEFAULT_API)
+    api_value, sources["api"] = _pick_api(
+        (api, region), (env.get("COBROWSE_API"), env.get("COBROWSE_REGION")), (conf.get("api"), conf.get("region"))
+    )
     api_value = keys.normalize_api(str(api_value))
     license_value, sources["license"] = _pick(license, env.get("COBROWSE_LICENSE"), conf.get("license_key"), None)
 
@@ -133,6 +138,18 @@ def _pick(flag: Any, env_value: Any, profile_value: Any, default: Any) -> tuple[
     if profile_value is not None and profile_value != "":
         return profile_value, "profile"
     return default, "default"
+
+
+def _pick_api(*levels: tuple[Any, Any]) -> tuple[str, str]:
+    """The API base: at each level (flag, env, profile) an explicit URL beats a region."""
+    from cobrowse_cli.config.keys import region_api
+
+    for source, (url, region) in zip(("flag", "env", "profile"), levels):
+        if url:
+            return url, source
+        if region:
+            return region_api(region, source=source), source
+    return DEFAULT_API, "default"
 
 
 def profile_names(env: Mapping[str, str] | None = None) -> list[str]:

@@ -13,11 +13,14 @@ MAX_TOKEN_TTL = 86400  # the API rejects JWTs living longer than a day
 DEFAULT_TOKEN_TTL = 3600
 ROLES = ("administrator", "agent")
 MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT = 0.1, 3600.0
+# Cobrowse's clouds: a region picks the API base URL (an explicit `api` at the same level wins).
+REGIONS = {"us": "https://cobrowse.io", "eu": "https://eu.cobrowse.io"}
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 # key -> one-line description (shown in errors and `config list --help`).
 PROFILE_KEYS = {
     "api": "API base URL (default https://cobrowse.io; e.g. https://eu.cobrowse.io or a self-hosted URL)",
+    "region": "cloud region picking the API base URL: " + ", ".join(f"{k} ({v})" for k, v in REGIONS.items()),
     "license_key": "account license key (the minted token's iss claim; sent as X-CobrowseLicense)",
     "token": "a static agent JWT (used instead of minting)",
     "private_key": "path to the RS256 private key (PEM) used to mint tokens",
@@ -59,6 +62,9 @@ def validate(key: str, raw: str) -> Any:
         return normalize_api(value)
     if key == "token_ttl":
         return parse_ttl(value)
+    if key == "region":
+        region_api(value)
+        return value.lower()
     if key == "role":
         if value not in ROLES:
             raise UsageError(f"invalid role {value!r}: expected one of {', '.join(ROLES)}")
@@ -99,16 +105,24 @@ def normalize_api(value: str) -> str:
 
 
 def parse_seconds(value: Any, name: str) -> float:
-    """A finite number of seconds within the request-timeout bounds (NaN, inf and 0 are refused)."""
-    import math
+    """A request timeout in the one duration grammar (`30`, `30s`, `2m`; TOML numbers are seconds),
+    within bounds; NaN, inf and 0 never parse."""
+    from cobrowse_cli import durations
 
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not (MIN_REQUEST_TIMEOUT <= seconds <= MAX_REQUEST_TIMEOUT):  # also false for NaN
-        raise UsageError(f"invalid {name} {value!r}: expected seconds between {MIN_REQUEST_TIMEOUT:g} and {MAX_REQUEST_TIMEOUT:g}")
+    text = repr(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    seconds = durations.parse_seconds(text if isinstance(text, str) else "", option=name, bare_seconds=True)
+    if not (MIN_REQUEST_TIMEOUT <= seconds <= MAX_REQUEST_TIMEOUT):
+        raise UsageError(f"invalid {name} {value!r}: expected between {MIN_REQUEST_TIMEOUT:g}s and {MAX_REQUEST_TIMEOUT:g}s")
     return seconds
+
+
+def region_api(region: str, *, source: str = "region") -> str:
+    """`eu` -> https://eu.cobrowse.io; an unknown region is a UsageError naming the known ones."""
+    api = REGIONS.get(str(region).strip().lower())
+    if api is None:
+        known = ", ".join(REGIONS)
+        raise UsageError(f"unknown region {region!r} ({source}): expected one of {known}, or set api to a URL")
+    return api
 
 
 def parse_ttl(value: Any) -> int:

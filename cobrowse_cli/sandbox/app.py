@@ -17,10 +17,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import WebSocketRoute
 
-from cobrowse_cli.sandbox import control, routes_devices, routes_misc, routes_sessions
+from cobrowse_cli.sandbox import control, routes_devices, routes_misc, routes_recordings, routes_sessions
 from cobrowse_cli.sandbox.auth import SandboxKeys, Verifier, load_or_create_keys
 from cobrowse_cli.sandbox.errors import ApiError
 from cobrowse_cli.sandbox.faults import FaultConfig, Faults, FaultsMiddleware
+from cobrowse_cli.sandbox.media import MediaOrigin, MediaRouter
 from cobrowse_cli.sandbox.seed import SeedParams, seed_store
 from cobrowse_cli.sandbox.store import Store, Timeouts
 from cobrowse_cli.sandbox.variants import Variants
@@ -99,7 +100,7 @@ def build_app(options: SandboxOptions | None = None):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    routes = routes_sessions.ROUTES + routes_devices.ROUTES + routes_misc.ROUTES + control.ROUTES + _realtime_routes()
+    routes = routes_recordings.ROUTES + routes_sessions.ROUTES + routes_devices.ROUTES + routes_misc.ROUTES + control.ROUTES + _realtime_routes()
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
@@ -112,6 +113,7 @@ def build_app(options: SandboxOptions | None = None):
     app.state.options = options
     app.state.variants = options.variants
     app.state.churn = control.Churn(app.state)
-    outer = StripTrailingSlash(FaultsMiddleware(app, faults, lambda: app.state.store))
+    app.state.media = MediaOrigin()  # its port is bound by server.py / embedded.py (bind_media)
+    outer = MediaRouter(StripTrailingSlash(FaultsMiddleware(app, faults, lambda: app.state.store)), app.state)
     outer.starlette = app
     return outer

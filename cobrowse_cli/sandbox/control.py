@@ -77,6 +77,7 @@ async def reset(request: Request):
         variants = _variants(body["variants"])
     state.churn.stop()
     state.faults.set(FaultConfig())
+    state.media.reset()
     serve_timeouts = state.options.timeouts  # the values serve started with, whatever tests changed since
     t = state.store.timeouts
     t.pending, t.authorizing, t.inactivity = serve_timeouts.pending, serve_timeouts.authorizing, serve_timeouts.inactivity

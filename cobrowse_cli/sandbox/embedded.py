@@ -50,9 +50,11 @@ def start_embedded(
     seed_params = SeedParams(sessions=sessions, active=active, devices=devices, seed=seed)
     app = build_app(SandboxOptions(seed=seed_params, keys=keys, variants=chosen))
     sock = bind("127.0.0.1", 0)
+    media_sock = bind("127.0.0.1", 0)  # the recordings' media origin
+    app.starlette.state.media.bind(url_for(media_sock, "127.0.0.1"), media_sock.getsockname()[1])
     config = uvicorn.Config(app, log_level="error", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="cobrowse-sandbox", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock, media_sock]}, name="cobrowse-sandbox", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not server.started:

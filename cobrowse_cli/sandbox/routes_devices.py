@@ -64,6 +64,7 @@ async def notify_device(request: Request):
         raise bad_request("'attempt' must be a positive integer")
     if store_of(request).get_session(session_id) is None:
         raise not_found(f"no session with id {session_id!r}")
+    store_of(request).notifications.append({"device": d.id, "session": session_id, "attempt": attempt})
     # The vendor does not document a failure for unreachable devices; we accept and say whether a push went out.
     return json_response({"device": d.id, "session": session_id, "attempt": attempt, "sent": d.data["connectable"]})
 

@@ -72,6 +72,8 @@ def serve(opts: ServeOptions, out: TextIO = sys.stdout) -> int:
     )
     sock = bind(opts.host, opts.port)
     url = url_for(sock, opts.host)
+    media_sock = bind(opts.host, 0)  # the recordings' media origin: a second port, like a CDN
+    app.starlette.state.media.bind(url_for(media_sock, opts.host), media_sock.getsockname()[1])
     token = mint_token(keys, sub="admin@sandbox.test", role="administrator", ttl=BANNER_TOKEN_TTL, name="Avery Admin")
     p = app.starlette.state.seed_params
     lines = [
@@ -92,5 +94,5 @@ def serve(opts: ServeOptions, out: TextIO = sys.stdout) -> int:
     config = uvicorn.Config(
         app, log_level=opts.log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(config).run(sockets=[sock, media_sock])
     return 0

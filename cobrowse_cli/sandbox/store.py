@@ -63,6 +63,8 @@ class Store:
         self.end_counts: Counter[str] = Counter()
         self.end_reasons: Counter[str] = Counter()
         self.requests: Counter[tuple[str, str, int | str]] = Counter()
+        self.deleted_recordings: set[str] = set()  # routes_recordings
+        self.notifications: list[dict] = []  # device pushes, shown by /_sandbox/notifications
 
     def add_listener(self, fn: Listener) -> None:
         self._listeners.append(fn)

@@ -1,0 +1,131 @@
+"""Recordings download: `cobrowse recordings download ID... --concurrency C` of N recordings of S MB
+each from the sandbox's media origin, against curl fetching the same signed URLs with the same
+concurrency (`xargs -P C curl`). The CLI's wall time includes its start-up and one API call per
+recording (curl is handed URLs fetched beforehand), as a user would see it. Every CLI run is checked
+byte-for-byte in size and for a bearer token reaching the media origin. Like curl, the CLI leaves
+flushing to the OS by default; `--fsync` (measured too, informative) waits for the disk before each rename.
+
+Peak RSS: the same download of 10 files of 10 MB and of 100 MB; streaming means it stays flat.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from bench_harness import Row, Sandbox, checked, cobrowse_exe, median, progress, run_measured, secs, verdict
+
+SECTION = "recordings"
+CONCURRENCY = 4
+THROUGHPUT_TARGET = 0.9
+RSS_TARGET = 1.2
+MB = 1_000_000
+
+
+def _recorded_ids(sandbox: Sandbox, n: int) -> list[str]:
+    req = urllib.request.Request(sandbox.url + "/api/1/sessions?agent=all&state=ended&limit=1000",
+                                 headers={"Authorization": f"Bearer {sandbox.token}"})
+    with urllib.request.urlopen(req, timeout=60) as res:
+        ids = [s["id"] for s in json.loads(res.read()) if s.get("recorded")]
+    if len(ids) < n:
+        raise RuntimeError(f"the sandbox has only {len(ids)} recorded sessions, {n} needed")
+    return ids[:n]
+
+
+def _video_urls(sandbox: Sandbox, ids: list[str]) -> list[str]:
+    urls = []
+    for sid in ids:
+        req = urllib.request.Request(f"{sandbox.url}/api/1/sessions/{sid}/recording",
+                                     headers={"Authorization": f"Bearer {sandbox.token}"})
+        with urllib.request.urlopen(req, timeout=60) as res:
+            urls.append(json.loads(res.read())["video"])
+    return urls
+
+
+def cli_run(sandbox: Sandbox, env: dict, ids: list[str], size: int, out: Path, *extra: str):
+    before = sandbox.control("GET", "/_sandbox/media")["bearer_seen"]
+    argv = [cobrowse_exe(), "recordings", "download", *ids, "--dir", str(out), "--concurrency", str(CONCURRENCY),
+            "--ndjson", *extra]
+    s = checked(run_measured(argv, env=env, capture=True, timeout=600), "recordings download")
+    outcomes = [json.loads(line)["outcome"] for line in s.stdout.splitlines() if line.strip()]
+    sizes = [(out / f"{sid}.mp4").stat().st_size for sid in ids]
+    if outcomes.count("downloaded") != len(ids) or set(sizes) != {size}:
+        raise RuntimeError(f"download was wrong: {outcomes.count('downloaded')}/{len(ids)} downloaded, sizes {set(sizes)}")
+    if sandbox.control("GET", "/_sandbox/media")["bearer_seen"] != before:
+        raise RuntimeError("a bearer token reached the media origin")
+    shutil.rmtree(out)
+    return s
+
+
+def curl_run(urls: list[str], size: int, out: Path) -> float:
+    out.mkdir()
+    args = "\n".join(f"{out / str(i)}\n{url}" for i, url in enumerate(urls))
+    script = f"xargs -d '\\n' -P {CONCURRENCY} -n 2 sh -c 'curl -sS --fail -o \"$0\" \"$1\"'"
+    s = run_measured(["sh", "-c", script], stdin_text=args + "\n", timeout=600)
+    if s.rc != 0 or {p.stat().st_size for p in out.iterdir()} != {size}:
+        raise RuntimeError(f"curl run failed (rc {s.rc}): {s.stderr.strip()[-200:]}")
+    shutil.rmtree(out)
+    return s.wall
+
+
+def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
+    if not shutil.which("curl"):
+        return [Row(SECTION, "download vs curl", "curl is not installed", result="n/a")]
+    n, size = (10, 2 * MB) if quick else (50, 20 * MB)
+    small, big = (1 * MB, 10 * MB) if quick else (10 * MB, 100 * MB)
+    runs = 1 if quick else 3
+    env = sandbox.cli_env(home)
+    sandbox.reset(sessions=500, active=10)
+    ids = _recorded_ids(sandbox, n)
+    work = Path(tempfile.mkdtemp(prefix="bench-rec-", dir=home))
+    cli_walls, curl_walls, cli_cpu, fsync_walls = [], [], [], []
+    try:
+        sandbox.control("POST", "/_sandbox/media", {"reset": True, "video_bytes": size})
+        for i in range(runs):
+            progress(f"recordings: {n} x {size // MB} MB with the CLI, run {i + 1}/{runs}")
+            s = cli_run(sandbox, env, ids, size, work / "cli")
+            cli_walls.append(s.wall)
+            cli_cpu.append(s.cpu)
+            progress(f"recordings: {n} x {size // MB} MB with curl, run {i + 1}/{runs}")
+            curl_walls.append(curl_run(_video_urls(sandbox, ids), size, work / "curl"))
+            progress(f"recordings: {n} x {size // MB} MB with the CLI --fsync, run {i + 1}/{runs}")
+            fsync_walls.append(cli_run(sandbox, env, ids, size, work / "fsync", "--fsync").wall)
+        rss = {}
+        for each in (small, big):
+            sandbox.control("POST", "/_sandbox/media", {"video_bytes": each})
+            progress(f"recordings: peak RSS, 10 x {each // MB} MB")
+            rss[each] = median(cli_run(sandbox, env, ids[:10], each, work / "rss").rss_mb for _ in range(runs))
+    finally:
+        sandbox.control("POST", "/_sandbox/media", {"reset": True})
+        shutil.rmtree(work, ignore_errors=True)
+    total_mb = n * size / MB
+    cli_wall, curl_wall = median(cli_walls), median(curl_walls)
+    ratio = curl_wall / cli_wall  # throughput ratio: CLI MB/s over curl MB/s
+    rss_ratio = rss[big] / rss[small]
+    return [
+        Row(SECTION, f"download {n} x {size // MB} MB, concurrency {CONCURRENCY}",
+            f"{secs(cli_wall)} ({total_mb / cli_wall:,.0f} MB/s)",
+            f"curl {secs(curl_wall)} ({total_mb / curl_wall:,.0f} MB/s): {ratio:.2f}x curl",
+            f">= {THROUGHPUT_TARGET}x curl", verdict(ratio >= THROUGHPUT_TARGET),
+            raw={"cli_wall": cli_walls, "curl_wall": curl_walls, "cli_cpu": cli_cpu}),
+        Row(SECTION, "the same with --fsync (durable before rename)", secs(median(fsync_walls)),
+            f"{curl_wall / median(fsync_walls):.2f}x curl", "(informative)", raw={"wall": fsync_walls}),
+        Row(SECTION, f"peak RSS, 10 x {big // MB} MB vs 10 x {small // MB} MB",
+            f"{rss[big]:.0f} MB vs {rss[small]:.0f} MB", f"{rss_ratio:.2f}x", f"<= {RSS_TARGET}x",
+            verdict(rss_ratio <= RSS_TARGET), raw=rss),
+    ]
+
+
+if __name__ == "__main__":  # one section alone: python benchmarks/bench_recordings.py [--quick]
+    import sys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sb = Sandbox(Path(tmp) / "sandbox", sessions=0, active=0)
+        try:
+            for row in run(sb, Path(tmp), quick="--quick" in sys.argv):
+                print(row)
+        finally:
+            sb.stop()

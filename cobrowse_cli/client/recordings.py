@@ -1,0 +1,330 @@
+"""Download and delete recordings for many sessions, one outcome per session id, never two.
+
+Library code (no CLI imports). Downloads: `<id>.<ext>` (the video) then `<id>.events.json` (the
+`actions` log merged with `events`, sorted by timestamp), each written to a hidden temp file in the
+target directory and renamed into place, so a file with its final name is always complete; the events
+file is written last and marks the session done, so a re-run skips it. Deletion treats a recording
+that is already gone as done (`already_deleted`): a nightly retention job must not fail forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cobrowse_cli.client import errors
+from cobrowse_cli.client.media import MediaError, MediaExpired, MediaFetcher
+from cobrowse_cli.timeutil import parse_iso_or_none
+
+DOWNLOADED = "downloaded"
+ALREADY_DOWNLOADED = "already_downloaded"
+DELETED = "deleted"
+ALREADY_DELETED = "already_deleted"
+WOULD_DELETE = "would_delete"
+NOT_FOUND = "not_found"
+FAILED = "failed"
+SKIPPED = "skipped"
+DONE = {DOWNLOADED, ALREADY_DOWNLOADED, DELETED, ALREADY_DELETED}
+EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm", "video/quicktime": "mov", "application/json": "json"}
+EVENTS_SUFFIX = ".events.json"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")
+MEDIA_ATTEMPTS = 3  # tries per file after a drop or a 5xx; an expired URL is re-fetched on top of these
+
+
+@dataclass
+class Outcome:
+    id: str
+    outcome: str
+    bytes: int | None = None
+    files: list[str] = field(default_factory=list)
+    error: str | None = None
+    status: int | None = None
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+# ---- the runner shared by download and delete ---------------------------------------------------------
+
+
+def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency: int = 4,
+             stop_on: tuple[type[Exception], ...] = (errors.AuthenticationError,),
+             stopped: list[Exception] | None = None, abort: threading.Event | None = None) -> Iterator[Outcome]:
+    """Yield work(id) once per distinct id, at most `concurrency` in flight, ties in selection order.
+
+    If the caller stops consuming (Ctrl-C, a closed pipe), `abort` is set so work in flight can give up
+    quickly (and clean up) instead of the interpreter waiting for it to finish.
+
+    An exception in `stop_on` (a bad token: every other item would fail the same way) fails that item,
+    is appended to `stopped`, and every id not yet started is reported as `skipped`: the run still
+    accounts for each one.
+    """
+    seen: set[str] = set()
+    stopped = stopped if stopped is not None else []
+
+    def guarded(item: str) -> Outcome:
+        if stopped:
+            return Outcome(item, SKIPPED, error=f"not attempted: {stopped[0]}")
+        try:
+            return work(item)
+        except stop_on as e:
+            stopped.append(e)
+            return Outcome(item, FAILED, error=str(e), status=getattr(e, "status", None))
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="recordings") as pool:
+        pending: dict[Future, int] = {}
+
+        def finished() -> Iterator[Outcome]:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=pending.__getitem__):
+                del pending[future]
+                yield future.result()
+
+        try:
+            for number, item in enumerate(ids):
+                if item in seen:
+                    continue
+                seen.add(item)
+                pending[pool.submit(guarded, item)] = number
+                if len(pending) >= concurrency:
+                    yield from finished()
+            while pending:
+                yield from finished()
+        finally:
+            for future in pending:
+                future.cancel()
+            if pending and abort is not None:
+                abort.set()
+
+
+# ---- delete -------------------------------------------------------------------------------------------
+
+
+def delete_one(client, session_id: str) -> Outcome:
+    try:
+        client.delete_recording(session_id)
+        return Outcome(session_id, DELETED)
+    except errors.NotFoundError as e:
+        return _gone_or_unknown(client, session_id, e)
+    except errors.APIError as e:
+        if e.status == 410:
+            return Outcome(session_id, ALREADY_DELETED, status=410)
+        if isinstance(e, (errors.AuthenticationError, errors.ForbiddenError)):
+            raise
+        return Outcome(session_id, FAILED, error=str(e), status=e.status)
+    except errors.InsecureTransportError:
+        raise
+    except errors.CobrowseError as e:
+        return Outcome(session_id, FAILED, error=str(e))
+
+
+def _gone_or_unknown(client, session_id: str, e: errors.NotFoundError) -> Outcome:
+    """A 404 on DELETE means either "no such session" or "no recording (any more)": ask which.
+
+    (A retried DELETE whose first try succeeded also lands here, and is done.)"""
+    try:
+        client.get_session(session_id)
+    except errors.NotFoundError:
+        return Outcome(session_id, NOT_FOUND, error=str(e), status=404)
+    except errors.CobrowseError as other:
+        return Outcome(session_id, FAILED, error=f"{e}; checking the session failed: {other}", status=404)
+    return Outcome(session_id, ALREADY_DELETED, status=404)
+
+
+def delete_recordings(client, ids: Iterable[str], *, concurrency: int = 4,
+                      stopped: list[Exception] | None = None) -> Iterator[Outcome]:
+    """A 403 stops the run (the policy forbids deleting: every other id would fail the same way)."""
+    return run_each(lambda i: delete_one(client, i), ids, concurrency=concurrency, stopped=stopped,
+                    stop_on=(errors.AuthenticationError, errors.ForbiddenError, errors.InsecureTransportError))
+
+
+# ---- download -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Downloader:
+    client: object
+    fetcher: MediaFetcher
+    directory: Path
+    on_bytes: Callable[[int], None] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    refreshes: int = 2  # fresh URLs from the API after an expired one
+    abort: threading.Event = field(default_factory=threading.Event)  # set: downloads in flight give up
+    fsync: bool = False  # flush to disk before each rename: survives power loss, not just a killed process
+
+    def is_complete(self, session_id: str) -> bool:
+        return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
+
+    def __call__(self, session_id: str) -> Outcome:
+        if not _SAFE_NAME.match(session_id) or session_id in (".", ".."):
+            return Outcome(session_id, FAILED, error="session id is not safe as a file name; not downloaded")
+        if self.is_complete(session_id):
+            return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
+        try:
+            recording = self.client.get_recording(session_id)
+        except errors.NotFoundError as e:
+            return Outcome(session_id, NOT_FOUND, error=str(e), status=404)
+        except (errors.AuthenticationError, errors.InsecureTransportError):
+            raise
+        except errors.CobrowseError as e:
+            return Outcome(session_id, FAILED, error=str(e), status=getattr(e, "status", None))
+        try:
+            return self._download(session_id, recording)
+        except (MediaError, errors.CobrowseError) as e:
+            return Outcome(session_id, FAILED, error=str(e), status=getattr(e, "status", None))
+        except OSError as e:  # disk full, permissions: this item fails, the report goes on
+            return Outcome(session_id, FAILED, error=f"cannot write to {self.directory}: {e.strerror or e}")
+
+    def _download(self, session_id: str, recording: dict) -> Outcome:
+        files: list[str] = []
+        total = 0
+        video = recording.get("video")
+        if video:
+            path, size, recording = self._fetch_video(session_id, recording)
+            files.append(path.name)
+            total += size
+        actions: list = []
+        if recording.get("actions"):
+            actions, recording = self._fetch_actions(session_id, recording)
+        events = merge_events(actions, recording.get("events"))
+        data = json.dumps(events, ensure_ascii=False, indent=1).encode("utf-8")
+        final = self.directory / (session_id + EVENTS_SUFFIX)
+        with _atomic(final, fsync=self.fsync) as out:  # written last: its presence marks the session complete
+            out.write(data)
+        files.append(final.name)
+        return Outcome(session_id, DOWNLOADED, bytes=total + len(data), files=files)
+
+    def _with_fresh_urls(self, session_id: str, recording: dict, key: str, attempt: Callable[[str], object]):
+        """Run attempt(url) with retries for drops/5xx and fresh URLs (from the API) after an expired one."""
+        refreshes = tries = 0
+        while True:
+            try:
+                return attempt(recording.get(key)), recording
+            except MediaExpired:
+                if refreshes >= self.refreshes:
+                    raise
+                refreshes += 1
+                recording = self.client.get_recording(session_id)
+            except MediaError as e:
+                tries += 1
+                if not e.transient or tries >= MEDIA_ATTEMPTS:
+                    raise
+                self.sleep(min(2.0, 0.25 * 2 ** tries))
+
+    def _fetch_video(self, session_id: str, recording: dict):
+        def attempt(url: str):
+            tmp = _temp(self.directory, session_id)
+            try:
+                with open(tmp, "wb") as out:
+                    size, content_type = self.fetcher.download(url, out, self._progress)
+                    if self.fsync:
+                        out.flush()
+                        os.fsync(out.fileno())
+                ext = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "video")
+                final = self.directory / f"{session_id}.{ext}"
+                os.replace(tmp, final)
+                return final, size
+            except BaseException:
+                _unlink(tmp)
+                raise
+
+        (path, size), recording = self._with_fresh_urls(session_id, recording, "video", attempt)
+        return path, size, recording
+
+    def _fetch_actions(self, session_id: str, recording: dict):
+        def attempt(url: str) -> list:
+            with tempfile.TemporaryFile(dir=self.directory) as out:  # spooled on disk, never whole in memory twice
+                self.fetcher.download(url, out)
+                out.seek(0)
+                try:
+                    data = json.load(out)
+                except ValueError:
+                    raise MediaError("the recording's actions are not JSON") from None
+            if not isinstance(data, list):
+                raise MediaError(f"the recording's actions are {type(data).__name__}, expected a list")
+            return data
+
+        return self._with_fresh_urls(session_id, recording, "actions", attempt)
+
+    def _progress(self, n: int) -> None:
+        if self.abort.is_set():
+            raise MediaError("interrupted")  # the temp file is removed on the way out
+        if self.on_bytes is not None:
+            self.on_bytes(n)
+
+    def _existing(self, session_id: str) -> list[str]:
+        return sorted(p.name for p in self.directory.glob(f"{glob_escape(session_id)}.*") if not p.name.startswith("."))
+
+
+def merge_events(actions: list, events) -> list:
+    """The SDK's events(): actions + events sorted by timestamp; items without a readable one keep
+    their order at the end (a hostile server cannot make the merge fail)."""
+    items = [e for e in list(actions or []) + list(events if isinstance(events, list) else []) if isinstance(e, dict)]
+
+    def key(pair):
+        number, item = pair
+        ts = item.get("timestamp")
+        when = parse_iso_or_none(ts) if isinstance(ts, str) else None
+        return (when is None, when.timestamp() if when else 0.0, number)
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
+
+
+def download_recordings(downloader: Downloader, ids: Iterable[str], *, concurrency: int = 4,
+                        stopped: list[Exception] | None = None) -> Iterator[Outcome]:
+    """A 403 fails one item only (a policy may allow reading some sessions' recordings); a 401 stops."""
+    downloader.directory.mkdir(parents=True, exist_ok=True)
+    return run_each(downloader, ids, concurrency=concurrency, stopped=stopped, abort=downloader.abort,
+                    stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
+
+
+def _temp(directory: Path, session_id: str) -> str:
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{session_id}.", suffix=".part")
+    os.close(fd)
+    return name
+
+
+class _atomic:
+    """`with _atomic(path) as f:` writes a hidden temp file and renames it to `path` only on success."""
+
+    def __init__(self, path: Path, *, fsync: bool = False):
+        self.path = path
+        self.fsync = fsync
+
+    def __enter__(self):
+        self.tmp = _temp(self.path.parent, self.path.name)
+        self.file = open(self.tmp, "wb")
+        return self.file
+
+    def __exit__(self, exc_type, *rest) -> None:
+        try:
+            if exc_type is None and self.fsync:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            self.file.close()
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+        finally:
+            if exc_type is not None:
+                _unlink(self.tmp)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)

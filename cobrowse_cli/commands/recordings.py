@@ -1,0 +1,397 @@
+"""`cobrowse recordings`: list, get, download, delete the recordings of sessions.
+
+A selection is the usual session selection (--filter, --state, --agent, --activated-*, plus
+--older-than), sent to the API and then checked again here on every session: a server that ignores a
+parameter can never widen what is downloaded or deleted. Only sessions with `recorded: true` count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Annotated, Optional
+
+import typer
+
+from cobrowse_cli import exitcodes
+from cobrowse_cli.commands import _parse
+from cobrowse_cli.commands._common import (
+    ColumnsOpt,
+    CsvOpt,
+    FieldsOpt,
+    FilterOpt,
+    JsonOpt,
+    NdjsonOpt,
+    OutputFlags,
+    QuietOpt,
+    epilog,
+    get_env,
+    make_writer,
+)
+from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands.sessions import AgentOpt, Query, StateOpt
+from cobrowse_cli.exitcodes import UsageError
+
+DEFAULT_LIMIT = 100
+DEFAULT_STATES = ["ended"]  # a session still running may still be recording
+PREVIEW = 10
+
+
+@dataclass
+class RecordingSelection:
+    query: Query = field(default_factory=Query)
+    older_than: str | None = None
+
+    @property
+    def given(self) -> bool:
+        q = self.query
+        return bool(q.filters or q.states or q.agent or q.activated_after or q.activated_before or self.older_than)
+
+
+def session_query(sel: RecordingSelection, now: datetime):
+    """The client's SessionQuery for the selection. --older-than is checked on `created` by the query model
+    and also sent as `activated_before` (activated >= created), so the API can skip newer sessions."""
+    from dataclasses import replace
+
+    query = sel.query.build(default_states=DEFAULT_STATES, older_than=sel.older_than)
+    if query.older_than is not None:
+        cutoff = now - query.older_than
+        before = query.activated_before
+        query = replace(query, activated_before=min(before, cutoff) if before else cutoff)
+    return query
+
+
+def select_recorded(sel: RecordingSelection, env: Env, now: datetime, *, limit: int | None = None):
+    """Recorded sessions in the selection, newest first: each one re-checked by the client's query model
+    (a server that ignores a parameter cannot widen it), then `recorded: true`."""
+    from cobrowse_cli.client.listing import select_sessions
+    from cobrowse_cli.commands.sessions import print_notes
+
+    selection = select_sessions(env.client(), session_query(sel, now), now=now)
+    found = 0
+    for session in selection:
+        if session.get("recorded") is True:
+            yield session
+            found += 1
+            if limit is not None and found >= limit:
+                break
+    print_notes(env, selection)
+
+
+def _duration(session: dict) -> float | None:
+    from cobrowse_cli.timeutil import parse_iso_or_none
+
+    start, end = parse_iso_or_none(session.get("activated")), parse_iso_or_none(session.get("ended"))
+    return round((end - start).total_seconds(), 3) if start and end and end >= start else None
+
+
+def _columns():
+    from cobrowse_cli.output import Column
+
+    return [Column("id", "SESSION"), Column("agent.name", "AGENT"), Column("custom_data", "CUSTOM DATA", kind="json"),
+            Column("activated", "ACTIVATED", kind="time"), Column("duration", "DURATION (S)", kind="number")]
+
+
+def _outcome_columns():
+    from cobrowse_cli.output import Column
+
+    return [Column("id", "SESSION"), Column("outcome", "OUTCOME", kind="state"), Column("bytes", "BYTES", kind="number"),
+            Column("files", "FILES"), Column("error", "ERROR")]
+
+
+# ---- list / get -------------------------------------------------------------------------------------
+
+
+def run_list(sel: RecordingSelection, limit: int | None, output: OutputFlags, env: Env) -> int:
+    writer = make_writer(env, output, _columns())
+    rows = ({**s, "duration": _duration(s)} for s in select_recorded(sel, env, datetime.now(timezone.utc), limit=limit))
+    if writer.is_machine:
+        writer.write_rows(rows)
+        return exitcodes.OK
+    with writer.progress("Finding recorded sessions"):
+        collected = list(rows)
+    writer.write_rows(collected)
+    return exitcodes.OK
+
+
+def public_url(url) -> str | None:
+    """A media URL without its query: the signature is a credential and is never printed."""
+    if not isinstance(url, str) or not url:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
+
+
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
+    from cobrowse_cli.output import Column
+
+    session_id = _parse.require_id(session_id)
+    recording = env.client().get_recording(session_id)
+    events = recording.get("events")
+    row = {
+        "id": session_id,
+        "size": _number(recording.get("size")),
+        "duration": _number(recording.get("duration")),
+        "events": len(events) if isinstance(events, list) else None,
+        "video": public_url(recording.get("video")),
+        "actions": public_url(recording.get("actions")),
+    }
+    columns = [Column(k, kind="number" if k in ("size", "duration", "events") else "text") for k in row]
+    make_writer(env, output, columns).write_item(row)
+    return exitcodes.OK
+
+
+# ---- download / delete: choosing ids -------------------------------------------------------------------
+
+
+def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, env: Env, *, verb: str) -> tuple[list[str], list[str]]:
+    """The session ids to act on (distinct, in order) and a preview of them for a confirmation."""
+    ids = [_parse.require_id(i) for i in ids]
+    if from_stdin:
+        for line in env.stdin:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                ids.append(_parse.require_id(line))
+    if ids and sel.given:
+        raise UsageError("give either session ids or a selection (--filter/--state/--older-than/...), not both")
+    preview: list[str] = []
+    if sel.given:
+        for session in select_recorded(sel, env, datetime.now(timezone.utc)):
+            ids.append(session["id"])
+            if len(preview) < PREVIEW:
+                custom = session.get("custom_data") if isinstance(session.get("custom_data"), dict) else {}
+                line = f"{session['id']}  {session.get('activated') or '-'}  " + " ".join(f"{k}={v}" for k, v in custom.items())
+                # custom_data is the customer's text: no escape sequences reach the terminal asking for consent
+                preview.append("".join(c if c.isprintable() else "?" for c in line)[:120])
+    elif not ids and not from_stdin:
+        raise UsageError(f"nothing selected: give session ids, --stdin, or a selection such as --older-than 90d to {verb}")
+    ids = list(dict.fromkeys(ids))
+    return ids, preview or ids[:PREVIEW]
+
+
+def _check_concurrency(n: int) -> None:
+    if not 1 <= n <= 32:
+        raise UsageError(f"invalid --concurrency {n}: must be between 1 and 32")
+
+
+def _finish(writer, counts: dict[str, int], total: int, started: float, stopped: list[Exception]) -> int:
+    """The summary line, then the exit code: the stopping error's own, else 5 when anything is not done."""
+    import time
+
+    from cobrowse_cli.client.recordings import DONE
+
+    summary = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(counts.items())) or "nothing to do"
+    writer.info(f"{summary} (of {total}) in {time.monotonic() - started:.1f}s")
+    if stopped:
+        raise stopped[0]  # app.py maps it (401/403 -> 3, plain http -> 2) and prints it once
+    return exitcodes.PARTIAL if any(n for k, n in counts.items() if k not in DONE) else exitcodes.OK
+
+
+def _report(writer, outcomes, counts: dict[str, int], progress=None):
+    done = 0
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        done += 1
+        if progress is not None:
+            progress(done)
+        yield outcome.as_row()
+
+
+# ---- download ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DownloadOptions:
+    ids: list[str] = field(default_factory=list)
+    from_stdin: bool = False
+    selection: RecordingSelection = field(default_factory=RecordingSelection)
+    directory: str = "."
+    concurrency: int = 4
+    idle_timeout: str = "60s"
+    output: OutputFlags = field(default_factory=OutputFlags)
+    fsync: bool = False
+
+
+def run_download(opts: DownloadOptions, env: Env) -> int:
+    import os
+    import time
+    from pathlib import Path
+
+    from cobrowse_cli.client.media import MediaFetcher
+    from cobrowse_cli.client.recordings import Downloader, download_recordings
+
+    _check_concurrency(opts.concurrency)
+    idle = _parse.parse_duration(opts.idle_timeout, option="--idle-timeout").total_seconds()
+    directory = Path(opts.directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--dir {opts.directory}: {e.strerror or e}") from None
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--dir {opts.directory}: not writable")
+    ids, _ = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="download")
+    writer = make_writer(env, opts.output, _outcome_columns())
+    client = env.client()
+    fetcher = MediaFetcher(env.settings().api, idle_timeout=idle, max_connections=opts.concurrency)
+    counts: dict[str, int] = {}
+    stopped: list[Exception] = []
+    started = time.monotonic()
+    try:
+        downloader = Downloader(client, fetcher, directory, fsync=opts.fsync)
+        outcomes = download_recordings(downloader, ids, concurrency=opts.concurrency, stopped=stopped)
+        if writer.is_machine:
+            writer.write_rows(_report(writer, outcomes, counts))
+        else:
+            with writer.progress("Downloading recordings", total=len(ids)) as advance:
+                rows = list(_report(writer, outcomes, counts, advance))
+            writer.write_rows(rows)
+    finally:
+        fetcher.close()
+    return _finish(writer, counts, len(ids), started, stopped)
+
+
+# ---- delete --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeleteOptions:
+    ids: list[str] = field(default_factory=list)
+    from_stdin: bool = False
+    selection: RecordingSelection = field(default_factory=RecordingSelection)
+    dry_run: bool = False
+    yes: bool = False
+    concurrency: int = 4
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def _confirm(env: Env, count: int, preview: list[str]) -> None:
+    if count == 0:
+        return
+    if not (env.stdin.isatty() and env.stderr.isatty()):
+        raise UsageError(f"refusing to delete {count} recording(s) without confirmation: not a terminal; pass --yes")
+    more = f"  … and {count - len(preview)} more (--dry-run lists them all)\n" if count > len(preview) else ""
+    env.stderr.write("".join(f"  {line}\n" for line in preview) + more)
+    answer = typer.prompt(f"Delete {count} recording(s)? This cannot be undone. [y/N]", default="n",
+                          show_default=False, err=True)
+    if answer.strip().lower() not in ("y", "yes"):
+        raise exitcodes.CLIError("aborted: nothing was deleted", exitcodes.INTERRUPTED)
+
+
+def run_delete(opts: DeleteOptions, env: Env) -> int:
+    import time
+
+    from cobrowse_cli.client.recordings import WOULD_DELETE, Outcome, delete_recordings
+
+    _check_concurrency(opts.concurrency)
+    if opts.from_stdin and not (opts.yes or opts.dry_run):
+        raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
+    ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="delete")
+    writer = make_writer(env, opts.output, _outcome_columns())
+    if opts.dry_run:
+        writer.write_rows(Outcome(i, WOULD_DELETE).as_row() for i in ids)
+        writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
+        return exitcodes.OK
+    if not opts.yes:
+        _confirm(env, len(ids), preview)
+    counts: dict[str, int] = {}
+    stopped: list[Exception] = []
+    started = time.monotonic()
+    outcomes = delete_recordings(env.client(), ids, concurrency=opts.concurrency, stopped=stopped)
+    writer.write_rows(_report(writer, outcomes, counts))
+    return _finish(writer, counts, len(ids), started, stopped)
+
+
+# ---- registration --------------------------------------------------------------------------------------
+
+OlderThanOpt = Annotated[Optional[str], typer.Option(
+    "--older-than", metavar="DURATION", help="Only sessions created (and activated) longer ago than this, e.g. 90d.")]
+AfterOpt = Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")]
+StdinOpt = Annotated[bool, typer.Option("--stdin", help="Read session ids from stdin, one per line.")]
+IdsArg = Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Session ids.")]
+ConcurrencyOpt = Annotated[int, typer.Option(help="Recordings handled in parallel (1-32).")]
+
+
+def register(root: typer.Typer) -> None:
+    app = typer.Typer(help="List, inspect, download and delete session recordings.", no_args_is_help=True,
+                      epilog=epilog("cobrowse recordings list --agent all --older-than 90d",
+                                    "cobrowse recordings download --agent all --activated-after 1d --dir ./recordings",
+                                    "cobrowse recordings delete --agent all --older-than 90d --yes --ndjson >> retention.log"))
+    root.add_typer(app, name="recordings")
+
+    @app.command("list", epilog=epilog("cobrowse recordings list --filter user_id=42",
+                                       "cobrowse recordings list --agent all --older-than 90d --all -q"))
+    def list_(
+        ctx: typer.Context, filter: FilterOpt = None, state: StateOpt = None, agent: AgentOpt = None,
+        activated_after: AfterOpt = None, activated_before: AfterOpt = None, older_than: OlderThanOpt = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N recordings [default: {DEFAULT_LIMIT}].")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Every matching recording.")] = False,
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """List recorded sessions (ended ones unless --state says otherwise), newest first, with duration."""
+        if all_ and limit is not None:
+            raise UsageError("--all and --limit cannot be used together")
+        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
+        n = None if all_ else _parse.parse_limit(limit if limit is not None else DEFAULT_LIMIT)
+        raise typer.Exit(run_list(sel, n, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+
+    @app.command(epilog=epilog("cobrowse recordings get SESSION_ID --json"))
+    def get(
+        ctx: typer.Context, id: Annotated[str, typer.Argument(metavar="ID", help="Session id.")],
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """Show a recording's metadata: size, duration, event count (media URLs without their signature)."""
+        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+
+    @app.command(epilog=epilog("cobrowse recordings download SESSION_ID --dir ./recordings",
+                               "cobrowse recordings download --agent all --activated-after 1d --dir ./recordings --ndjson",
+                               "cobrowse sessions list --filter user_id=42 -q | cobrowse recordings download --stdin --dir out"))
+    def download(
+        ctx: typer.Context, ids: IdsArg = None, stdin: StdinOpt = False,
+        filter: FilterOpt = None, state: StateOpt = None, agent: AgentOpt = None,
+        activated_after: AfterOpt = None, activated_before: AfterOpt = None, older_than: OlderThanOpt = None,
+        dir: Annotated[str, typer.Option("--dir", "-d", metavar="DIR", help="Where to write the files (created if missing).")] = ".",
+        concurrency: ConcurrencyOpt = 4,
+        idle_timeout: Annotated[str, typer.Option(metavar="DURATION", help="Give up on a download that makes no progress for this long.")] = "60s",
+        fsync: Annotated[bool, typer.Option("--fsync", help="Flush each file to disk before renaming it (survives a power loss; slower).")] = False,
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """Download video + merged events JSON per session: DIR/ID.mp4 and DIR/ID.events.json.
+
+        Files appear under their final name only when complete; sessions already downloaded are skipped, so
+        re-running resumes. The media URLs are fetched without your token. Exit code 5 when any failed.
+        """
+        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
+        opts = DownloadOptions(ids or [], stdin, sel, dir, concurrency, idle_timeout,
+                               OutputFlags(json, fields, ndjson, csv, quiet, columns), fsync)
+        raise typer.Exit(run_download(opts, get_env(ctx)))
+
+    @app.command(epilog=epilog("cobrowse recordings delete SESSION_ID --yes",
+                               "cobrowse recordings delete --agent all --older-than 90d --dry-run",
+                               "cobrowse recordings delete --agent all --older-than 90d --yes --ndjson >> retention.log"))
+    def delete(
+        ctx: typer.Context, ids: IdsArg = None, stdin: StdinOpt = False,
+        filter: FilterOpt = None, state: StateOpt = None, agent: AgentOpt = None,
+        activated_after: AfterOpt = None, activated_before: AfterOpt = None, older_than: OlderThanOpt = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; change nothing.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+        concurrency: ConcurrencyOpt = 4,
+        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
+        quiet: QuietOpt = False, columns: ColumnsOpt = None,
+    ) -> None:
+        """Delete recordings by session id, from stdin, or by selection; one outcome line per session.
+
+        A recording that is already gone counts as done (already_deleted). Exit code 5 when any failed.
+        """
+        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
+        opts = DeleteOptions(ids or [], stdin, sel, dry_run, yes, concurrency,
+                             OutputFlags(json, fields, ndjson, csv, quiet, columns))
+        raise typer.Exit(run_delete(opts, get_env(ctx)))
