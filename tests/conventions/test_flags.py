@@ -61,7 +61,7 @@ def test_custom_data_paths_stay_open(in_process):
 
 def test_an_agent_id_that_matches_nothing_is_said(in_process):
     code, out, err = in_process("count-active", "--agent", "Bob")
-    assert code == 0 and out == "0\n" and "no active session has agent id 'Bob'" in err
+    assert code == 0 and out == "0\n" and "no sessions of agent 'Bob' in the whole listing; agents seen: " in err
 
 
 # ---- 4. gh habits -----------------------------------------------------------------------------
