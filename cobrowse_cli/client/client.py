@@ -83,7 +83,7 @@ class Client:
         self.platform = platform
         self._token = token
         self._warned_insecure = False
-        self._sleep: Callable[[float], None] = time.sleep  # replaceable in tests
+        self._sleep: Callable[[float], None] = retry.sleep  # replaceable in tests
         self._http = httpx.Client(
             timeout=timeout,
             verify=_needs_tls(parts.scheme),
