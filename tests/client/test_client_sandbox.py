@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import random
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -24,6 +22,7 @@ from cobrowse_cli.client import (
     ServerError,
     TokenExpiredError,
 )
+from tests.support.stub import Quiet, StubServer
 
 FAST = {"backoff": 0.001, "max_backoff": 0.01}  # retries without slowing the suite
 
@@ -234,34 +233,19 @@ def test_connect_errors_are_retried_even_for_post_then_reported():
     assert log.getvalue().count("> POST ") == 3
 
 
-class _HeaderEcho(BaseHTTPRequestHandler):
-    seen: list[dict] = []
-
+class _HeaderEcho(Quiet):
     def do_GET(self):  # noqa: N802
-        self.seen.append(dict(self.headers))
-        body = b"[]"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.server.hits.append(dict(self.headers))
+        self.answer(200, "application/json", b"[]")
 
 
 def test_header_set_and_token_callable_evaluated_per_request():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HeaderEcho)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     tokens = iter(["one", "two"])
-    try:
-        with Client(f"http://127.0.0.1:{server.server_address[1]}", token=lambda: next(tokens), license="LIC") as c:
+    with StubServer(_HeaderEcho) as server:
+        with Client(server.url, token=lambda: next(tokens), license="LIC") as c:
             c.list_sessions()
             c.list_devices()
-    finally:
-        server.shutdown()
-        server.server_close()
-    first, second = ({k.lower(): v for k, v in h.items()} for h in _HeaderEcho.seen[-2:])
+    first, second = ({k.lower(): v for k, v in h.items()} for h in server.hits[-2:])
     assert first["content-type"] == "application/json"
     assert first["x-cobrowseapiversion"] == "1.2.0" and first["x-cobrowseplatform"] == "cobrowse-cli"
     assert first["x-cobrowsesdkversion"] == __version__ and first["user-agent"] == f"cobrowse-cli/{__version__}"

@@ -12,14 +12,14 @@ import os
 import socket
 import stat
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from cobrowse_cli.app import run
+
+from tests.support.stub import Quiet, StubServer
 
 from .conftest import COBROWSE, Result, isolated_env, run_cli
 
@@ -225,10 +225,9 @@ def test_the_network_guard_itself_catches_a_connection(in_process, no_remote_net
     assert result.code == 1 and no_remote_network, result
 
 
-class _RemoteSocketAPI(BaseHTTPRequestHandler):
+class _RemoteSocketAPI(Quiet):
     """A loopback API whose /users/me points the realtime socket at a plain-http, non-loopback host."""
 
-    protocol_version = "HTTP/1.1"
     session = {"id": "s1", "state": "active", "control_token": "ctl", "custom_data": {},
                "created": "2026-01-01T00:00:00.000Z", "activated": "2026-01-01T00:00:00.000Z",
                "updated": "2026-01-01T00:00:00.000Z"}
@@ -239,25 +238,12 @@ class _RemoteSocketAPI(BaseHTTPRequestHandler):
             body = {"id": "me", "notification_url": "http://192.0.2.10/", "notification_token": "notification-secret"}
         else:
             body = [self.session] if path == "/api/1/sessions" else self.session
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.answer(200, "application/json", json.dumps(body))
 
 
 def test_realtime_socket_is_refused_over_plain_ws_to_a_remote_host(in_process, no_remote_network, monkeypatch):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RemoteSocketAPI)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("COBROWSE_API", f"http://127.0.0.1:{server.server_address[1]}")
+    with StubServer(_RemoteSocketAPI) as server:
+        monkeypatch.setenv("COBROWSE_API", server.url)
         result, _ = in_process("sessions", "watch", "s1", "--transport", "socket", "--timeout", "2s", "--ndjson")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert no_remote_network == [], f"the socket tried {no_remote_network} (guard blocked it)"
     assert result.code == 2 and "plain" in result.err, result

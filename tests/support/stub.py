@@ -19,7 +19,7 @@ class StubServer:
         for name, value in attrs.items():
             setattr(self.server, name, value)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
     def hits(self) -> list[str]:
