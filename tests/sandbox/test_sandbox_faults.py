@@ -10,16 +10,14 @@ import pytest
 
 
 def test_latency_is_added_to_api_calls_only(sandbox):
-    t0 = time.monotonic()
-    sandbox.api("GET", "/api/1/devices")
-    base = time.monotonic() - t0
     sandbox.faults(latency_ms=300)
     t0 = time.monotonic()
     assert sandbox.api("GET", "/api/1/devices").status == 200
     assert time.monotonic() - t0 >= 0.3
+    sandbox.faults(latency_ms=60_000)
     t0 = time.monotonic()
-    sandbox.stats()  # the control surface is never slowed
-    assert time.monotonic() - t0 < 0.3 + base
+    sandbox.stats()  # the control surface is never slowed: a minute of latency would show, load would not
+    assert time.monotonic() - t0 < 30
 
 
 def test_error_rate_share_and_status(sandbox):
