@@ -66,10 +66,11 @@ def sandbox_factory(tmp_path):
 
 @pytest.fixture
 def home(tmp_path) -> Path:
-    """An empty HOME for one test (config, token cache and XDG dirs live inside it)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
+    """An empty HOME for one test (config, token cache and XDG dirs live inside it); a `Home`, which is a
+    Path that also has `.env`, `.run(...)` and `.run_tty(...)` (tests/support/cli.py)."""
+    from tests.support.cli import Home
+
+    return Home.make(tmp_path / "home")
 
 
 @pytest.fixture

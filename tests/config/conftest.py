@@ -12,51 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import COBROWSE, Result, run_cli, run_in_process
-from tests.support.pty import run_on_pty
-@dataclass
-class Home:
-    root: Path
-    env: dict[str, str]
-
-    @property
-    def config(self) -> Path:
-        return Path(self.env["COBROWSE_CONFIG"])
-
-    @property
-    def cache(self) -> Path:
-        return Path(self.env["XDG_CACHE_HOME"]) / "cobrowse-cli" / "tokens"
-
-    def write_config(self, text: str) -> None:
-        self.config.parent.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(text)
-
-    def argv(self, *args: str) -> list[str]:
-        return [str(COBROWSE), *args]
-
-    def run_tty(self, *args: str, answers: list[str], timeout: float = 20) -> tuple[int, str]:
-        """Run on a pseudo-terminal, answering each prompt (a line ending in ':') in turn."""
-        screen = run_on_pty(self.argv(*args), self.env, answers=[(":", a) for a in answers], timeout=timeout)
-        return screen.code, screen.out
-
-    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 30) -> Result:
-        return run_cli({**self.env, **(env or {})}, *args, input=input or "", timeout=timeout)
-
-
+from tests.support.cli import Home, Result, run_in_process
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
-    """An environment with no trace of the real user's config, cache or COBROWSE_* variables."""
-    root = tmp_path / "home"
-    root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COBROWSE_", "XDG_"))}
-    env.update(
-        HOME=str(root),
-        XDG_CONFIG_HOME=str(root / ".config"),
-        XDG_CACHE_HOME=str(root / ".cache"),
-        COBROWSE_CONFIG=str(tmp_path / "cfg" / "config.toml"),
-        NO_COLOR="1",
-    )
-    return Home(root, env)
+    """An environment with no trace of the real user's config, cache or COBROWSE_*/XDG_* variables; the
+    config file lives outside HOME, in a directory that does not exist yet."""
+    return Home.make(tmp_path / "home", config=tmp_path / "cfg" / "config.toml")
 
 
 @pytest.fixture

@@ -38,12 +38,55 @@ class Result:
 
 
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:
-    """os.environ without any COBROWSE_* variable, HOME/XDG dirs and the config file inside `home`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COBROWSE_")}
+    """os.environ without any COBROWSE_* or XDG_* variable, HOME/XDG dirs and the config file inside `home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COBROWSE_", "XDG_"))}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
                COBROWSE_CONFIG=str(home / "config.toml"), NO_COLOR="1")
     env.update(extra)
     return env
+
+
+class Home(type(Path())):
+    """A test's empty HOME: a Path (so `home / "x"` and `isolated_env(home)` work) that also carries the
+    isolated environment (`.env`) and runs the CLI in it (`.run`, `.run_tty`)."""
+
+    env: dict[str, str]
+
+    @classmethod
+    def make(cls, root: Path, config: Path | None = None) -> Home:
+        root.mkdir(parents=True, exist_ok=True)
+        home = cls(root)
+        home.env = isolated_env(root, **({"COBROWSE_CONFIG": str(config)} if config else {}))
+        return home
+
+    @property
+    def root(self) -> Path:
+        return Path(self)
+
+    @property
+    def config(self) -> Path:
+        return Path(self.env["COBROWSE_CONFIG"])
+
+    @property
+    def cache(self) -> Path:
+        return Path(self.env["XDG_CACHE_HOME"]) / "cobrowse-cli" / "tokens"
+
+    def write_config(self, text: str) -> None:
+        self.config.parent.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(text)
+
+    def argv(self, *args: str) -> list[str]:
+        return [COBROWSE, *args]
+
+    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 30) -> Result:
+        return run_cli({**self.env, **(env or {})}, *args, input=input or "", timeout=timeout)
+
+    def run_tty(self, *args: str, answers: list[str], timeout: float = 20) -> tuple[int, str]:
+        """Run on a pseudo-terminal, answering each prompt (a line ending in ':') in turn."""
+        from tests.support.pty import run_on_pty
+
+        screen = run_on_pty(self.argv(*args), self.env, answers=[(":", a) for a in answers], timeout=timeout)
+        return screen.code, screen.out
 
 
 def cli_argv(*args: str, backoff: bool = True) -> list[str]:
