@@ -4,7 +4,8 @@
 
 Sections: start-up (vs `python -c pass` and the official JS SDK), scale (`sessions list --all --ndjson`
 over 100k sandbox sessions), bulk end (1,000 sessions under 50 ms injected latency) and watch latency
-(socket vs poll, from benchmarks/watch_latency.py). Everything runs against a sandbox on 127.0.0.1
+(socket vs poll, from benchmarks/watch_latency.py) and monitoring (`top` latency and CPU, exporter
+requests and scrape latency, from benchmarks/bench_monitoring.py). Everything runs against a sandbox on 127.0.0.1
 that this script starts and stops. Targets are ratios, reported as PASS/FAIL, never asserted: the
 exit code is 0 unless a section could not run. Progress goes to stderr; the table to stdout.
 """
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_harness import Row, Sandbox, progress  # noqa: E402
 
-SECTIONS = ("startup", "scale", "bulk", "watch")
+SECTIONS = ("startup", "scale", "bulk", "watch", "monitoring")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +92,10 @@ def run_section(section: str, sandbox: Sandbox, home: Path, *, quick: bool,
         import bench_bulk
 
         return bench_bulk.run(sandbox, home, quick=quick), []
+    if section == "monitoring":
+        import bench_monitoring
+
+        return bench_monitoring.run(sandbox, home, quick=quick), []
     import bench_watch
 
     return bench_watch.run(sandbox, home, quick=quick), []

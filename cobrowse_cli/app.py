@@ -13,12 +13,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli import __version__, exitcodes
+from cobrowse_cli import __version__, argv_rules, exitcodes
 from cobrowse_cli.commands._context import Env, Globals
 
 # Command name -> module exposing register(root); order is the order shown in --help.
 COMMAND_MODULES = {
     "count-active": "count",
+    "top": "top",
+    "exporter": "exporter",
     "sessions": "sessions",
     "devices": "devices",
     "auth": "auth",
@@ -29,12 +31,30 @@ COMMAND_MODULES = {
 }
 _registered: set[str] = set()
 
+
+def _plain_required_arguments() -> None:
+    """Usage lines show a required argument as `ID` (gh, kubectl, man pages), not Typer's `{ID}`, which
+    reads like a set of choices."""
+    from typer import core
+
+    original = core.TyperArgument.make_metavar
+
+    def make_metavar(self, ctx, *, usage: bool = False) -> str:
+        var = original(self, ctx, usage=usage)
+        return var[1:-1] if usage and var.startswith("{") and var.endswith("}") else var
+
+    core.TyperArgument.make_metavar = make_metavar
+
+
+_plain_required_arguments()
+
 app = typer.Typer(
     name="cobrowse",
     help="Support operations on the Cobrowse.io agent API: sessions, devices, live updates.",
     epilog="Examples:\n\n  cobrowse --sandbox count-active --by agent\n\n  cobrowse sessions list --filter user_id=42 --json\n\n"
     + exitcodes.EPILOG,
     no_args_is_help=True,
+    add_completion=False,  # `cobrowse completion` prints the script; Typer's options would edit ~/.bashrc
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -63,7 +83,7 @@ def root(
     profile: Annotated[
         Optional[str],
         typer.Option(
-            "--profile", "-p", envvar="COBROWSE_PROFILE", help="Config profile to use.",
+            "--profile", "-p", help="Config profile to use [env: COBROWSE_PROFILE].",
             autocompletion=_complete_profiles,
         ),
     ] = None,
@@ -81,7 +101,26 @@ def root(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow sending a token over plain http to a non-loopback host.")
     ] = False,
+    request_timeout: Annotated[
+        Optional[str],
+        typer.Option(
+            "--request-timeout", metavar="SECONDS",
+            help="Most one API request may take, connect to last byte (default 60; env COBROWSE_REQUEST_TIMEOUT).",
+        ),
+    ] = None,
+    csv_raw: Annotated[
+        bool,
+        typer.Option("--csv-raw", help="--csv writes values exactly (no control escaping or formula neutralising)."),
+    ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables: every column at full width, nothing shortened.")] = False,
+    jq: Annotated[
+        Optional[str],
+        typer.Option("--jq", metavar="EXPR", help="Filter a command's JSON output with a jq expression (implies --json)."),
+    ] = None,
 ) -> None:
+    from cobrowse_cli.config.keys import parse_seconds
+
+
     ctx.obj = Env(
         Globals(
             profile=profile,
@@ -89,9 +128,37 @@ def root(
             no_color=no_color or bool(os.environ.get("NO_COLOR")),
             sandbox=sandbox or _env_flag("COBROWSE_SANDBOX"),
             insecure=insecure,
+            csv_raw=csv_raw,
+            request_timeout=None if request_timeout is None else parse_seconds(request_timeout, "--request-timeout"),
+            wide=wide,
+            jq=jq,
         )
     )
     ctx.call_on_close(ctx.obj.close)
+
+
+def version_command() -> None:
+    """Print the version (the same as --version)."""
+    print(f"cobrowse {__version__}")
+
+
+def help_command(
+    ctx: typer.Context,
+    command: Annotated[Optional[list[str]], typer.Argument(metavar="[COMMAND]...", help="e.g. sessions list")] = None,
+) -> None:
+    """Show help for a command: `cobrowse help sessions list` is `cobrowse sessions list --help`."""
+    from cobrowse_cli.choices import unknown
+
+    root = ctx.find_root()
+    target, target_ctx = root.command, root
+    for name in command or []:
+        names = sorted(getattr(target, "commands", {}))
+        sub = target.get_command(target_ctx, name) if names else None
+        if sub is None:
+            raise unknown("command", name, names) if names else \
+                exitcodes.UsageError(f"'{target_ctx.command_path}' has no subcommands")
+        target, target_ctx = sub, sub.make_context(name, [], parent=target_ctx, resilient_parsing=True)
+    print(target_ctx.get_help())
 
 
 def _env_flag(name: str) -> bool:
@@ -104,6 +171,11 @@ def register_commands(names: list[str] | None = None) -> typer.Typer:
         if name not in _registered:
             _registered.add(name)
             importlib.import_module(f"cobrowse_cli.commands.{COMMAND_MODULES[name]}").register(app)
+    if "version" not in _registered:  # last in --help, after the command groups
+        _registered.add("version")
+        app.command("version", epilog="Examples:\n\n  cobrowse version\n\n" + exitcodes.EPILOG)(version_command)
+        app.command("help", context_settings={"ignore_unknown_options": True},
+                    epilog="Examples:\n\n  cobrowse help sessions list\n\n" + exitcodes.EPILOG)(help_command)
     return app
 
 
@@ -114,27 +186,18 @@ def _needed_commands(args: list[str]) -> list[str] | None:
         return None
     rest = iter(args)
     for arg in rest:
-        if arg in ("--profile", "-p"):
+        if arg in argv_rules.GLOBAL_VALUED:
             next(rest, None)
         elif not arg.startswith("-"):
             return [arg] if arg in COMMAND_MODULES else None
     return None
 
 
-def _expand_json_fields(args: list[str]) -> list[str]:
-    """`--json=id,state` is gh's field selection; Typer flags take no value, so split it."""
-    out: list[str] = []
-    for arg in args:
-        if arg.startswith("--json="):
-            out += ["--json", "--fields", arg.split("=", 1)[1]]
-        else:
-            out.append(arg)
-    return out
-
-
 def _error(message: str) -> None:
-    # One line, always: user input echoed in a message may hold newlines or other separators.
-    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    # One line, always, and inert: a message may echo user input or a server's text.
+    from cobrowse_cli.output.safety import terminal_safe
+
+    message = terminal_safe(message)
     sys.stderr.write(f"cobrowse: {message}\n")
     sys.stderr.flush()
 
@@ -152,7 +215,16 @@ def _quiet_broken_pipe() -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
     typed = list(sys.argv[1:] if argv is None else argv)
-    args = _expand_json_fields(typed)
+    if "count-active" in typed:  # monitoring-plugin mode: every failure must become UNKNOWN (exit 3)
+        from cobrowse_cli.commands import count_plugin
+
+        if count_plugin.is_plugin_run(typed):
+            return count_plugin.run_as_plugin(typed, _run)
+    return _run(typed)
+
+
+def _run(typed: list[str]) -> int:
+    args = argv_rules.expand_json_fields(typed)
     debug = "--debug" in args or _env_flag("COBROWSE_DEBUG")
     for position, arg in enumerate(args, 1):
         try:
@@ -161,7 +233,13 @@ def run(argv: list[str] | None = None) -> int:
             _error(f"argument {position} ({arg!r}) is not valid UTF-8 text")
             return exitcodes.USAGE
     register_commands(_needed_commands(args))
+    if os.environ.get("_COBROWSE_COMPLETE"):  # Typer's shell classes, without its --install-completion
+        from typer.completion import completion_init
+
+        completion_init()
     try:
+        args = argv_rules.hoist_globals(args, _click_root)
+        argv_rules.check_jq_target(args, _click_root)
         rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
         return rv if isinstance(rv, int) else exitcodes.OK
     except KeyboardInterrupt:
@@ -174,7 +252,7 @@ def run(argv: list[str] | None = None) -> int:
         _error(str(e))
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
-        return _map_exception(e, debug, args, json_fields=any(a.startswith("--json=") for a in typed))
+        return _map_exception(e, debug, args, json_fields="--fields" in args and "--fields" not in typed)
 
 
 def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: bool = False) -> int:
@@ -195,6 +273,12 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
         if isinstance(e, click_exc.NoSuchOption) and e.option_name == "--fields" and json_fields:
             _error("this command's --json takes no field list; use --json alone")  # from --json=FIELDS
             return exitcodes.USAGE
+        stray = argv_rules.stray_json_word(args, e.format_message())
+        if stray:  # `--json stat`: a mistyped field list, not an argument
+            from cobrowse_cli.commands._columns import unknown_field
+
+            _error(str(unknown_field(stray)))
+            return exitcodes.USAGE
         _error(f"{e.format_message()} (see '{_command_path(e.ctx, args)} --help')")
         return exitcodes.USAGE
     if isinstance(e, typer.Abort):
@@ -211,15 +295,11 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
 def _command_path(ctx, args: list[str]) -> str:
     """The deepest command argv names: click may report a parse error against the root context."""
     path = ctx.command_path if ctx else "cobrowse"
-    if path != "cobrowse":
-        return path
-    command, names = typer.main.get_command(app), ["cobrowse"]
-    for arg in args:
-        sub = getattr(command, "commands", {}).get(arg)
-        if sub is not None:
-            command = sub
-            names.append(arg)
-    return " ".join(names)
+    return path if path != "cobrowse" else " ".join(["cobrowse", argv_rules.command_path(args, _click_root)[0]]).strip()
+
+
+def _click_root():
+    return typer.main.get_command(app)
 
 
 def _traceback_if(debug: bool) -> None:
@@ -242,7 +322,7 @@ def _client_exit_code(e: Exception) -> int | None:
 
     if not isinstance(e, errors.CobrowseError):
         return None
-    if isinstance(e, (errors.AuthenticationError, errors.ForbiddenError)):
+    if isinstance(e, (errors.AuthenticationError, errors.ForbiddenError, errors.RoleError)):
         return exitcodes.AUTH
     if isinstance(e, errors.NotFoundError):
         return exitcodes.NOT_FOUND

@@ -11,7 +11,12 @@ NOT_FOUND = 4  # unknown session/device id
 PARTIAL = 5  # a bulk command where some items failed
 THRESHOLD = 6  # count-active --max exceeded
 WATCH_TIMEOUT = 7  # a watch --timeout passed before its --until/--count condition
-INTERRUPTED = 130  # Ctrl-C
+OUTPUT_LOST = 8  # stdout (or --report) failed mid-run: closed pipe, full disk, I/O error
+LOCKED = 9  # another run holds the lock (sessions end, same profile and API)
+DECLINED = 10  # the user answered no to a confirmation: nothing was changed
+HANGUP = 129  # SIGHUP (128 + 1)
+INTERRUPTED = 130  # Ctrl-C, SIGINT (128 + 2)
+TERMINATED = 143  # SIGTERM (128 + 15): timeout, systemd, a container stop
 
 TABLE = [
     (OK, "success"),
@@ -22,7 +27,12 @@ TABLE = [
     (PARTIAL, "partial failure in a bulk command"),
     (THRESHOLD, "threshold exceeded (count-active --max)"),
     (WATCH_TIMEOUT, "watch timed out before its condition was met"),
+    (OUTPUT_LOST, "output lost (stdout or --report closed or failing)"),
+    (LOCKED, "another run holds the lock (sessions end)"),
+    (DECLINED, "declined at a confirmation prompt (nothing was changed)"),
+    (HANGUP, "hung up (SIGHUP)"),
     (INTERRUPTED, "interrupted (Ctrl-C)"),
+    (TERMINATED, "terminated (SIGTERM)"),
 ]
 
 EPILOG = "Exit codes: " + ", ".join(f"{code} {text.split(' (')[0]}" for code, text in TABLE) + "."
@@ -49,6 +59,19 @@ class AuthError(CLIError):
 
 class NotFound(CLIError):
     exit_code = NOT_FOUND
+
+
+class Interrupted(CLIError):
+    """A signal stopped the command; the exit code is 128 + the signal's number (129, 130, 143)."""
+
+
+class Declined(CLIError):
+    """The user answered no to a confirmation (commands._prompt.confirm raises it)."""
+
+    exit_code = DECLINED
+
+    def __init__(self, message: str = "declined: nothing was changed"):
+        super().__init__(message)
 
 
 class StdoutClosed(Exception):

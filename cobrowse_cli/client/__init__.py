@@ -13,6 +13,7 @@ from cobrowse_cli.client.errors import (
     AuthenticationError,
     BadRequestError,
     CobrowseError,
+    DeadlineError,
     ForbiddenError,
     InsecureTransportError,
     InvalidResponseError,
@@ -20,7 +21,9 @@ from cobrowse_cli.client.errors import (
     NotFoundError,
     PagingError,
     RateLimitedError,
+    ResponseTooLargeError,
     ServerError,
+    TLSError,
     TokenExpiredError,
 )
 
@@ -34,6 +37,7 @@ __all__ = [
     "BadRequestError",
     "Client",
     "CobrowseError",
+    "DeadlineError",
     "ForbiddenError",
     "InsecureTransportError",
     "InvalidResponseError",
@@ -41,8 +45,10 @@ __all__ = [
     "NotFoundError",
     "PagingError",
     "RateLimitedError",
+    "ResponseTooLargeError",
     "ServerError",
     "SocketAuth",
+    "TLSError",
     "TokenExpiredError",
 ]
 

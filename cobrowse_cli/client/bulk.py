@@ -1,27 +1,51 @@
-"""End many sessions concurrently, reporting every one's outcome exactly once.
+"""End many sessions concurrently, reporting every one's outcome exactly once, whatever stops the run.
 
-Library code (no CLI imports): `for outcome in end_sessions(client, ids): ...`.
-Ending is an idempotent PUT, so the client's retries after a dropped response can never end a
-session twice; a session that is already ended counts as done, not as a failure.
+Library code (no CLI imports): `for outcome in end_sessions(client, ids): ...`, or `BulkEnd` to stop a
+run from outside (a signal, a dead stdout). Two parts, each with its state in plain sight:
+
+- `SessionEnder` decides ONE session's outcome (runs in worker threads; it keeps no state between calls).
+  Ending is an idempotent PUT, so the client's retries after a dropped response can never end a session
+  twice; an answer that never came (a drop, a 5xx after retries) is checked with a GET before it is
+  reported, and a 401 stops the whole run (`StopRun`) while a 403 is that one session's `failed`.
+- `BulkEnd` runs the ids through a few daemon worker threads and yields the outcomes. `stop(reason)`
+  makes it submit nothing more, wait at most `grace_s` for the ends in flight (`unknown` for those whose
+  answer never came) and report every id never attempted as `skipped` with the reason. Daemon threads:
+  a hung request can never keep the process alive after the run has reported everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from cobrowse_cli.client import errors
-from cobrowse_cli.timeutil import parse_iso_or_none
+from cobrowse_cli.timeutil import now_iso, parse_iso_or_none
 
 ENDED = "ended"
 ALREADY_ENDED = "already_ended"
+CHANGED = "changed"  # re-read just before the PUT, it no longer matched the selection: left alone
 NOT_FOUND = "not_found"
 FAILED = "failed"
+UNKNOWN = "unknown"  # the end request may have been applied; its answer never came
+SKIPPED = "skipped"  # never attempted; `reason` says why
 WOULD_END = "would_end"
-SKIPPED = "skipped"
-DONE = {ENDED, ALREADY_ENDED}
+DONE = frozenset({ENDED, ALREADY_ENDED, CHANGED})
+OUTCOMES = (ENDED, ALREADY_ENDED, CHANGED, NOT_FOUND, FAILED, UNKNOWN, SKIPPED)
+
+# Why a run stopped early: the `reason` of its skipped and unknown outcomes.
+INTERRUPTED = "interrupted"
+AUTH_EXPIRED = "auth_expired"
+OUTPUT_CLOSED = "output_closed"
+API_DOWN = "api_down"
+ERROR = "error"
+
+GRACE_S = 5.0  # a container stop kills 10 s after SIGTERM: leave time to report
+_AGE_SLACK = timedelta(seconds=60)  # clock skew allowed when judging "ended before this run"
 
 
 @dataclass
@@ -32,96 +56,254 @@ class Outcome:
     ended_reason: str | None = None
     error: str | None = None
     status: int | None = None
+    reason: str | None = None
+    at: str = field(default_factory=now_iso)  # when the outcome was known
+    # Run-internal hints, never reported: try once more at the end / the API itself looked down.
+    retryable: bool = field(default=False, repr=False, compare=False)
+    api_down: bool = field(default=False, repr=False, compare=False)
 
     def as_row(self) -> dict:
-        return asdict(self)
+        return {"id": self.id, "outcome": self.outcome, "state": self.state, "ended_reason": self.ended_reason,
+                "error": self.error, "status": self.status, "reason": self.reason, "at": self.at}
 
 
-def _end_one(client, session_id: str, started: datetime) -> Outcome:
-    try:
-        session = client.end_session(session_id)
-    except errors.NotFoundError as e:
-        return Outcome(session_id, NOT_FOUND, error=str(e), status=e.status)
-    except (errors.AuthenticationError, errors.ForbiddenError, errors.InsecureTransportError):
-        raise  # every other item would fail the same way: stop the run
-    except errors.CobrowseError as e:
-        return Outcome(session_id, FAILED, error=str(e), status=getattr(e, "status", None))
-    state = session.get("state")
-    if state != "ended":
-        return Outcome(session_id, FAILED, state=state, error=f"session is still {state} after the end request")
-    ended_at = parse_iso_or_none(session.get("ended"))
-    # Ended by someone or something else, or before this run started: done, but not by us.
-    earlier = ended_at is not None and ended_at < started - timedelta(seconds=60)
-    outcome = ALREADY_ENDED if session.get("ended_reason") != "agent_ended" or earlier else ENDED
-    return Outcome(session_id, outcome, state=state, ended_reason=session.get("ended_reason"))
+class StopRun(Exception):
+    """Raised by SessionEnder when no other session can succeed either (a 401, an insecure transport)."""
+
+    def __init__(self, reason: str, cause: Exception):
+        super().__init__(str(cause))
+        self.reason, self.cause = reason, cause
 
 
-def _api_down(outcome: Outcome) -> bool:
-    """A failure that says the API itself is unwell (network, 5xx, 429), not this one session."""
-    return outcome.outcome == FAILED and outcome.state is None and (
-        outcome.status is None or outcome.status == 429 or outcome.status >= 500)
+def _is_ambiguous(e: errors.CobrowseError) -> bool:
+    """The request may or may not have been applied: a network failure, a 5xx or 429 after retries, junk."""
+    status = getattr(e, "status", None)
+    return isinstance(e, (errors.NetworkError, errors.InvalidResponseError)) or status == 429 or (status or 0) >= 500
 
 
-def end_sessions(client, ids: Iterable[str], *, concurrency: int = 10,
-                 give_up_after: int | None = None) -> Iterator[Outcome]:
-    """Yield one Outcome per distinct id, with at most `concurrency` in flight.
+def _fatal(e: Exception) -> StopRun | None:
+    if isinstance(e, errors.AuthenticationError):
+        return StopRun(AUTH_EXPIRED, e)
+    if isinstance(e, errors.InsecureTransportError):
+        return StopRun(ERROR, e)
+    return None
 
-    A session whose end failed because the API was unwell (network, 5xx, 429: already retried by the
-    client) gets one more try after all the others; ending is idempotent, so that can never end anything
-    twice. After `give_up_after` such failures in a row the rest are not attempted and are reported as
-    `skipped`: a cron run against a dead API ends in minutes, not hours, and still accounts for every id.
+
+class SessionEnder:
+    """`ender(session_id) -> Outcome` for one session; raises StopRun. Holds only read-only settings.
+
+    `recheck(session) -> bool`, when given, re-reads each session just before its PUT and leaves it alone
+    (`changed`) when it no longer matches the selection; it also tells `ended` from `already_ended`
+    without guessing, since the state just before our PUT is known.
     """
-    give_up_after = give_up_after or max(10, 2 * concurrency)
-    started = datetime.now(timezone.utc)
-    seen: set[str] = set()
-    held: list[Outcome] = []  # API-down failures, tried once more at the end
-    down = 0
 
-    def settle(outcome: Outcome, *, last_try: bool) -> Iterator[Outcome]:
-        nonlocal down
-        down = down + 1 if _api_down(outcome) else 0
-        if _api_down(outcome) and not last_try:
-            held.append(outcome)
-        else:
-            yield outcome
+    def __init__(self, client, *, started: datetime | None = None,
+                 recheck: Callable[[dict], bool] | None = None):
+        self.client = client
+        self.started = started or datetime.now(timezone.utc)
+        self.recheck = recheck
 
-    def skipped(session_id: str) -> Outcome:
-        return Outcome(session_id, SKIPPED, error=f"not attempted: the API failed {down} times in a row")
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="end") as pool:
-        def run(batch: Iterable[str], *, last_try: bool) -> Iterator[Outcome]:
-            pending: dict[Future, int] = {}  # future -> submission number
-
-            def finished() -> Iterator[Outcome]:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                # Several may finish together: report them in the order they were selected, not set order.
-                for future in sorted(done, key=pending.__getitem__):
-                    del pending[future]
-                    yield from settle(future.result(), last_try=last_try)
-
+    def __call__(self, session_id: str) -> Outcome:
+        seen_open = False
+        if self.recheck is not None:
             try:
-                for number, session_id in enumerate(batch):
-                    if down >= give_up_after:
-                        yield skipped(session_id)
-                        continue
-                    pending[pool.submit(_end_one, client, session_id, started)] = number
-                    if len(pending) >= concurrency * 2:
-                        yield from finished()
-                while pending:
-                    yield from finished()
-            finally:
-                for future in pending:
-                    future.cancel()
+                current = self.client.get_session(session_id)
+            except errors.CobrowseError as e:
+                return self._failure(session_id, e, verb="re-read")
+            if current.get("state") == "ended":
+                return self._classify(session_id, current, seen_open=False, before=True)
+            try:
+                still_selected = self.recheck(current)
+            except errors.CobrowseError as e:  # the check itself cannot be made (an agent without email)
+                raise StopRun(ERROR, e) from None
+            if not still_selected:
+                return Outcome(session_id, CHANGED, state=current.get("state"),
+                               error="no longer matches the selection: not ended")
+            seen_open = True
+        try:
+            answer = self.client.end_session(session_id)
+        except errors.CobrowseError as e:
+            if not _is_ambiguous(e):
+                return self._failure(session_id, e, verb="end")
+            return self._verify(session_id, e, seen_open)
+        return self._classify(session_id, answer, seen_open=seen_open)
 
-        def distinct() -> Iterator[str]:
-            for session_id in ids:
-                if session_id not in seen:
-                    seen.add(session_id)
-                    yield session_id
+    def _failure(self, session_id: str, e: errors.CobrowseError, *, verb: str) -> Outcome:
+        stop = _fatal(e)
+        if stop is not None:
+            raise stop
+        status = getattr(e, "status", None)
+        if isinstance(e, errors.NotFoundError):
+            return Outcome(session_id, NOT_FOUND, error=str(e), status=status)
+        flaky = _is_ambiguous(e)  # only from a re-read: nothing was sent to end it
+        return Outcome(session_id, FAILED, error=f"{verb}: {e}", status=status, retryable=flaky, api_down=flaky)
 
-        yield from run(distinct(), last_try=False)
-        if held and down < give_up_after:
-            down = 0
-            yield from run([o.id for o in held], last_try=True)
+    def _verify(self, session_id: str, put_error: errors.CobrowseError, seen_open: bool) -> Outcome:
+        """The PUT's result is unknown: report what the server says the session is now."""
+        status = getattr(put_error, "status", None)
+        try:
+            session = self.client.get_session(session_id)
+        except errors.CobrowseError as e:
+            stop = _fatal(e)
+            if stop is not None:
+                raise stop from None
+            if isinstance(e, errors.NotFoundError):
+                return Outcome(session_id, NOT_FOUND, error=str(e), status=404)
+            return Outcome(session_id, UNKNOWN, status=status, retryable=True, api_down=True,
+                           error=f"end: {put_error}; reading it back failed too: {e}")
+        if session.get("state") == "ended":
+            return self._classify(session_id, session, seen_open=seen_open)
+        return Outcome(session_id, FAILED, state=session.get("state"), status=status, retryable=True,
+                       error=f"end: {put_error} (read back: still {session.get('state')})")
+
+    def _classify(self, session_id: str, session: dict, *, seen_open: bool, before: bool = False) -> Outcome:
+        state, reason = session.get("state"), session.get("ended_reason")
+        if state != "ended":
+            return Outcome(session_id, FAILED, state=state, error=f"session is still {state} after the end request")
+        if before:
+            outcome = ALREADY_ENDED  # seen ended before we sent anything
+        elif seen_open:
+            # Open just before our PUT: ended by us unless the answer names another ender.
+            outcome = ENDED if reason in (None, "agent_ended") else ALREADY_ENDED
         else:
-            yield from held  # the API is down: report the failures as they were
+            # Nothing seen before the PUT: judge by the answer (another agent ending it at the same
+            # moment is indistinguishable; the run lock keeps our own overlapping runs apart).
+            ended_at = parse_iso_or_none(session.get("ended"))
+            earlier = ended_at is not None and ended_at < self.started - _AGE_SLACK
+            outcome = ENDED if reason == "agent_ended" and not earlier else ALREADY_ENDED
+        return Outcome(session_id, outcome, state=state, ended_reason=reason)
+
+
+class BulkEnd:
+    """Run `end_one` over ids with at most `concurrency` in flight; yield one Outcome per distinct id.
+
+    A session whose end failed while the API was unwell gets one more try after all the others. After
+    `give_up_after` API-down failures in a row the run stops (reason `api_down`): a cron run against a
+    dead API ends in minutes, not hours, and still accounts for every id.
+    """
+
+    def __init__(self, end_one: Callable[[str], Outcome], *, concurrency: int = 10,
+                 give_up_after: int | None = None, grace_s: float = GRACE_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.end_one = end_one
+        self.concurrency = max(1, concurrency)
+        self.give_up_after = give_up_after or max(10, 2 * self.concurrency)
+        self.grace_s = grace_s
+        self.clock = clock
+        self.stop_reason: str | None = None
+        self.stop_detail = ""
+        self.fatal: Exception | None = None  # what stopped the run from inside (a 401): the caller maps it
+        self.down = 0  # API-down failures in a row
+        self.in_flight: dict[str, int] = {}  # session id -> selection number
+        self.held: list[tuple[int, Outcome]] = []  # API-down failures, tried once more at the end
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers = 0
+
+    def stop(self, reason: str, detail: str = "") -> None:
+        """Submit nothing more. Safe from a signal handler or another thread; the first reason wins."""
+        if self.stop_reason is None:
+            self.stop_detail = detail or reason
+            self.stop_reason = reason
+
+    def run(self, ids: Iterable[str]) -> Iterator[Outcome]:
+        try:
+            yield from self._pass(deque(enumerate(dict.fromkeys(ids))), last_try=False)
+            held, self.held = sorted(self.held, key=lambda h: h[0]), []
+            if held and self.stop_reason is None:
+                self.down = 0
+                yield from self._pass(deque((n, o.id) for n, o in held), last_try=True)
+            else:
+                yield from (o for _, o in held)  # stopped: report the failures as they were
+        finally:
+            for _ in range(self._workers):
+                self._jobs.put(None)  # idle workers exit; a busy (hung) one is a daemon
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _pass(self, todo: deque, *, last_try: bool) -> Iterator[Outcome]:
+        while True:
+            while todo and self.stop_reason is None and len(self.in_flight) < self.concurrency:
+                if self.down >= self.give_up_after:
+                    self.stop(API_DOWN, f"the API failed {self.down} times in a row")
+                    break
+                number, session_id = todo.popleft()
+                self._submit(number, session_id)
+            if not self.in_flight:
+                break
+            if self.stop_reason is not None:
+                yield from self._drain(last_try)
+                break
+            yield from self._collect(0.1, last_try)
+        for _, session_id in todo:
+            yield Outcome(session_id, SKIPPED, reason=self.stop_reason, error=f"not attempted: {self.stop_detail}")
+
+    def _submit(self, number: int, session_id: str) -> None:
+        self.in_flight[session_id] = number
+        self._jobs.put((number, session_id))
+        if self._workers < min(self.concurrency, len(self.in_flight)):
+            self._workers += 1
+            threading.Thread(target=self._work, name=f"end-{self._workers}", daemon=True).start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            number, session_id = job
+            try:
+                result: Outcome | BaseException = self.end_one(session_id)
+            except BaseException as e:  # noqa: BLE001 - handed to the run, which accounts for the id
+                result = e
+            self._results.put((number, session_id, result))
+
+    def _collect(self, timeout: float, last_try: bool) -> Iterator[Outcome]:
+        try:
+            batch = [self._results.get(timeout=timeout)]
+        except queue.Empty:
+            return
+        while True:  # several may finish together: report them in selection order
+            try:
+                batch.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        for number, session_id, result in sorted(batch, key=lambda r: r[0]):
+            if self.in_flight.pop(session_id, None) is None:
+                continue  # a late answer after the run gave up waiting: already reported `unknown`
+            yield from self._settle(number, session_id, result, last_try)
+
+    def _settle(self, number: int, session_id: str, result, last_try: bool) -> Iterator[Outcome]:
+        if isinstance(result, BaseException):
+            yield self._stopped_by(session_id, result)
+            return
+        self.down = self.down + 1 if result.api_down else 0
+        if result.retryable and not last_try and self.stop_reason is None:
+            self.held.append((number, result))
+        else:
+            yield result
+
+    def _stopped_by(self, session_id: str, e: BaseException) -> Outcome:
+        if isinstance(e, StopRun):
+            self.fatal = self.fatal or e.cause
+            self.stop(e.reason, str(e.cause))
+            status = getattr(e.cause, "status", None)
+            return Outcome(session_id, SKIPPED, reason=e.reason, status=status, error=f"not ended: {e.cause}")
+        self.fatal = self.fatal or e  # a bug: whether the PUT went out is not known
+        self.stop(ERROR, f"{type(e).__name__}: {e}")
+        return Outcome(session_id, UNKNOWN, reason=ERROR, error=f"{type(e).__name__}: {e}")
+
+    def _drain(self, last_try: bool) -> Iterator[Outcome]:
+        deadline = self.clock() + self.grace_s
+        while self.in_flight and (left := deadline - self.clock()) > 0:
+            yield from self._collect(min(0.1, left), last_try=True)
+        for session_id in sorted(self.in_flight, key=self.in_flight.__getitem__):
+            yield Outcome(session_id, UNKNOWN, reason=self.stop_reason,
+                          error=f"the end request was sent; no answer within {self.grace_s:g}s of stopping")
+        self.in_flight.clear()
+
+
+def end_sessions(client, ids: Iterable[str], *, concurrency: int = 10, give_up_after: int | None = None,
+                 recheck: Callable[[dict], bool] | None = None) -> Iterator[Outcome]:
+    """Yield one Outcome per distinct id (see BulkEnd); a 401 ends the run with every id accounted for
+    and the error re-raised afterwards."""
+    run = BulkEnd(SessionEnder(client, recheck=recheck), concurrency=concurrency, give_up_after=give_up_after)
+    yield from run.run(ids)
+    if run.fatal is not None:
+        raise run.fatal

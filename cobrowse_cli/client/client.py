@@ -28,13 +28,17 @@ else:
 
 from cobrowse_cli import __version__
 from cobrowse_cli.client import paging, retry
+from cobrowse_cli.client.deadline import bounded, install as install_deadline
 from cobrowse_cli.client.errors import (
     CobrowseError,
+    DeadlineError,
     InsecureTransportError,
     InvalidResponseError,
     NetworkError,
     RateLimitedError,
+    ResponseTooLargeError,
     ServerError,
+    TLSError,
     TokenExpiredError,
     api_error,
     describe_body,
@@ -48,6 +52,12 @@ DEFAULT_API = "https://cobrowse.io"
 # Explicit on purpose: httpx's default is 5 s for everything, too short to read 1000 sessions on a slow link.
 ERROR_BODY_CAP = 64 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+# One request, connect to last byte, however slowly the server trickles (--request-timeout).
+DEFAULT_DEADLINE = 60.0
+# Every attempt and wait of one call together (retries included), as a multiple of the deadline.
+BUDGET_FACTOR = 2.0
+# Decoded size of an answer we accept: a 1,000-session page with big custom_data is a few MB.
+MAX_BODY = 32 * 1024 * 1024
 
 
 
@@ -69,6 +79,9 @@ class Client:
         platform: str = "cobrowse-cli",
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 20,
+        deadline: float = DEFAULT_DEADLINE,
+        budget: float | None = None,
+        max_body: int = MAX_BODY,
     ):
         self.api = api or DEFAULT_API
         parts = urlsplit(self.api)
@@ -83,14 +96,21 @@ class Client:
         self.platform = platform
         self._token = token
         self._warned_insecure = False
+        self.deadline = deadline
+        self.budget = budget if budget is not None else deadline * BUDGET_FACTOR
+        self.max_body = max_body
         self._sleep: Callable[[float], None] = retry.sleep  # replaceable in tests
-        self._http = httpx.Client(
-            timeout=timeout,
-            verify=_needs_tls(parts.scheme),
-            transport=transport,
-            follow_redirects=False,  # a redirect could carry the bearer token to another host
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
+        try:
+            self._http = httpx.Client(
+                timeout=timeout,
+                verify=_needs_tls(parts.scheme),
+                transport=transport,
+                follow_redirects=False,  # a redirect could carry the bearer token to another host
+                limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            )
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: SSL_CERT_FILE=/nonexistent, a bad PEM
+            raise TLSError(_ca_message(f"cannot load the trusted certificates ({_reason(exc)})")) from None
+        install_deadline(self._http)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -203,15 +223,23 @@ class Client:
         content = None if json is None else jsonlib.dumps(json, default=_json_default).encode("utf-8")
         short = urlsplit(url).path
         attempt, refreshed = 0, False
+        give_up = time.monotonic() + self.budget
         while True:
             self._log(f"> {method} {_display(url)}")
             started = time.monotonic()
+            ends = min(started + self.deadline, give_up)
             try:
-                response, body = self._send(method, url, token, content)
+                with bounded(ends):
+                    response, body = self._send(method, url, token, content, ends)
             except httpx.TransportError as exc:
+                if time.monotonic() >= ends:  # a slow server stays slow: the deadline is not retried
+                    raise DeadlineError(self._deadline_message(url, ends >= give_up and attempt > 0), url=url) from None
+                if _tls_failure(exc):
+                    raise TLSError(_ca_message(f"TLS with {_origin(url)} failed ({_tls_failure(exc)})"), url=url) from None
                 sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-                if attempt < self.retries and retry.retry_error(method, sent=sent):
-                    self._wait(attempt, None, _describe_exc(exc))
+                if attempt < self.retries and retry.retry_error(method, sent=sent) and self._wait(
+                    attempt, None, _describe_exc(exc), give_up
+                ):
                     attempt += 1
                     continue
                 raise NetworkError(_network_message(exc, url, attempt), url=url) from exc
@@ -224,12 +252,11 @@ class Client:
             self._log(f"< {status} {method} {short} ({ms:.0f} ms)")
             wait = retry.parse_retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
             if retry.retry_status(method, status) and attempt < self.retries:
-                if wait is None or wait <= retry.RETRY_AFTER_CAP:
-                    self._wait(attempt, wait, str(status))
+                if (wait is None or wait <= retry.RETRY_AFTER_CAP) and self._wait(attempt, wait, str(status), give_up):
                     attempt += 1
                     continue
             error = self._error(response, body, method, short, query, token, wait)
-            if isinstance(error, TokenExpiredError) and callable(self._token) and not refreshed:
+            if isinstance(error, TokenExpiredError) and callable(self._token) and not refreshed and time.monotonic() < give_up:
                 refreshed = True  # the provider may re-mint; try once with what it gives now
                 fresh = self.token
                 if fresh and fresh != token:
@@ -238,22 +265,54 @@ class Client:
                     continue
             raise error
 
-    def _send(self, method: str, url: str, token: str | None, content: bytes | None) -> tuple[httpx.Response, bytes]:
-        """One HTTP exchange. A success body is read whole; an error body only up to ERROR_BODY_CAP, so a
-        huge error page (a proxy's, say) can never balloon memory: we only ever describe it in one line."""
+    def _send(
+        self, method: str, url: str, token: str | None, content: bytes | None, ends: float
+    ) -> tuple[httpx.Response, bytes]:
+        """One HTTP exchange, read as it is decoded (a gzip bomb stops at the cap, not at its size). A
+        success body may be up to max_body; an error body is read only up to ERROR_BODY_CAP, as we only
+        ever describe it in one line."""
         request = self._http.build_request(method, url, headers=self._headers(token), content=content)
         response = self._http.send(request, stream=True)
         try:
-            if response.status_code < 400:
-                return response, response.read()
+            cap = self.max_body if response.status_code < 400 else ERROR_BODY_CAP
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
-                if len(body) >= ERROR_BODY_CAP:
-                    break
-            return response, bytes(body[:ERROR_BODY_CAP])
+                if len(body) > cap:
+                    if response.status_code >= 400:
+                        break
+                    raise ResponseTooLargeError(
+                        f"{method} {urlsplit(url).path} answered more than {cap // (1024 * 1024)} MB; "
+                        f"stopped reading (is {self.api} the Cobrowse API?)",
+                        status=response.status_code, method=method, path=urlsplit(url).path,
+                    )
+                if time.monotonic() >= ends:  # also bounds transports DeadlineBackend cannot wrap
+                    raise httpx.ReadTimeout("the request deadline passed", request=request)
+            return response, bytes(body[:cap])
         finally:
             response.close()
+
+    def stream(self, path: str, *, idle_timeout: float = 30.0, query: dict | None = None) -> Iterator[bytes]:
+        """GET a large download (e.g. a recording) chunk by chunk: no size cap and no overall deadline,
+        but it fails when no byte arrives for `idle_timeout` seconds. Same origin/transport checks and
+        headers as every call; not retried (the caller knows whether a partial file can resume)."""
+        url = build_url(self.api, path, query)
+        self._check_origin(url)
+        token = self.token
+        if token:
+            self._check_transport(url)
+        idle = httpx.Timeout(connect=DEFAULT_TIMEOUT.connect, read=idle_timeout, write=idle_timeout, pool=DEFAULT_TIMEOUT.pool)
+        self._log(f"> GET {_display(url)} (download)")
+        try:
+            with self._http.stream("GET", url, headers=self._headers(token), timeout=idle) as response:
+                if response.status_code >= 400:
+                    body = response.read()[:ERROR_BODY_CAP] if int(response.headers.get("content-length") or 0) <= ERROR_BODY_CAP else b""
+                    raise self._error(response, body, "GET", urlsplit(url).path, query, token, None)
+                yield from response.iter_bytes()
+        except httpx.TransportError as exc:
+            if _tls_failure(exc):
+                raise TLSError(_ca_message(f"TLS with {_origin(url)} failed ({_tls_failure(exc)})"), url=url) from None
+            raise NetworkError(_network_message(exc, url, 0), url=url) from exc
 
     def _headers(self, token: str | None) -> dict[str, str]:
         headers = {
@@ -269,13 +328,26 @@ class Client:
             headers["X-CobrowseLicense"] = self.license
         return headers
 
-    def _wait(self, attempt: int, server_wait: float | None, reason: str) -> None:
+    def _wait(self, attempt: int, server_wait: float | None, reason: str, give_up: float) -> bool:
+        """Sleep before a retry; False (no retry) when the wait would overrun the call's budget."""
         if server_wait is not None:
             delay = server_wait
         else:
             delay = retry.backoff_delay(attempt, self.backoff, self.max_backoff)
+        if time.monotonic() + delay >= give_up:
+            self._log(f"  not retrying after {reason}: the call's {self.budget:g} s budget would run out")
+            return False
         self._log(f"  retrying in {delay:.1f}s after {reason} (retry {attempt + 1} of {self.retries})")
         self._sleep(delay)
+        return True
+
+    def _deadline_message(self, url: str, budget: bool) -> str:
+        if budget:
+            return f"no complete answer from {_origin(url)} within {self.budget:g} s, retries included"
+        return (
+            f"no complete answer from {_origin(url)} within {self.deadline:g} s "
+            "(raise it with --request-timeout or COBROWSE_REQUEST_TIMEOUT)"
+        )
 
     def _parse(self, response: httpx.Response, body: bytes, method: str, path: str, expect: type | None) -> Any:
         if not body.strip():
@@ -324,6 +396,12 @@ class Client:
         )
 
     # -- safety ----------------------------------------------------------------------------------
+    def check_transport(self) -> None:
+        """Raise InsecureTransportError now, before a bulk operation starts, if the token would go over
+        plain http to a non-loopback host (every request checks this too)."""
+        if self.token:
+            self._check_transport(self.api)
+
     def _check_origin(self, url: str) -> None:
         target, base = urlsplit(url), urlsplit(self.api)
         if (target.scheme, target.netloc) != (base.scheme, base.netloc):
@@ -333,19 +411,26 @@ class Client:
             )
 
     def _check_transport(self, url: str) -> None:
+        """A token never crosses a network in clear text: not to a plain-http API, and not through a
+        plain-http proxy (which sees the whole request) unless the API and the proxy are both loopback."""
         parts = urlsplit(url)
-        if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
-            return
+        if parts.scheme != "http":
+            return  # https: a proxy only tunnels (CONNECT) and never sees the token
         host = parts.hostname or parts.netloc
+        proxy = _proxy_for(url)
+        proxy_host = (urlsplit(proxy).hostname or proxy) if proxy and urlsplit(proxy).scheme == "http" else None
+        if _is_loopback(host) and (proxy is None or (proxy_host is not None and _is_loopback(proxy_host))):
+            return
+        if proxy is not None and proxy_host is None:
+            return  # an https proxy: the hop to it is encrypted; a loopback API behind it is the user's setup
+        where = f"{host} via the plain-http proxy {proxy_host} (HTTP_PROXY; NO_PROXY={host} bypasses it)" if proxy_host else host
         if not self.insecure:
-            raise InsecureTransportError(
-                f"refusing to send a token over plain http to {host}; use https or --insecure"
-            )
+            raise InsecureTransportError(f"refusing to send a token over plain http to {where}; use https or --insecure")
         if not self._warned_insecure:
             self._warned_insecure = True
             stream = self.debug or sys.stderr
             stream.write(
-                f"WARNING: --insecure: sending the token over plain http to {host}; "
+                f"WARNING: --insecure: sending the token over plain http to {where}; "
                 "anyone on the network path can read and reuse it\n"
             )
             stream.flush()
@@ -371,6 +456,46 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy httpx will use for `url` from the environment (HTTP_PROXY, ALL_PROXY, NO_PROXY), if any."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(parts.netloc, proxies):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """The certificate problem behind a connect error (walking the cause chain), or None."""
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or "certificate verify failed"
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return _reason(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _ca_message(what: str) -> str:
+    return (
+        f"{what}; if a private CA or an intercepting proxy signs the certificate, point SSL_CERT_FILE "
+        "(or SSL_CERT_DIR) at its CA bundle"
+    )
 
 
 def _display(url: str) -> str:

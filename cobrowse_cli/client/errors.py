@@ -85,6 +85,14 @@ class NetworkError(CobrowseError):
         super().__init__(f"network error: {message}")
 
 
+class DeadlineError(NetworkError):
+    """One request (connect to last byte) or all its retries took longer than allowed."""
+
+
+class TLSError(NetworkError):
+    """The server's certificate could not be verified (never retried: it will not fix itself)."""
+
+
 class InvalidResponseError(CobrowseError):
     """The answer is not what the API sends: not JSON, an HTML page, or the wrong JSON type."""
 
@@ -95,8 +103,16 @@ class InvalidResponseError(CobrowseError):
         super().__init__(f"invalid response: {message}")
 
 
+class ResponseTooLargeError(InvalidResponseError):
+    """An answer larger (decoded) than the client accepts; reading stopped at the cap."""
+
+
 class PagingError(CobrowseError):
     """A list page could not advance (more items share one timestamp than fit in a page)."""
+
+
+class RoleError(CobrowseError):
+    """The token's role cannot reach the selection (checked before asking, e.g. agent=all without administrator)."""
 
 
 class InsecureTransportError(CobrowseError):

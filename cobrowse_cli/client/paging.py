@@ -1,11 +1,18 @@
 """Walk a newest-first list endpoint by a time cursor, yielding every item exactly once.
 
 The API pages sessions with `activated_before` (devices with `seen_before`), a STRICT `<`, sorted
-newest-first by `activated` (falling back to `created` for never-activated sessions). Many items can
-share one millisecond, so the next page asks for `<boundary> + 1 ms`: the boundary group comes back
-again and is de-duplicated by id. Only ids in the boundary millisecond are remembered (flat memory).
-A FULL page that adds nothing new means the boundary group alone fills a page: no cursor can get past
-it, so we raise PagingError instead of looping or silently skipping items.
+newest-first by `activated` (falling back to `created` for never-activated sessions): inferred, not
+documented. Many items can share one millisecond, so the next page asks for `<boundary> + 1 ms`: the
+boundary group comes back again and is de-duplicated by id.
+
+Nothing about page size is trusted: a server may cap pages below the `limit` we ask, so a short page
+does not end the walk. It ends on an empty page, or on a page that only repeats the boundary group and
+is shorter than the largest page seen (so it was not cut by a cap), as the vendor's own paging loop
+does. The extra request this costs is one small page per listing. A page that adds nothing new and is as
+full as any page seen may be a capped boundary group: a strict probe past it settles whether anything
+older exists, and if it does, PagingError (items of that millisecond may lie beyond the cap).
+Every page that the walk continues past must be sorted newest first: a cursor taken from an unsorted
+page skips items, so that is a PagingError, never a silent miscount (a one-page answer needs no check).
 """
 
 from __future__ import annotations
@@ -28,10 +35,16 @@ class Cursor:
     param: str  # "activated_before" / "seen_before"
     fields: Sequence[str]  # first present field is the item's time, e.g. ("activated", "created")
     noun: str = "items"
+    after: str = ""  # the lower bound's parameter: "activated_after" / "seen_after"
 
 
-SESSIONS = Cursor("activated_before", ("activated", "created"), "sessions")
-DEVICES = Cursor("seen_before", ("last_active",), "devices")
+SESSIONS = Cursor("activated_before", ("activated", "created"), "sessions", "activated_after")
+DEVICES = Cursor("seen_before", ("last_active",), "devices", "seen_after")
+
+
+def item_time(item: dict, cursor: Cursor) -> datetime | None:
+    """The time an item is ordered and paged by, to the millisecond; None when it has none."""
+    return _bucket_or_none(item, cursor)
 
 
 def iter_paged(
@@ -57,19 +70,34 @@ def iter_paged(
     base = {k: v for k, v in (query or {}).items() if k != "limit"}
     before = base.pop(cursor.param, None)
     boundary_ms: datetime | None = None  # millisecond bucket of the last page's oldest item
-    boundary_ids: set[str] = set()
-    count = 0
+    boundary_ids: set[str] = set()  # ids in [boundary, boundary + 1 ms]: they may come back
+    count, largest = 0, 0
+    probing = False  # asking past a full page of one millisecond (see the module docstring)
+    unsorted_before = False  # the previous page was not newest first, so its cursor may skip items
     while True:
         page_query = dict(base, limit=page_size)
         if before is not None:
             page_query[cursor.param] = before
         page = fetch_page(page_query)
         _check_items(page, cursor)
-        # Newest first: page[0] is the page's newest item, so one check per page is enough.
-        if boundary_ms is not None and page and _newer_than(page[0], cursor, boundary_ms):
+        # Newest first: page[0] is the page's newest item, so one check per page finds an ignored cursor.
+        if boundary_ms is not None and page and _newer_than(page[0], cursor, boundary_ms + ONE_MS):
             # A server ignoring the cursor would otherwise have us yield the same items forever.
             raise PagingError(f"cannot page: the API ignored {cursor.param} (a page went back to newer items)")
         fresh = [item for item in page if _id(item) not in boundary_ids]
+        if fresh and unsorted_before:
+            raise PagingError(
+                f"cannot page: the API did not sort a page of {cursor.noun} newest first by "
+                f"{cursor.fields[0]}, so paging by {cursor.param} could skip some; the count is unknown"
+            )
+        if fresh and probing:
+            raise PagingError(
+                f"cannot page past {iso_ms(boundary_ms) if boundary_ms else 'the first page'}: at least "
+                f"{len(boundary_ids)} {cursor.noun} share that millisecond and the API returned no more than "
+                f"that per page; narrow the query (e.g. by state or a filter)"
+            )
+        full = len(page) >= largest
+        largest = max(largest, len(page))
         if limit is not None:
             fresh = fresh[: limit - count]
         if on_page:
@@ -77,25 +105,46 @@ def iter_paged(
         for item in fresh:
             yield item
             count += 1
-        if len(page) < page_size or (limit is not None and count >= limit):
+        if not page or (limit is not None and count >= limit):
             return
         if not fresh:
-            raise PagingError(
-                f"cannot page past {iso_ms(boundary_ms) if boundary_ms else 'the first page'}: at least "
-                f"{page_size} {cursor.noun} share that millisecond; narrow the query (e.g. by state or a "
-                f"filter) or use a larger page size"
-            )
+            if not full or (probing and boundary_ms is not None and before < boundary_ms):
+                return  # only the boundary group came back, and no cap cut it: nothing is older
+            if len(page) >= page_size:
+                raise PagingError(
+                    f"cannot page past {iso_ms(boundary_ms) if boundary_ms else 'the first page'}: at least "
+                    f"{page_size} {cursor.noun} share that millisecond; narrow the query (e.g. by state or a "
+                    f"filter) or use a larger page size"
+                )
+            # Probe past the boundary millisecond: anything older would mean the group may have been cut by
+            # a cap. `< boundary` first; if the group comes back, the cursor is inclusive: `<= boundary - 1 ms`.
+            if probing and boundary_ms is not None and before == boundary_ms:
+                before = boundary_ms - ONE_MS
+            else:
+                probing, before = True, boundary_ms
+            continue
+        unsorted_before = not _sorted(page, cursor)
+        if unsorted_before:  # continue from the page's oldest item; any new item after it is an error
+            boundary_ms, boundary_ids = min(_bucket(item, cursor) for item in page), {_id(i) for i in page}
+            before = boundary_ms + ONE_MS
+            continue
         oldest = _bucket(page[-1], cursor)
         if oldest != boundary_ms:
             boundary_ids = set()
             boundary_ms = oldest
-        # Remember every id in the boundary millisecond: they come back on the next page. Newest
-        # first, so they are the page's tail: walk back from the end until the millisecond changes.
+        # Remember every id in the boundary millisecond and the one after (an inclusive cursor returns
+        # it too). Newest first, so they are the page's tail: walk back until the time is newer.
         for item in reversed(page):
-            if _bucket_or_none(item, cursor) != boundary_ms:
+            moment = _bucket_or_none(item, cursor)
+            if moment is not None and moment > boundary_ms + ONE_MS:
                 break
             boundary_ids.add(_id(item))
         before = oldest + ONE_MS
+
+
+def _sorted(page: list, cursor: Cursor) -> bool:
+    moments = [m for m in (_bucket_or_none(item, cursor) for item in page) if m is not None]
+    return all(a >= b for a, b in zip(moments, moments[1:]))
 
 
 def _check_items(page: list, cursor: Cursor) -> None:

@@ -12,8 +12,9 @@ from cobrowse_cli.commands._context import Env
 OUTPUT_PANEL = "Output"
 
 JsonOpt = Annotated[
-    bool, typer.Option("--json", help="JSON array (or object). --json=id,state selects fields.", rich_help_panel=OUTPUT_PANEL)
+    bool, typer.Option("--json", help="JSON array (or object). --json id,state selects fields; --jq EXPR filters.", rich_help_panel=OUTPUT_PANEL)
 ]
+PlainJsonOpt = Annotated[bool, typer.Option("--json", help="JSON output (--jq EXPR filters it).", rich_help_panel=OUTPUT_PANEL)]
 FieldsOpt = Annotated[
     Optional[str],
     typer.Option("--fields", help="Fields for --json/--ndjson/--csv, comma-separated (dotted paths ok).", rich_help_panel=OUTPUT_PANEL),
@@ -42,8 +43,11 @@ class OutputFlags:
     columns: str | None = None
 
 
-def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id"):
+def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id", known: tuple[str, ...] | None = None):
+    """The command's Writer; with `known` (the resource's top-level fields) an unknown --json field or
+    --columns name is a usage error listing the valid ones."""
     from cobrowse_cli.output import OutputOptions, Writer
+    from cobrowse_cli.output.fields import check_paths
 
     opts = OutputOptions.from_flags(
         json=flags.json,
@@ -53,7 +57,14 @@ def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id"):
         fields=flags.fields,
         columns=flags.columns,
         no_color=env.globals.no_color,
+        csv_raw=env.globals.csv_raw,
+        wide=env.globals.wide,
+        jq=env.globals.jq,
     )
+    if known is not None:
+        check_paths(opts.fields or [], known, "--json")
+        titles = tuple(name for c in columns for name in (c.key, c.title))
+        check_paths(opts.columns or [], known, "--columns", aliases=titles)
     return Writer(opts, stdout=env.stdout, stderr=env.stderr, columns=columns, id_key=id_key)
 
 
@@ -70,3 +81,26 @@ def epilog(*examples: str) -> str:
 
     lines = "".join(f"  {example}\n\n" for example in examples)
     return f"Examples:\n\n{lines}{EPILOG}"
+
+
+SMALL_RESULT = 5
+
+
+def scope_hint(env: Env, shown: int) -> None:
+    """After a list that ran with the default `--agent me` scope: say so when little came back, as
+    count-active's default is every agent's (on a terminal only; scripts get data, not advice)."""
+    if shown < SMALL_RESULT and env.stderr.isatty():
+        env.stderr.write(f"({shown} of your own sessions; --agent all lists every agent's, as count-active counts)\n")
+        env.stderr.flush()
+
+
+def write_json(env: Env, value, *, indent: int | None = None) -> None:
+    """A command's one JSON document (status, config): through --jq when it is given."""
+    if env.globals.jq is not None:
+        from cobrowse_cli.output.jq import compile_program, write_results
+
+        write_results(compile_program(env.globals.jq), value, env.stdout)
+        return
+    from cobrowse_cli.output.machine import dumps
+
+    env.stdout.write(dumps(value, indent=indent) + "\n")

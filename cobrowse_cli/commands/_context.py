@@ -40,13 +40,17 @@ class GuardedStdout:
 
 @dataclass
 class Globals:
-    """Root options (before the subcommand)."""
+    """Root options (given before or after the subcommand)."""
 
     profile: str | None = None
     debug: bool = False
     no_color: bool = False
     sandbox: bool = False
     insecure: bool = False
+    csv_raw: bool = False
+    request_timeout: float | None = None  # --request-timeout / COBROWSE_REQUEST_TIMEOUT (seconds)
+    wide: bool = False  # tables: every column, nothing shortened
+    jq: str | None = None  # filter JSON output with this jq program
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Env:
                 self._sandbox = start_embedded()
                 self._closers.append(self._sandbox.stop)
             overrides = {"api": self._sandbox.url, "token": self._sandbox.token, **overrides}
+        overrides.setdefault("request_timeout", self.globals.request_timeout)
         return config.resolve(profile=self.globals.profile, **overrides)
 
     def client(self, **overrides: Any) -> "Client":
@@ -87,6 +92,7 @@ class Env:
                 license=s.license,
                 debug=self.stderr if self.globals.debug else None,
                 insecure=self.globals.insecure or s.insecure,
+                **({"deadline": s.request_timeout} if s.request_timeout else {}),
             )
             self._closers.append(self._client.close)
         return self._client

@@ -9,19 +9,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from cobrowse_cli import timeutil
+from cobrowse_cli import durations, timeutil
+from cobrowse_cli.choices import unknown
 from cobrowse_cli.exitcodes import UsageError
 
 SESSION_STATES = ("pending", "authorizing", "active", "ended")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-MAX_DURATION_S = 100 * 365 * 86400  # beyond this, datetime arithmetic overflows; no one means it
 _FILTER_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
 def parse_filters(values: list[str] | None) -> dict[str, str]:
-    """`user_id=42` -> {"filter_user_id": "42"} (the API's query syntax)."""
-    query: dict[str, str] = {}
+    """`user_id=42` -> {"user_id": "42"}: literal custom_data keys (the query model encodes them)."""
+    filters: dict[str, str] = {}
     for raw in values or []:
         key, sep, value = raw.partition("=")
         key = key.strip()
@@ -29,8 +27,11 @@ def parse_filters(values: list[str] | None) -> dict[str, str]:
             raise UsageError(f"invalid --filter {raw!r}: expected KEY=VALUE, e.g. --filter user_id=42")
         if not _FILTER_KEY.match(key):
             raise UsageError(f"invalid --filter key {key!r}: use letters, digits, '_', '-' or '.'")
-        query[f"filter_{key}"] = value
-    return query
+        if key in filters:
+            # What the API does with a repeated filter_ key (any of, all of, last wins) is undocumented.
+            raise UsageError(f"--filter {key} given twice: one value per key (what the API does with more is unknown)")
+        filters[key] = value
+    return filters
 
 
 def parse_states(values: list[str] | None) -> list[str]:
@@ -39,30 +40,22 @@ def parse_states(values: list[str] | None) -> list[str]:
         for state in raw.split(","):
             state = state.strip().lower()
             if state not in SESSION_STATES:
-                raise UsageError(f"unknown state {state!r}: expected one of {', '.join(SESSION_STATES)}")
+                raise unknown("state", state, SESSION_STATES)
             if state not in states:
                 states.append(state)
     return states
 
 
 def parse_duration(raw: str, *, option: str = "duration") -> timedelta:
-    """`30m`, `2h`, `7d`, `90s`, `1.5h` -> timedelta; zero or negative is rejected."""
-    match = _DURATION.match(raw or "")
-    if not match:
-        raise UsageError(f"invalid {option} {raw!r}: expected a number and a unit (s, m, h, d, w), e.g. 30m")
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
-        raise UsageError(f"invalid {option} {raw!r}: must be greater than zero")
-    if seconds > MAX_DURATION_S:
-        raise UsageError(f"invalid {option} {raw!r}: at most 100 years")
-    return timedelta(seconds=seconds)
+    """An age or span that needs a unit (`30m`, `2h`, `7d`): the one grammar in durations.py."""
+    return durations.parse_timedelta(raw, option=option)
 
 
 def parse_time(raw: str, *, option: str = "time", now: datetime | None = None) -> datetime:
     """ISO-8601 (`2026-11-25`, `2026-11-25T10:00:00Z`, with offset) or relative (`30m` = 30 minutes ago)."""
     now = now or datetime.now(timezone.utc)
     text = (raw or "").strip()
-    if _DURATION.match(text):
+    if durations.is_duration(text):
         return now - parse_duration(text, option=option)
     try:
         return timeutil.parse_iso(text)  # naive input means UTC, as the API speaks UTC

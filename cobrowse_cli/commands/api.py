@@ -271,7 +271,9 @@ def _capture_responses(client: Any) -> list:
 def _write_head(response: Any, env: Env) -> None:
     lines = [f"{response.http_version} {response.status_code} {response.reason_phrase}".rstrip()]
     lines += [f"{name}: {value}" for name, value in response.headers.items()]
-    env.stdout.write("\n".join(lines) + "\n\n")
+    from cobrowse_cli.output.safety import terminal_safe  # header values are the server's: no raw controls
+
+    env.stdout.write("\n".join(terminal_safe(line) for line in lines) + "\n\n")
     env.stdout.flush()
 
 

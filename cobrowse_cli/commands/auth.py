@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cobrowse_cli.commands._common import epilog, get_env
+from cobrowse_cli.commands._common import epilog, get_env, write_json
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import AuthError, CLIError, UsageError
 
@@ -144,10 +144,9 @@ def run_login(opts: LoginOpts, env: Env) -> None:
         profile.pop("token", None)
 
     me = _validate(env, profile)
-    profiles = data.setdefault("profiles", {})
-    profiles[profile_name] = profile
-    data.setdefault("default_profile", profile_name)
-    store.save(path, data)
+    with store.transaction(path) as data:  # read again under the lock: others may have saved meanwhile
+        data.setdefault("profiles", {})[profile_name] = profile
+        data.setdefault("default_profile", profile_name)
     _prime_cache(profile_name, profile)
     if os.environ.get("COBROWSE_TOKEN"):
         env.stderr.write("note: COBROWSE_TOKEN is set and takes precedence over the saved credentials\n")
@@ -189,22 +188,26 @@ def _mint_settings(opts: LoginOpts, profile: dict[str, Any]) -> dict[str, Any]:
 
 
 def _prompt(opts: LoginOpts, current: dict[str, Any], env: Env) -> None:
-    from cobrowse_cli.config import DEFAULT_API
+    """Each answer is checked as it is typed (a missing key file is said at its own prompt) and re-asked."""
+    from cobrowse_cli.commands._prompt import ask, choice
+    from cobrowse_cli.config import DEFAULT_API, keys
 
-    opts.api = typer.prompt("API base URL", default=opts.api or current.get("api") or DEFAULT_API, err=True)
-    method = typer.prompt(
-        "Authenticate with a static token (t) or a private key that mints tokens (k)?",
-        default="k" if current.get("private_key") else "t",
-        err=True,
-    ).strip().lower()
-    if method.startswith("t"):
-        opts.token = typer.prompt("Agent JWT", hide_input=True, err=True)
+    def key_check(name: str):
+        return lambda answer: keys.validate(name, answer)
+
+    err = env.stderr
+    opts.api = ask("API base URL", check=keys.normalize_api, default=opts.api or current.get("api") or DEFAULT_API, stderr=err)
+    method = choice("Authenticate with a static token (t) or a private key that mints tokens (k)?",
+                    {"t": "token", "k": "key"}, default="k" if current.get("private_key") else "t", stderr=err)
+    if method == "t":
+        opts.token = ask("Agent JWT", check=key_check("token"), hide=True, stderr=err)
         return
-    opts.private_key = typer.prompt("Private key file (PEM)", default=current.get("private_key"), err=True)
-    opts.license = opts.license or typer.prompt("License key", default=current.get("license_key"), err=True)
-    opts.sub = opts.sub or typer.prompt("Agent id (sub, e.g. your email)", default=current.get("sub"), err=True)
-    opts.name = opts.name or typer.prompt("Display name", default=current.get("name") or "", err=True) or None
-    opts.role = opts.role or typer.prompt("Role (administrator or agent)", default=current.get("role") or "agent", err=True)
+    opts.private_key = ask("Private key file (PEM)", check=key_check("private_key"), default=current.get("private_key"), stderr=err)
+    opts.license = opts.license or ask("License key", check=key_check("license_key"), default=current.get("license_key"), stderr=err)
+    opts.sub = opts.sub or ask("Agent id (sub, e.g. your email)", check=key_check("sub"), default=current.get("sub"), stderr=err)
+    opts.name = opts.name or ask("Display name", default=current.get("name") or "", stderr=err).strip() or None
+    opts.role = opts.role or ask("Role (administrator or agent)", check=key_check("role"),
+                                 default=current.get("role") or "agent", stderr=err)
 
 
 def _token_source(profile_name: str, profile: dict[str, Any], *, cached: bool):
@@ -333,10 +336,8 @@ def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: 
 
     if problem:
         info["problem"] = problem
-    if opts.json:
-        from cobrowse_cli.output.machine import dumps
-
-        env.stdout.write(dumps(info, indent=2) + "\n")
+    if opts.json or env.globals.jq is not None:
+        write_json(env, info, indent=2)
         return
     src = info["sources"]
     agent = info.get("agent") or {}

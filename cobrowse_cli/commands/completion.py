@@ -56,7 +56,7 @@ def register(root: typer.Typer) -> None:
     @root.command("completion", epilog=EPILOG)
     def completion(
         ctx: typer.Context,
-        shell: Annotated[Optional[Shell], typer.Argument(help="bash, zsh or fish [default: from $SHELL].")] = None,
+        shell: Annotated[Optional[Shell], typer.Argument(help="bash, zsh or fish (default: from $SHELL).")] = None,
     ) -> None:
         """Print the shell completion script for bash, zsh or fish."""
         env = get_env(ctx)

@@ -1,4 +1,4 @@
-"""`cobrowse config list | get | set | unset | path`: read and edit the config file's profiles.
+"""`cobrowse config list | get | set | unset | path | profiles | use | rename | delete`: the config file.
 
 The profile edited is the root --profile (or COBROWSE_PROFILE, or default_profile, or "default").
 `set` creates the profile when needed; token values are always shown masked.
@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from cobrowse_cli.commands._common import epilog, get_env
+from cobrowse_cli.commands._common import epilog, get_env, write_json
 from cobrowse_cli.commands._context import Env
-from cobrowse_cli.exitcodes import EPILOG, CLIError, UsageError
+from cobrowse_cli.exitcodes import EPILOG, NotFound, UsageError
 
 
 @dataclass
@@ -46,28 +46,115 @@ def register(root: typer.Typer) -> None:
         run_list(ConfigOpts(all_profiles=all_profiles, json=json_), get_env(ctx))
 
     @app.command(epilog=epilog("cobrowse config get api", "cobrowse --profile eu config get token"))
-    def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A config key, e.g. api.")]) -> None:
-        """Print one value (tokens masked); exit 1 when it is not set."""
+    def get(ctx: typer.Context, key: KeyArg) -> None:
+        """Print one value (tokens masked); exit 4 when it is not set."""
         run_get(ConfigOpts(key=key), get_env(ctx))
 
     @app.command("set", epilog=epilog("cobrowse config set api https://cobrowse.example.com", "mint-token | cobrowse config set token -", "cobrowse config set default_profile eu"))
     def set_(
         ctx: typer.Context,
-        key: Annotated[str, typer.Argument(help="A config key, e.g. api.")],
+        key: KeyArg,
         value: Annotated[str, typer.Argument(help="The value; '-' reads it from stdin (for tokens).")],
     ) -> None:
         """Set a value in the profile (created if needed); values are validated first."""
         run_set(ConfigOpts(key=key, value=value), get_env(ctx))
 
     @app.command(epilog=epilog("cobrowse config unset token"))
-    def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A config key, e.g. token.")]) -> None:
-        """Remove a value from the profile."""
+    def unset(ctx: typer.Context, key: KeyArg) -> None:
+        """Remove a value from the profile (a profile left empty is removed)."""
         run_unset(ConfigOpts(key=key), get_env(ctx))
 
     @app.command(epilog=epilog("cobrowse config path", "COBROWSE_CONFIG=./ops.toml cobrowse config path"))
     def path(ctx: typer.Context) -> None:
         """Print the config file's path (COBROWSE_CONFIG overrides it)."""
         run_path(ConfigOpts(), get_env(ctx))
+
+    @app.command(epilog=epilog("cobrowse config profiles", "cobrowse config profiles --json"))
+    def profiles(
+        ctx: typer.Context,
+        json_: Annotated[bool, typer.Option("--json", help="A JSON array of {name, current, default}.")] = False,
+    ) -> None:
+        """List the profiles; `*` marks the one commands use now (--profile, COBROWSE_PROFILE or the default)."""
+        run_profiles(ConfigOpts(json=json_), get_env(ctx))
+
+    @app.command(epilog=epilog("cobrowse config use eu"))
+    def use(ctx: typer.Context, name: ProfileArg) -> None:
+        """Make NAME the default profile (sets default_profile)."""
+        _edit(get_env(ctx), lambda data: profiles_ops().use(data, name), f"default profile is now {name!r}")
+
+    @app.command(epilog=epilog("cobrowse config rename default us"))
+    def rename(ctx: typer.Context, old: ProfileArg, new: Annotated[str, typer.Argument(help="The new name.")]) -> None:
+        """Rename a profile (default_profile follows it)."""
+        _edit(get_env(ctx), lambda data: profiles_ops().rename(data, old, new), f"profile {old!r} is now {new!r}")
+
+    @app.command(epilog=epilog("cobrowse config delete eu", "cobrowse config delete eu --yes"))
+    def delete(
+        ctx: typer.Context,
+        name: ProfileArg,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    ) -> None:
+        """Delete a profile and its saved credentials (asks first on a terminal)."""
+        run_delete(name, yes, get_env(ctx))
+
+
+def _complete_keys(incomplete: str) -> list[str]:
+    from cobrowse_cli.config import keys
+
+    return [key for key in keys.all_keys() if key.startswith(incomplete)]
+
+
+def _complete_profile_names(incomplete: str) -> list[str]:
+    from cobrowse_cli.config import profile_names
+
+    return [name for name in profile_names() if name.startswith(incomplete)]
+
+
+KeyArg = Annotated[str, typer.Argument(help="A config key, e.g. api.", autocompletion=_complete_keys)]
+ProfileArg = Annotated[str, typer.Argument(help="A profile name.", autocompletion=_complete_profile_names)]
+
+
+def profiles_ops():
+    from cobrowse_cli.config import profiles
+
+    return profiles
+
+
+def _edit(env: Env, change, message: str) -> None:
+    from cobrowse_cli.config import config_path, store
+
+    path = config_path()
+    data = store.load(path)
+    change(data)
+    store.save(path, data)
+    env.stderr.write(message + "\n")
+
+
+def run_profiles(opts: ConfigOpts, env: Env) -> None:
+    from cobrowse_cli.config import store
+
+    _, data = _load()
+    current = _profile_name(env, data, must_exist=False)
+    default = data.get("default_profile")
+    rows = [{"name": n, "current": n == current, "default": n == default} for n in store.profiles(data)]
+    if opts.json or env.globals.jq is not None:
+        write_json(env, rows, indent=2)
+        return
+    env.stdout.writelines(f"{'*' if r['current'] else ' '} {r['name']}\n" for r in rows)
+    if not rows:
+        env.stderr.write("no profiles yet: run `cobrowse auth login`\n")
+
+
+def run_delete(name: str, yes: bool, env: Env) -> None:
+    from cobrowse_cli.commands._prompt import confirm
+    from cobrowse_cli.config import profiles
+
+    _, data = _load()
+    profiles.delete(dict(data, profiles=dict(data.get("profiles") or {})), name)  # checks the name first
+    if not yes:
+        if not (env.stdin.isatty() and env.stderr.isatty()):
+            raise UsageError(f"refusing to delete profile {name!r} without confirmation: not a terminal; pass --yes")
+        confirm(f"Delete profile {name!r} and its saved credentials?", stderr=env.stderr)
+    _edit(env, lambda d: profiles.delete(d, name), f"deleted profile {name!r}")
 
 
 
@@ -109,10 +196,8 @@ def run_list(opts: ConfigOpts, env: Env) -> None:
         conf = store.profiles(data).get(name, {})
         flat = {key: keys.display(key, conf[key]) for key in keys.PROFILE_KEYS if key in conf}
         flat.update({key: keys.display(key, v) for key, v in conf.items() if key not in keys.PROFILE_KEYS})
-    if opts.json:
-        from cobrowse_cli.output.machine import dumps
-
-        env.stdout.write(dumps(flat, indent=2) + "\n")
+    if opts.json or env.globals.jq is not None:
+        write_json(env, flat, indent=2)
     else:
         env.stdout.writelines(f"{key}={value}\n" for key, value in flat.items())
 
@@ -130,7 +215,7 @@ def run_get(opts: ConfigOpts, env: Env) -> None:
         value = store.profiles(data).get(name, {}).get(key)
         where = f"profile {name!r}"
     if value is None:
-        raise CLIError(f"{key} is not set in {where}", exit_code=1)
+        raise NotFound(f"{key} is not set in {where}")
     env.stdout.write(keys.display(key, value) + "\n")
 
 
@@ -143,19 +228,18 @@ def run_set(opts: ConfigOpts, env: Env) -> None:
         raw = env.stdin.read().strip()
     value = keys.validate(key, raw)
     path = config_path()
-    data = store.load(path)  # a file that does not parse stops us here, untouched
-    if key in keys.TOP_KEYS:
-        known = store.profiles(data)
-        if value not in known:
-            raise UsageError(f"no profile named {value!r}; known profiles: {', '.join(sorted(known)) or 'none'}")
-        data[key] = value
-    else:
-        name = _profile_name(env, data, must_exist=False)
-        profile = data.setdefault("profiles", {}).setdefault(name, {})
-        profile[key] = value
-        if key == "private_key" and "token" in profile:
-            env.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
-    store.save(path, data)
+    with store.transaction(path) as data:  # a file that does not parse stops us here, untouched
+        if key in keys.TOP_KEYS:
+            known = store.profiles(data)
+            if value not in known:
+                raise UsageError(f"no profile named {value!r}; known profiles: {', '.join(sorted(known)) or 'none'}")
+            data[key] = value
+        else:
+            name = _profile_name(env, data, must_exist=False)
+            profile = data.setdefault("profiles", {}).setdefault(name, {})
+            profile[key] = value
+            if key == "private_key" and "token" in profile:
+                env.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
 
 
 def run_unset(opts: ConfigOpts, env: Env) -> None:
@@ -163,16 +247,20 @@ def run_unset(opts: ConfigOpts, env: Env) -> None:
 
     key = keys.check_key(opts.key or "")
     path = config_path()
-    data = store.load(path)
-    if key in keys.TOP_KEYS:
-        target = data
-    else:
-        name = _profile_name(env, data, must_exist=True)
-        target = store.profiles(data).get(name, {})
-    if key not in target:
-        return  # already unset: nothing to write
-    del target[key]
-    store.save(path, data)  # cached minted tokens need no purge: their cache key covers every claim
+    with store.transaction(path) as data:  # saved only if something changed
+        if key in keys.TOP_KEYS:
+            target = data
+        else:
+            name = _profile_name(env, data, must_exist=True)
+            target = store.profiles(data).get(name, {})
+        if key not in target:
+            return  # already unset: nothing to write
+        del target[key]  # cached minted tokens need no purge: their cache key covers every claim
+        if target is not data:
+            from cobrowse_cli.config.profiles import drop_if_empty
+
+            if drop_if_empty(data, name):
+                env.stderr.write(f"profile {name!r} is now empty and was removed\n")
 
 
 def run_path(opts: ConfigOpts, env: Env) -> None:

@@ -12,13 +12,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli import exitcodes
+from cobrowse_cli import durations, exitcodes
+from cobrowse_cli.choices import unknown
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import FilterOpt, JsonOpt, get_env
+from cobrowse_cli.commands._common import FilterOpt, PlainJsonOpt, get_env
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import UsageError
 
 NONE_KEY = "(none)"
+BY_KEYS = ("agent", "custom_data.KEY")
+MIN_REFRESH = 1.0  # seconds: a count pages through every active session; faster is a load test
 
 
 @dataclass
@@ -26,9 +29,11 @@ class CountOptions:
     filters: list[str] = field(default_factory=list)
     agent: str = "all"
     by: str | None = None
-    watch: float | None = None
+    watch: str | None = None  # a refresh interval in the duration grammar (durations.py)
     max: int | None = None
     json: bool = False
+    warning: str | None = None  # monitoring-plugin mode (count_plugin.py)
+    critical: str | None = None
 
 
 def group_key(session: dict, by: str) -> str:
@@ -41,30 +46,34 @@ def group_key(session: dict, by: str) -> str:
     return NONE_KEY if value is None else str(value)
 
 
-def _validate(opts: CountOptions) -> dict:
+def _validate(opts: CountOptions):
+    from cobrowse_cli.client.selection import SessionQuery
+
     if opts.by is not None and opts.by != "agent" and not (opts.by.startswith("custom_data.") and len(opts.by) > 12):
-        raise UsageError(f"invalid --by {opts.by!r}: expected 'agent' or 'custom_data.KEY'")
-    if opts.watch is not None and opts.watch <= 0:
-        raise UsageError("invalid --watch: the refresh interval must be greater than zero seconds")
+        raise unknown("--by key", opts.by, BY_KEYS)
+    if opts.watch is not None:
+        durations.parse_seconds(opts.watch, option="--watch", bare_seconds=True, minimum=MIN_REFRESH)
     if opts.max is not None and opts.max < 0:
         raise UsageError("invalid --max: must be zero or more")
-    query: dict = {"state": ["active"], **_parse.parse_filters(opts.filters)}
-    if opts.agent != "me":
-        query["agent"] = opts.agent
-    return query
+    return SessionQuery(states=("active",), filters=_parse.parse_filters(opts.filters), agent=opts.agent.strip() or None)
 
 
-def count(client, query: dict, by: str | None, on_page=None) -> tuple[int, Counter]:
+def count(client, query, by: str | None, on_page=None, on_note=None, debug: bool = False) -> tuple[int, Counter]:
+    """Sessions matching `query` (a SessionQuery), each verified on the client; `on_note(line)` hears what
+    the server got wrong (sessions outside the selection, an --agent that matched nobody)."""
+    from cobrowse_cli.client.listing import select_sessions
+
     total, groups, names = 0, Counter(), {}
-    for session in client.iter_sessions(query, on_page=on_page):
-        if session.get("state") != "active":  # the API filtered already; a session may end between pages
-            continue
+    selection = select_sessions(client, query, on_page=on_page)
+    for session in selection:
         total += 1
         if by:
             key = group_key(session, by)
             groups[key] += 1
             if by == "agent":
                 names[key] = (session.get("agent") or {}).get("name")
+    for line in selection.notes(debug=debug) if on_note else ():
+        on_note(line)
     return total, _label_agents(groups, names) if by == "agent" else groups
 
 
@@ -83,14 +92,19 @@ def _label_agents(groups: Counter, names: dict) -> Counter:
     return labelled
 
 
-def _render(env: Env, opts: CountOptions, total: int, groups: Counter) -> None:
-    if opts.json:
+def _render(env: Env, opts: CountOptions, total: int, groups: Counter, jq=None) -> None:
+    if opts.json or jq is not None:
         from cobrowse_cli.output.machine import dumps
 
         body: dict = {"active": total}
         if opts.by:
             body["by"] = dict(groups.most_common())
-        env.stdout.write(dumps(body) + "\n")
+        if jq is not None:
+            from cobrowse_cli.output.jq import write_results
+
+            write_results(jq, body, env.stdout)
+        else:
+            env.stdout.write(dumps(body) + "\n")
     elif opts.by:
         _render_breakdown(env, opts.by, total, groups)
     else:
@@ -110,13 +124,29 @@ def _render_breakdown(env: Env, by: str, total: int, groups: Counter) -> None:
 
 
 def run(opts: CountOptions, env: Env) -> int:
+    if opts.warning is not None or opts.critical is not None:
+        from cobrowse_cli.commands import count_plugin
+
+        return count_plugin.run(opts, env)
     query = _validate(opts)
+    jq = None
+    if env.globals.jq is not None:
+        if opts.watch is not None:
+            raise UsageError("--jq does not apply to --watch (pipe its --json lines to jq)")
+        from cobrowse_cli.output.jq import compile_program
+
+        jq = compile_program(env.globals.jq)
     client = env.client()
-    if opts.watch:
+    if opts.watch is not None:
         return _watch(opts, env, client, query)
-    total, groups = count(client, query, opts.by)
-    _render(env, opts, total, groups)
+    total, groups = count(client, query, opts.by, on_note=lambda line: _note(env, line), debug=env.globals.debug)
+    _render(env, opts, total, groups, jq)
     return _threshold(opts, env, total)
+
+
+def _note(env: Env, line: str) -> None:
+    env.stderr.write(f"cobrowse: warning: {line}\n")
+    env.stderr.flush()
 
 
 def _threshold(opts: CountOptions, env: Env, total: int) -> int:
@@ -133,12 +163,14 @@ def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
 
     from cobrowse_cli.output.machine import dumps
 
+    interval = durations.parse_seconds(opts.watch, option="--watch", bare_seconds=True, minimum=MIN_REFRESH)
     live = None
     if env.stdout.isatty() and not opts.json:
         from rich.console import Console
         from rich.live import Live
 
-        live = Live(console=Console(file=env.stdout, no_color=env.globals.no_color), auto_refresh=False)
+        console = Console(file=env.stdout, no_color=env.globals.no_color, markup=False, emoji=False, highlight=False)
+        live = Live(console=console, auto_refresh=False)
         live.start()
     try:
         while True:
@@ -146,19 +178,29 @@ def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             if live is not None:
                 live.update(_live_view(opts, total, groups), refresh=True)
-            elif opts.json:
-                body: dict = {"at": stamp, "active": total}
-                if opts.by:
-                    body["by"] = dict(groups.most_common())
-                env.stdout.write(dumps(body) + "\n")
             else:
-                env.stdout.write(f"{stamp}\t{total}\n")
+                env.stdout.write(_tick_lines(opts, stamp, total, groups, dumps))
             env.stdout.flush()
             _threshold(opts, env, total)  # a notice on stderr each time the queue is over --max
-            time.sleep(opts.watch)
+            time.sleep(interval)
     finally:
         if live is not None:
             live.stop()
+
+
+def _tick_lines(opts: CountOptions, stamp: str, total: int, groups: Counter, dumps) -> str:
+    """Piped output of one tick: `time<TAB>n`, or one `time<TAB>key<TAB>n` row per key with --by
+    (with --json one NDJSON object per tick, its breakdown under "by"), so `| awk` sees the breakdown too."""
+    from cobrowse_cli.output.cells import tsv_escape
+
+    if opts.json:
+        body: dict = {"at": stamp, "active": total}
+        if opts.by:
+            body["by"] = dict(groups.most_common())
+        return dumps(body) + "\n"
+    if not opts.by:
+        return f"{stamp}\t{total}\n"
+    return "".join(f"{stamp}\t{tsv_escape(k)}\t{n}\n" for k, n in groups.most_common())
 
 
 def _live_view(opts: CountOptions, total: int, groups: Counter):
@@ -171,29 +213,43 @@ def _live_view(opts: CountOptions, total: int, groups: Counter):
     header = Text(f"{total} active sessions · {datetime.now().strftime('%H:%M:%S')} · Ctrl-C to stop", style="bold")
     if not opts.by:
         return header
+    from cobrowse_cli.output.safety import terminal_safe
+
     table = Table()
-    table.add_column(opts.by.upper())
+    table.add_column(Text(terminal_safe(opts.by.upper())))
     table.add_column("ACTIVE", justify="right")
     for key, n in groups.most_common(30):
-        table.add_row(key, str(n))
+        table.add_row(Text(terminal_safe(str(key))), str(n))  # customer data: never markup, never raw
     return Group(header, table)
+
+
+def _complete_by(incomplete: str) -> list[str]:
+    return [key for key in ("agent", "custom_data.") if key.startswith(incomplete)]
+
+
+PLUGIN_PANEL = "Monitoring plugin (Nagios/Icinga)"
+PLUGIN_HELP = ("WARNING when the total is outside RANGE (10, 10:, ~:10, 10:20, @10:20). With --warning/--critical: "
+               "one status line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (every failure).")
 
 
 def register(root: typer.Typer) -> None:
     @root.command(
         "count-active",
         epilog="Examples:\n\n  cobrowse count-active\n\n  cobrowse count-active --by agent\n\n"
-        "  cobrowse count-active --filter plan=enterprise --max 500 || page-oncall\n\n" + exitcodes.EPILOG,
+        "  cobrowse count-active --filter plan=enterprise --max 500 || page-oncall\n\n"
+        "  cobrowse count-active --warning 800 --critical 1000 --by agent\n\n" + exitcodes.EPILOG,
     )
     def count_active(
         ctx: typer.Context,
         filter: FilterOpt = None,
-        agent: Annotated[str, typer.Option(help="'all' (default; needs an administrator token), 'me' or an agent id.")] = "all",
-        by: Annotated[Optional[str], typer.Option(help="Breakdown: 'agent' or 'custom_data.KEY'.")] = None,
-        watch: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Refresh every SECONDS until Ctrl-C.")] = None,
+        agent: Annotated[str, typer.Option(help="'all' (default; needs an administrator token), 'me', or an agent's id or email (matched on the client).")] = "all",
+        by: Annotated[Optional[str], typer.Option(help="Breakdown: 'agent' or 'custom_data.KEY'.", autocompletion=_complete_by)] = None,
+        watch: Annotated[Optional[str], typer.Option(metavar="INTERVAL", help="Refresh every INTERVAL (5, 30s, 1m; at least 1s) until Ctrl-C.")] = None,
         max_: Annotated[Optional[int], typer.Option("--max", help="Exit 6 when the count is above N (still prints it).")] = None,
-        json: JsonOpt = False,
+        json: PlainJsonOpt = False,
+        warning: Annotated[Optional[str], typer.Option("--warning", "-w", metavar="RANGE", rich_help_panel=PLUGIN_PANEL, help=PLUGIN_HELP)] = None,
+        critical: Annotated[Optional[str], typer.Option("--critical", "-c", metavar="RANGE", rich_help_panel=PLUGIN_PANEL, help="CRITICAL when the total is outside RANGE.")] = None,
     ) -> None:
         """Count the sessions active right now (exact, at any size)."""
-        opts = CountOptions(filter or [], agent, by, watch, max_, json)
+        opts = CountOptions(filter or [], agent, by, watch, max_, json, warning, critical)
         raise typer.Exit(run(opts, get_env(ctx)))

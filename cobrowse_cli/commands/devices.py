@@ -38,37 +38,43 @@ class ListOptions:
     output: OutputFlags = field(default_factory=OutputFlags)
 
 
-def device_query(filters: list[str], seen_after: str | None, seen_before: str | None) -> dict:
-    query: dict = dict(_parse.parse_filters(filters))
-    if seen_after:
-        query["seen_after"] = _parse.iso(_parse.parse_time(seen_after, option="--seen-after"))
-    if seen_before:
-        query["seen_before"] = _parse.iso(_parse.parse_time(seen_before, option="--seen-before"))
-    return query
+def device_query(filters: list[str], seen_after: str | None, seen_before: str | None):
+    from cobrowse_cli.client.selection import DeviceQuery
+
+    return DeviceQuery(
+        filters=_parse.parse_filters(filters),
+        seen_after=_parse.parse_time(seen_after, option="--seen-after") if seen_after else None,
+        seen_before=_parse.parse_time(seen_before, option="--seen-before") if seen_before else None,
+    )
 
 
 def run_list(opts: ListOptions, env: Env) -> int:
-    from cobrowse_cli.commands._columns import device_columns
+    from cobrowse_cli.client.listing import select_devices
+    from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
+    from cobrowse_cli.commands.sessions import print_notes
 
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     query = device_query(opts.filters, opts.seen_after, opts.seen_before)
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, device_columns())
+    writer = make_writer(env, opts.output, device_columns(), known=DEVICE_FIELDS)
     if writer.is_machine:  # streamed as pages arrive
-        writer.write_rows(env.client().iter_devices(query, limit=limit))
-        return exitcodes.OK
-    with writer.progress("Fetching devices") as advance:  # a table needs every row: fetch, then draw
-        rows = list(env.client().iter_devices(query, limit=limit, on_page=advance))
-    writer.write_rows(rows)
+        selection = select_devices(env.client(), query, limit=limit)
+        writer.write_rows(selection)
+    else:
+        with writer.progress("Fetching devices") as advance:  # a table needs every row: fetch, then draw
+            selection = select_devices(env.client(), query, limit=limit, on_page=advance)
+            rows = list(selection)
+        writer.write_rows(rows)
+    print_notes(env, selection)
     return exitcodes.OK
 
 
 def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
-    from cobrowse_cli.commands._columns import device_columns
+    from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
 
     device_id = _parse.require_id(device_id, kind="device")
-    make_writer(env, output, device_columns()).write_item(env.client().get_device(device_id))
+    make_writer(env, output, device_columns(), known=DEVICE_FIELDS).write_item(env.client().get_device(device_id))
     return exitcodes.OK
 
 
@@ -85,7 +91,7 @@ def register(root: typer.Typer) -> typer.Typer:
         filter: FilterOpt = None,
         seen_after: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
         seen_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
-        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N devices [default: {DEFAULT_LIMIT}].")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N devices (default {DEFAULT_LIMIT}; --all for every one).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Page through every matching device.")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,

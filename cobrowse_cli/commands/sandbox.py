@@ -21,7 +21,7 @@ def register(root: typer.Typer) -> None:
                       epilog=epilog("cobrowse sandbox serve --state-dir ./sb", "cobrowse sandbox token --state-dir ./sb --role administrator"))
     root.add_typer(app, name="sandbox")
 
-    @app.command(epilog=epilog("cobrowse sandbox serve", "cobrowse sandbox serve --port 0 --state-dir ./sb --busy", "cobrowse sandbox serve --sessions 100000 --active 6000 --latency 50 --error-rate 0.1"))
+    @app.command(epilog=epilog("cobrowse sandbox serve", "cobrowse sandbox serve --port 0 --state-dir ./sb --busy", "cobrowse sandbox serve --sessions 100000 --active 6000 --latency 50 --error-rate 0.1", "cobrowse sandbox serve --variant page-cap=50,ignore-state"))
     def serve(
         host: Annotated[str, typer.Option(help="Interface to bind (loopback unless --allow-remote).")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = 8030,
@@ -51,6 +51,16 @@ def register(root: typer.Typer) -> None:
         fault_seed: Annotated[int, typer.Option(help="Seed for the fault dice.")] = 0,
         allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")] = False,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+        variant: Annotated[
+            Optional[list[str]],
+            typer.Option(
+                "--variant",
+                metavar="NAME[,NAME...]",
+                help="Play a server behaviour the real API may have (repeatable): page-cap=N, inclusive-cursor, "
+                "after-inclusive, order=created, ignore-agent, ignore-filters, ignore-state, no-ended-reason, "
+                "agent-scope, non-admin-own, end-ended-404. GET /_sandbox/variants describes each.",
+            ),
+        ] = None,
     ) -> None:
         """Serve the sandbox until Ctrl-C. First line of output: `Sandbox listening on <url>`."""
         from cobrowse_cli.sandbox.errors import ApiError
@@ -58,7 +68,12 @@ def register(root: typer.Typer) -> None:
         from cobrowse_cli.sandbox.seed import SeedParams
         from cobrowse_cli.sandbox.server import ServeOptions, is_loopback, serve as run_server
         from cobrowse_cli.sandbox.store import Timeouts
+        from cobrowse_cli.sandbox.variants import UnknownVariant, parse_variants
 
+        try:
+            variants = parse_variants(variant or [])
+        except UnknownVariant as e:
+            raise exitcodes.UsageError(str(e)) from None
         if not is_loopback(host) and not allow_remote:
             raise exitcodes.UsageError(f"refusing to serve on non-loopback host {host!r} without --allow-remote")
         faults = FaultConfig(
@@ -78,6 +93,7 @@ def register(root: typer.Typer) -> None:
             timeouts=Timeouts(pending=pending_timeout, authorizing=authorizing_timeout, inactivity=inactivity_timeout),
             faults=faults,
             log_level=log_level,
+            variants=variants,
         )
         try:
             run_server(opts)

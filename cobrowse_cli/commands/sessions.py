@@ -1,4 +1,4 @@
-"""`cobrowse sessions`: list, get, update, end, open.
+"""`cobrowse sessions`: list, get, update, open (end lives in sessions_end.py).
 
 Each command parses its flags into an options object and calls a plain run_* function.
 """
@@ -6,7 +6,6 @@ Each command parses its flags into an options object and calls a plain run_* fun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Annotated, Optional
 
 import typer
@@ -25,6 +24,7 @@ from cobrowse_cli.commands._common import (
     epilog,
     get_env,
     make_writer,
+    scope_hint,
 )
 from cobrowse_cli.commands._context import Env
 from cobrowse_cli.exitcodes import UsageError
@@ -47,30 +47,46 @@ StateOpt = Annotated[
 ]
 AgentOpt = Annotated[
     Optional[str],
-    typer.Option("--agent", help="'me' (default: your own sessions), 'all' (needs an administrator token) or an agent id."),
+    typer.Option("--agent", help="'me' (default: your own sessions), 'all' (needs an administrator token), or an agent's id or email (matched on the client; another agent's needs an administrator token)."),
 ]
 
 
 @dataclass
 class Query:
+    """User text for a session selection; build() turns it into the client's SessionQuery."""
+
     filters: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
     agent: str | None = None
     activated_after: str | None = None
     activated_before: str | None = None
 
-    def to_api(self, *, default_states: list[str] | None = None) -> dict:
-        query: dict = dict(_parse.parse_filters(self.filters))
-        states = _parse.parse_states(self.states) or (default_states or [])
-        if states:
-            query["state"] = states
-        if self.agent and self.agent != "me":
-            query["agent"] = self.agent
-        if self.activated_after:
-            query["activated_after"] = _parse.iso(_parse.parse_time(self.activated_after, option="--activated-after"))
-        if self.activated_before:
-            query["activated_before"] = _parse.iso(_parse.parse_time(self.activated_before, option="--activated-before"))
-        return query
+    def build(self, *, default_states: list[str] | None = None, older_than: str | None = None,
+              inactive_for: str | None = None):
+        from cobrowse_cli.client.selection import SessionQuery
+
+        def when(raw: str | None, option: str):
+            return _parse.parse_time(raw, option=option) if raw else None
+
+        def age(raw: str | None, option: str):
+            return _parse.parse_duration(raw, option=option) if raw else None
+
+        return SessionQuery(
+            states=tuple(_parse.parse_states(self.states) or default_states or ()),
+            filters=_parse.parse_filters(self.filters),
+            agent=(self.agent or "").strip() or None,
+            activated_after=when(self.activated_after, "--activated-after"),
+            activated_before=when(self.activated_before, "--activated-before"),
+            older_than=age(older_than, "--older-than"),
+            inactive_for=age(inactive_for, "--inactive-for"),
+        )
+
+
+def print_notes(env: Env, selection) -> None:
+    """What the server got wrong (items outside the selection) and an --agent that matched nobody."""
+    for line in selection.notes(debug=env.globals.debug):
+        env.stderr.write(f"cobrowse: warning: {line}\n")
+    env.stderr.flush()
 
 
 # ---- list -------------------------------------------------------------------------------------
@@ -85,20 +101,26 @@ class ListOptions:
 
 
 def run_list(opts: ListOptions, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.client.listing import select_sessions
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
-    query = opts.query.to_api()
+    query = opts.query.build()
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, session_columns())
+    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     client = env.client()
     if writer.is_machine:  # streamed as pages arrive
-        writer.write_rows(client.iter_sessions(query, limit=limit))
-        return exitcodes.OK
-    with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
-        rows = list(client.iter_sessions(query, limit=limit, on_page=advance))
-    writer.write_rows(rows)
+        selection = select_sessions(client, query, limit=limit)
+        shown = writer.write_rows(selection)
+    else:
+        with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
+            selection = select_sessions(client, query, limit=limit, on_page=advance)
+            rows = list(selection)
+        shown = writer.write_rows(rows)
+    print_notes(env, selection)
+    if opts.query.agent is None:
+        scope_hint(env, shown)
     return exitcodes.OK
 
 
@@ -106,10 +128,10 @@ def run_list(opts: ListOptions, env: Env) -> int:
 
 
 def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     session_id = _parse.require_id(id_or_code)  # bad input is a usage error before any auth or network
-    writer = make_writer(env, output, session_columns())
+    writer = make_writer(env, output, session_columns(), known=SESSION_FIELDS)
     writer.write_item(env.client().get_session(session_id))
     return exitcodes.OK
 
@@ -124,7 +146,7 @@ class UpdateOptions:
 
 
 def run_update(opts: UpdateOptions, env: Env) -> int:
-    from cobrowse_cli.commands._columns import session_columns
+    from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     changes: dict = {}
     if opts.custom_data:
@@ -137,7 +159,7 @@ def run_update(opts: UpdateOptions, env: Env) -> int:
     if not changes:
         raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
     session_id = _parse.require_id(opts.id)
-    writer = make_writer(env, opts.output, session_columns())
+    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     writer.write_item(env.client().update_session(session_id, changes))
     return exitcodes.OK
 
@@ -167,144 +189,17 @@ def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | 
     return exitcodes.OK
 
 
-
-
-# ---- end --------------------------------------------------------------------------------------
-
-
-@dataclass
-class EndOptions:
-    ids: list[str] = field(default_factory=list)
-    from_stdin: bool = False
-    query: Query = field(default_factory=Query)
-    older_than: str | None = None
-    inactive_for: str | None = None
-    dry_run: bool = False
-    yes: bool = False
-    concurrency: int = 10
-    output: OutputFlags = field(default_factory=OutputFlags)
-
-    @property
-    def by_query(self) -> bool:
-        q = self.query
-        return bool(q.filters or q.states or q.agent or q.activated_after or q.activated_before
-                    or self.older_than or self.inactive_for)
-
-
-def _select_by_query(opts: EndOptions, env: Env, now: datetime):
-    """Sessions matching the query and the age conditions (checked here: the API has no such filter)."""
-    from cobrowse_cli.timeutil import parse_iso_or_none as parse_iso  # unreadable -> None -> not selected
-
-    query = opts.query.to_api(default_states=OPEN_STATES)
-    if "ended" in query.get("state", []):
-        raise UsageError("--state ended selects sessions that are already ended; nothing to do")
-    created_before = now - _parse.parse_duration(opts.older_than, option="--older-than") if opts.older_than else None
-    updated_before = now - _parse.parse_duration(opts.inactive_for, option="--inactive-for") if opts.inactive_for else None
-    for session in env.client().iter_sessions(query):
-        created, updated = parse_iso(session.get("created")), parse_iso(session.get("updated"))
-        if created_before and not (created and created < created_before):
-            continue
-        if updated_before and not (updated and updated < updated_before):
-            continue
-        yield session
-
-
-def _read_ids(env: Env) -> list[str]:
-    ids = []
-    for line in env.stdin:
-        line = line.strip()
-        if line and not line.startswith("#"):
-            ids.append(_parse.require_id(line))
-    return ids
-
-
-PREVIEW = 10
-
-
-def _confirm(env: Env, count: int, preview: list[str]) -> None:
-    if count == 0:
-        return
-    if not (env.stdin.isatty() and env.stderr.isatty()):
-        raise UsageError(f"refusing to end {count} session(s) without confirmation: not a terminal; pass --yes")
-    # Show what is about to be ended: the person confirming must see it is the right set.
-    more = f"\n  … and {count - len(preview)} more (--dry-run lists them all)" if count > len(preview) else ""
-    env.stderr.write("".join(f"  {line}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
-    answer = typer.prompt(f"End {count} session(s)? [y/N]", default="n", show_default=False, err=True)
-    if answer.strip().lower() not in ("y", "yes"):
-        raise exitcodes.CLIError("aborted: nothing was ended", exitcodes.INTERRUPTED)
-
-
-def _describe(session: dict) -> str:
-    custom = " ".join(f"{k}={v}" for k, v in (session.get("custom_data") or {}).items())
-    agent = (session.get("agent") or {}).get("name") or "-"
-    import shutil
-
-    width = shutil.get_terminal_size().columns - 4
-    return f"{session['id']}  {session.get('state', '?')}  {agent}  {custom}"[:width]
-
-
-def run_end(opts: EndOptions, env: Env) -> int:
-    import time
-
-    from cobrowse_cli.client.bulk import DONE, WOULD_END, Outcome, end_sessions
-    from cobrowse_cli.commands._columns import outcome_columns
-
-    if opts.concurrency < 1 or opts.concurrency > 64:
-        raise UsageError(f"invalid --concurrency {opts.concurrency}: must be between 1 and 64")
-    ids = [_parse.require_id(i) for i in opts.ids]
-    if opts.from_stdin:
-        if not opts.yes and not opts.dry_run:
-            raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
-        ids += _read_ids(env)
-    if ids and opts.by_query:
-        raise UsageError("give either session ids or a selection (--filter/--state/--older-than/...), not both")
-    if not ids and not opts.by_query:
-        raise UsageError("nothing selected: give session ids, --stdin, or a selection such as --filter or --older-than")
-
-    writer = make_writer(env, opts.output, outcome_columns())
-    now = datetime.now(timezone.utc)
-    preview: list[str] = []
-    if opts.by_query:
-        ids = []
-        for session in _select_by_query(opts, env, now):
-            ids.append(session["id"])
-            if len(preview) < PREVIEW:
-                preview.append(_describe(session))
-    ids = list(dict.fromkeys(ids))  # an id given twice is ended (and reported) once
-    preview = preview or ids[:PREVIEW]
-
-    if opts.dry_run:
-        writer.write_rows(Outcome(i, WOULD_END).as_row() for i in ids)
-        writer.info(f"dry run: would end {len(ids)} session(s); nothing was changed")
-        return exitcodes.OK
-    if not opts.yes:
-        _confirm(env, len(ids), preview)
-
-    counts: dict[str, int] = {}
-    started = time.monotonic()
-
-    def rows():
-        for outcome in end_sessions(env.client(), ids, concurrency=opts.concurrency):
-            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-            yield outcome.as_row()
-
-    writer.write_rows(rows())
-    failed = sum(n for k, n in counts.items() if k not in DONE)
-    summary = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(counts.items())) or "nothing to do"
-    writer.info(f"{summary} (of {len(ids)}) in {time.monotonic() - started:.1f}s")
-    return exitcodes.PARTIAL if failed else exitcodes.OK
-
-
 # ---- registration -----------------------------------------------------------------------------
 
 EPILOG = exitcodes.EPILOG
 
 
 def register(root: typer.Typer) -> None:
+    from cobrowse_cli.commands.sessions_end import register_end
     from cobrowse_cli.commands.watch import add_session_watch
 
     app = typer.Typer(help="List, inspect, update, end and watch sessions.", no_args_is_help=True,
-                      epilog=epilog("cobrowse sessions list --agent all --state active", "cobrowse sessions end --inactive-for 30m --yes"))
+                      epilog=epilog("cobrowse sessions list --agent all --state active", "cobrowse sessions end --agent all --state pending --older-than 20m --yes"))
     root.add_typer(app, name="sessions")
 
     @app.command("list", epilog="Examples:\n\n  cobrowse sessions list --state active --filter user_id=42\n\n"
@@ -316,7 +211,7 @@ def register(root: typer.Typer) -> None:
         agent: AgentOpt = None,
         activated_after: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
         activated_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
-        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions [default: {DEFAULT_LIMIT}].")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions (default {DEFAULT_LIMIT}; --all for every one).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Page through every matching session.")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
@@ -356,35 +251,7 @@ def register(root: typer.Typer) -> None:
                              OutputFlags(json, fields, ndjson, csv, quiet, columns))
         raise typer.Exit(run_update(opts, get_env(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse sessions end SESSION_ID --yes\n\n"
-                 "  cobrowse sessions end --agent all --state active --inactive-for 30m --yes --ndjson\n\n"
-                 "  cobrowse sessions list --filter user_id=42 -q | cobrowse sessions end --stdin --yes\n\n" + EPILOG)
-    def end(
-        ctx: typer.Context,
-        ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Session ids to end.")] = None,
-        stdin: Annotated[bool, typer.Option("--stdin", help="Read session ids from stdin, one per line.")] = False,
-        filter: FilterOpt = None,
-        state: StateOpt = None,
-        agent: AgentOpt = None,
-        older_than: Annotated[Optional[str], typer.Option(help="Only sessions created longer ago than this (e.g. 2h).")] = None,
-        inactive_for: Annotated[Optional[str], typer.Option(help="Only sessions not updated for this long (e.g. 30m).")] = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be ended; change nothing.")] = False,
-        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-        concurrency: Annotated[int, typer.Option(help="Sessions ended in parallel (1-64).")] = 10,
-        json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
-        quiet: QuietOpt = False, columns: ColumnsOpt = None,
-    ) -> None:
-        """End sessions by id, from stdin, or by query; one outcome line per session, summary on stderr.
-
-        Selecting by query, only open sessions (pending, authorizing, active) are considered unless --state says otherwise. Exit code 5 when any session could not be ended.
-        """
-        opts = EndOptions(
-            ids=ids or [], from_stdin=stdin,
-            query=Query(filter or [], state or [], agent),
-            older_than=older_than, inactive_for=inactive_for, dry_run=dry_run, yes=yes, concurrency=concurrency,
-            output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
-        )
-        raise typer.Exit(run_end(opts, get_env(ctx)))
+    register_end(app)
 
     @app.command("open", epilog="Examples:\n\n  cobrowse sessions open SESSION_ID --web\n\n" + EPILOG)
     def open_(

@@ -6,13 +6,12 @@ run_watch(opts, env); the watch package (socket libraries included) loads only w
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Optional
 
 import typer
 
-from cobrowse_cli import exitcodes
+from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.commands import _parse
 from cobrowse_cli.commands._common import FieldsOpt, FilterOpt, NdjsonOpt, get_env
 from cobrowse_cli.commands._context import Env
@@ -20,7 +19,6 @@ from cobrowse_cli.exitcodes import UsageError
 
 WATCH_PANEL = "Watch"
 MIN_INTERVAL = 0.2  # seconds; below this a poll is a load test, not a watch
-_BARE_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 _LIVE_ONLY = ("online", "last_seen")  # device fields only the socket's presence events carry
 
 
@@ -43,19 +41,16 @@ class WatchOptions:
 
 
 def parse_interval(raw: str) -> float:
-    text = f"{raw}s" if _BARE_NUMBER.match(raw or "") else raw
-    seconds = _parse.parse_duration(text, option="--interval").total_seconds()
-    if seconds < MIN_INTERVAL:
-        raise UsageError(f"invalid --interval {raw!r}: must be at least {MIN_INTERVAL:g}s")
-    return seconds
+    return durations.parse_seconds(raw, option="--interval", bare_seconds=True, minimum=MIN_INTERVAL)
 
 
-def build_query(opts: WatchOptions) -> dict:
+def build_query(opts: WatchOptions):
+    """The client's SessionQuery / DeviceQuery: listed with it and socket events re-matched with it."""
     if opts.kind == "session":
         from cobrowse_cli.commands.sessions import OPEN_STATES, Query
 
         # Open sessions by default: a session that ends is reported (`ended`) and then leaves the watch.
-        return Query(opts.filters, opts.states, opts.agent).to_api(default_states=OPEN_STATES)
+        return Query(opts.filters, opts.states, opts.agent).build(default_states=OPEN_STATES)
     from cobrowse_cli.commands.devices import device_query
 
     return device_query(opts.filters, opts.seen_after, None)
@@ -78,19 +73,24 @@ def run_watch(opts: WatchOptions, env: Env) -> int:
     conditions = Conditions(
         until=until,
         count=opts.count,
-        timeout=_parse.parse_duration(opts.timeout, option="--timeout").total_seconds() if opts.timeout else None,
+        timeout=durations.parse_seconds(opts.timeout, option="--timeout", bare_seconds=True) if opts.timeout else None,
     )
     interval = parse_interval(opts.interval)
     fields = parse_path_list(opts.fields, option="--fields") if opts.fields is not None else None
-    if fields is not None and not opts.ndjson:
+    jq = None
+    if env.globals.jq is not None:  # implies --ndjson; compiled before any request
+        from cobrowse_cli.output.jq import compile_program
+
+        jq = compile_program(env.globals.jq)
+    if fields is not None and not (opts.ndjson or jq is not None):
         raise UsageError("--fields needs --ndjson")
-    query = {} if opts.ids else build_query(opts)
+    query = None if opts.ids else build_query(opts)
 
     client = env.client()
     source = Source(opts.kind, client, query)
     if opts.ids:
         source.ids = _resolve_ids(source, opts.ids)
-    writer = EventWriter(env.stdout, ndjson=opts.ndjson, fields=fields)
+    writer = EventWriter(env.stdout, ndjson=opts.ndjson, fields=fields, jq=jq)
 
     def notice(message: str) -> None:
         env.stderr.write(f"cobrowse: {message}\n")
@@ -124,13 +124,13 @@ CountOpt = Annotated[
     Optional[int], typer.Option("--count", "-n", rich_help_panel=WATCH_PANEL, help="Stop (exit 0) after N changes (the first listing does not count).")
 ]
 TimeoutOpt = Annotated[
-    Optional[str], typer.Option("--timeout", rich_help_panel=WATCH_PANEL, help=f"Give up after this long (e.g. 30s, 5m): exit {exitcodes.WATCH_TIMEOUT}.")
+    Optional[str], typer.Option("--timeout", rich_help_panel=WATCH_PANEL, help=f"Give up after this long (30s, 5m; a bare number is seconds): exit {exitcodes.WATCH_TIMEOUT}.")
 ]
 TransportOpt = Annotated[
     str, typer.Option("--transport", rich_help_panel=WATCH_PANEL, help="auto (socket, else poll), socket or poll.")
 ]
 IntervalOpt = Annotated[
-    str, typer.Option("--interval", rich_help_panel=WATCH_PANEL, help="How often to re-list (poll: every change; socket: new resources), e.g. 2s.")
+    str, typer.Option("--interval", rich_help_panel=WATCH_PANEL, help="How often to re-list (poll: every change; socket: new resources), e.g. 2s; at least 0.2s.")
 ]
 
 _EPILOG_TAIL = (

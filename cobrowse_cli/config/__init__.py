@@ -1,7 +1,8 @@
 """Connection settings: the config file's profiles merged with environment and flags.
 
 Precedence, highest first (each value resolved on its own):
-    command-line flag > environment (COBROWSE_TOKEN, COBROWSE_API, COBROWSE_LICENSE, COBROWSE_PROFILE)
+    command-line flag > environment (COBROWSE_TOKEN, COBROWSE_API, COBROWSE_LICENSE, COBROWSE_PROFILE,
+    COBROWSE_REQUEST_TIMEOUT)
     > the profile in the config file > built-in default.
 A static token (flag, env or profile `token`) beats minting from the profile's `private_key`.
 
@@ -38,6 +39,7 @@ class Settings:
     token_kind: str = "none"  # "static" | "minted" | "none"
     private_key: str | None = None  # the key file minting uses, for `auth status`
     config_file: Path | None = None
+    request_timeout: float | None = None  # seconds for one API request, start to last byte (None: default)
 
 
 def _no_token() -> None:
@@ -50,6 +52,7 @@ def resolve(
     api: str | None = None,
     token: "str | TokenSource | None" = None,
     license: str | None = None,
+    request_timeout: float | None = None,
     env: Mapping[str, str] | None = None,
     warn: Callable[[str], Any] | None = None,
 ) -> Settings:
@@ -82,6 +85,9 @@ def resolve(
     api_value = keys.normalize_api(str(api_value))
     license_value, sources["license"] = _pick(license, env.get("COBROWSE_LICENSE"), conf.get("license_key"), None)
 
+    timeout_value, _ = _pick(
+        request_timeout, env.get("COBROWSE_REQUEST_TIMEOUT"), conf.get("request_timeout"), None
+    )
     settings = Settings(
         profile=name,
         api=api_value,
@@ -90,6 +96,7 @@ def resolve(
         insecure=bool(conf.get("insecure", False)),
         sources=sources,
         config_file=path,
+        request_timeout=None if timeout_value is None else keys.parse_seconds(timeout_value, "request_timeout"),
     )
     static, sources["token"] = _pick(token, env.get("COBROWSE_TOKEN"), conf.get("token"), None)
     if callable(static):

@@ -12,6 +12,7 @@ from cobrowse_cli.exitcodes import UsageError
 MAX_TOKEN_TTL = 86400  # the API rejects JWTs living longer than a day
 DEFAULT_TOKEN_TTL = 3600
 ROLES = ("administrator", "agent")
+MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT = 0.1, 3600.0
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 # key -> one-line description (shown in errors and `config list --help`).
@@ -25,6 +26,7 @@ PROFILE_KEYS = {
     "role": "minted token's role: " + " or ".join(ROLES),
     "token_ttl": f"minted token lifetime in seconds (1..{MAX_TOKEN_TTL}, default {DEFAULT_TOKEN_TTL})",
     "insecure": "true to allow a token over plain http to a non-loopback host",
+    "request_timeout": f"seconds one API request may take, connect to last byte ({MIN_REQUEST_TIMEOUT:g}..{MAX_REQUEST_TIMEOUT:g}, default 60)",
 }
 TOP_KEYS = {"default_profile": "profile used when neither --profile nor COBROWSE_PROFILE names one"}
 SECRET_KEYS = {"token"}
@@ -72,6 +74,8 @@ def validate(key: str, raw: str) -> Any:
         if lowered in ("false", "0", "no", "off"):
             return False
         raise UsageError(f"invalid insecure {raw!r}: expected true or false")
+    if key == "request_timeout":
+        return parse_seconds(value, key)
     if key == "default_profile":
         return check_profile_name(value)
     if not value:
@@ -92,6 +96,19 @@ def normalize_api(value: str) -> str:
     if parts.query or parts.fragment:
         raise UsageError(f"invalid api {value!r}: a base URL has no query or fragment")
     return value.rstrip("/")
+
+
+def parse_seconds(value: Any, name: str) -> float:
+    """A finite number of seconds within the request-timeout bounds (NaN, inf and 0 are refused)."""
+    import math
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (MIN_REQUEST_TIMEOUT <= seconds <= MAX_REQUEST_TIMEOUT):  # also false for NaN
+        raise UsageError(f"invalid {name} {value!r}: expected seconds between {MIN_REQUEST_TIMEOUT:g} and {MAX_REQUEST_TIMEOUT:g}")
+    return seconds
 
 
 def parse_ttl(value: Any) -> int:

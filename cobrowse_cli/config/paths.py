@@ -24,3 +24,15 @@ def token_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "tokens"
+
+
+def state_dir(env: "os._Environ[str] | dict[str, str] | None" = None) -> Path:
+    """COBROWSE_STATE_DIR, else the platform's user state dir (~/.local/state/cobrowse-cli): it exists for
+    any user, cron included, where a runtime dir ($XDG_RUNTIME_DIR) often does not."""
+    env = os.environ if env is None else env
+    override = env.get("COBROWSE_STATE_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir(APP_NAME))

@@ -6,9 +6,9 @@ import json
 import re
 from typing import Any
 
-_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-# Anything a terminal could interpret (C0, DEL, C1): a value from the API must not move the cursor.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from cobrowse_cli.output.safety import terminal_safe
+
+__all__ = ["compact_mapping", "terminal_safe", "text", "tsv_escape"]
 _BARE = re.compile(r"^[^\s=\"',]+$")
 
 
@@ -41,10 +41,8 @@ def _inline(value: Any) -> str:
 
 
 def tsv_escape(cell: str) -> str:
-    """One cell on one line: tabs, newlines and backslashes escaped, reversibly."""
-    return cell.translate(_TSV_ESCAPES)
-
-
-def terminal_safe(cell: str) -> str:
-    """Control characters shown as escapes (\\n, \\x1b) so they cannot break the layout or the terminal."""
-    return _CONTROL.sub(lambda m: json.dumps(m.group())[1:-1] if m.group() in "\n\t\r" else f"\\x{ord(m.group()):02x}", cell)
+    """One cell on one line, reversibly: backslashes doubled, then tab/newline/CR and every other
+    control or invisible character escaped by terminal_safe (`… | grep x` on a terminal stays inert)."""
+    if cell.isprintable() and "\\" not in cell:
+        return cell
+    return terminal_safe(cell.replace("\\", "\\\\"))

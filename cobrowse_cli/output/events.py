@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from cobrowse_cli.output import cells, machine
+from cobrowse_cli.output import cells, machine, safety
 from cobrowse_cli.output.fields import get_path, project
 
 ARROW = "→"
@@ -58,13 +58,20 @@ def summary(kind: str, resource: dict) -> str:
 
 
 def change_text(changed: list[dict]) -> str:
-    return ", ".join(f"{c['field']} {value_text(c.get('old'))} {ARROW} {value_text(c.get('new'))}" for c in changed)
+    return ", ".join(_change(str(c["field"]), c.get("old"), c.get("new")) for c in changed)
+
+
+def _change(field: str, old: Any, new: Any) -> str:
+    if safety.is_secret_key(field):  # a credential changing is news; its value is not for the screen
+        old, new = (safety.mask_secret(v) if isinstance(v, str) else v for v in (old, new))
+    return f"{cells.terminal_safe(field)} {value_text(old)} {ARROW} {value_text(new)}"
 
 
 def format_line(event: dict) -> str:
     """`2026-11-25T21:03:04Z  session 5f2c…  updated  state pending → active, custom_data.ticket (none) → T-1`."""
     kind, resource = event.get("kind", "resource"), event.get("resource") or {}
-    head = f"{short_time(event.get('at', ''))}  {kind} {cells.terminal_safe(str(resource.get('id', '?')))}  {event['type']}"
+    what = cells.terminal_safe(f"{kind} {resource.get('id', '?')}  {event['type']}")
+    head = f"{cells.terminal_safe(short_time(event.get('at', '')))}  {what}"
     if event["type"] == "added":
         detail = summary(kind, resource)
     elif event["type"] == "removed":
@@ -78,15 +85,21 @@ class EventWriter:
     """Writes watch events to stdout as lines (default) or NDJSON (`--ndjson`, optional `--fields`
     applied to the resource)."""
 
-    def __init__(self, stdout: TextIO, *, ndjson: bool = False, fields: list[str] | None = None):
+    def __init__(self, stdout: TextIO, *, ndjson: bool = False, fields: list[str] | None = None, jq=None):
         self.stdout = stdout
-        self.ndjson = ndjson
+        self.ndjson = ndjson or jq is not None
         self.fields = fields
+        self.jq = jq  # a compiled --jq program (output/jq.py), run on each event's NDJSON object
 
     def write(self, event: dict) -> None:
         if self.ndjson:
             resource = project(event["resource"], self.fields) if self.fields else event["resource"]
             payload = {"type": event["type"], "at": event["at"], "resource": resource, "changed": event.get("changed", [])}
+            if self.jq is not None:
+                from cobrowse_cli.output.jq import write_results
+
+                write_results(self.jq, payload, self.stdout)
+                return
             line = machine.dumps(payload) + "\n"
         else:
             line = format_line(event)

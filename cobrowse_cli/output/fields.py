@@ -59,3 +59,15 @@ def project(row: dict, paths: list[str]) -> dict:
         node[keys[-1]] = None if value is MISSING else value
         whole.add(tuple(keys))
     return out
+
+
+def check_paths(paths: list[str], known: tuple[str, ...], option: str, *, aliases: tuple[str, ...] = ()) -> None:
+    """Every path must start with a known top-level field (or be one of `aliases`, e.g. column headers);
+    anything under custom_data. is open, as custom data is the user's own."""
+    from cobrowse_cli.choices import unknown
+
+    lowered = {a.lower() for a in aliases}
+    for path in paths:
+        if path.split(".")[0] in known or path.lower() in lowered:
+            continue
+        raise unknown(f"{option} field", path, known, extra=" (and any custom_data.KEY)")

@@ -67,28 +67,37 @@ def write_ndjson(rows: Iterable[dict], out: TextIO, fields: list[str] | None) ->
     return count
 
 
-def csv_cell(value: Any) -> Any:
-    """Nested values as compact JSON strings, null as empty, booleans as JSON spells them."""
+# OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any, *, raw: bool = False) -> Any:
+    """Nested values as compact JSON strings, null as empty, booleans as JSON spells them.
+
+    Unless `raw`: text is made safe for a terminal (controls escaped) and for a spreadsheet (a leading
+    `=`, `+`, `-`, `@`, tab or CR gets a `'` in front, OWASP's recipe). Numbers stay numbers."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return value
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if raw or not isinstance(value, str):
+        return value
+    return ("'" if value.startswith(_FORMULA_START) else "") + cells.terminal_safe(value)
 
 
-def write_csv(rows: Iterable[dict], out: TextIO, paths: list[str]) -> int:
+def write_csv(rows: Iterable[dict], out: TextIO, paths: list[str], *, raw: bool = False) -> int:
     """Header row always (also for an empty result); RFC 4180 `\\r\\n` line ends.
 
     Not `\\n`: the csv module quotes only the characters of its own line terminator, so with `\\n`
     a lone `\\r` in a value would go out bare and split the row for every reader.
     """
     writer = csv.writer(out, lineterminator="\r\n")  # writerow() issues one write() per line
-    writer.writerow(paths)
+    writer.writerow([csv_cell(path, raw=raw) for path in paths])
     count = 0
     for row in rows:
-        writer.writerow([csv_cell(get_path(row, path)) for path in paths])
+        writer.writerow([csv_cell(get_path(row, path), raw=raw) for path in paths])
         out.flush()
         count += 1
     out.flush()

@@ -45,6 +45,9 @@ class OutputOptions:
     fields: list[str] | None = None  # --fields for json/ndjson/csv; dotted paths; missing -> null
     columns: list[str] | None = None  # --columns for table/tsv/csv: Column keys, headers or dotted paths
     no_color: bool = False
+    csv_raw: bool = False  # --csv-raw: exact bytes in CSV (no control escaping, no formula neutralising)
+    wide: bool = False  # table: every column at full width, nothing shortened
+    jq: str | None = None  # a jq program applied to the JSON output (output/jq.py)
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
@@ -61,19 +64,27 @@ class OutputOptions:
         fields: str | None,
         columns: str | None,
         no_color: bool,
+        csv_raw: bool = False,
+        wide: bool = False,
+        jq: str | None = None,
     ) -> "OutputOptions":
         chosen = [name for name, on in (("json", json), ("ndjson", ndjson), ("csv", csv), ("ids", quiet)) if on]
         if len(chosen) > 1:
             flags = {"json": "--json", "ndjson": "--ndjson", "csv": "--csv", "ids": "--quiet"}
             raise UsageError(f"choose one output format, not {' and '.join(flags[c] for c in chosen)}")
         fmt = chosen[0] if chosen else None
+        if jq is not None:
+            if fmt not in (None, "json", "ndjson"):
+                raise UsageError("--jq filters JSON: use it alone, with --json or with --ndjson")
+            fmt = fmt or "json"
         field_list = parse_path_list(fields, option="--fields") if fields is not None else None
         column_list = parse_path_list(columns, option="--columns") if columns is not None else None
         if field_list is not None and fmt not in ("json", "ndjson", "csv"):
             raise UsageError("--fields needs --json, --ndjson or --csv (use --columns to pick table columns)")
         if column_list is not None and fmt in ("json", "ndjson", "ids"):
             raise UsageError("--columns applies to the table, TSV and CSV output (use --fields with --json/--ndjson)")
-        return cls(format=fmt, fields=field_list, columns=column_list, no_color=no_color)
+        return cls(format=fmt, fields=field_list, columns=column_list, no_color=no_color, csv_raw=csv_raw,
+                   wide=wide, jq=jq)
 
 
 def parse_path_list(raw: str, *, option: str) -> list[str]:

@@ -11,11 +11,12 @@ import re
 from datetime import datetime
 from typing import Any, Iterable, TextIO
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cobrowse_cli.output import cells
+from cobrowse_cli.output import cells, safety
 from cobrowse_cli.output.fields import get_path
 from cobrowse_cli.output.humanize import relative_time
 from cobrowse_cli.output.machine import flatten
@@ -41,7 +42,6 @@ STATE_STYLES = {
     "not_found": "red",
     "would_end": "yellow",
 }
-_MIN_WIDTH = {"time": 8, "state": 6, "id": 20, "code": 6}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 # Padding rich adds after the last cell, possibly inside a style span: "active   \x1b[0m".
 _TRAILING_PAD = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
@@ -70,9 +70,11 @@ def _terminal_width(out: TextIO) -> int | None:
     return width or None
 
 
-def cell(value: Any, kind: str, now: datetime, styles: dict[str, str] | None = None) -> Text:
+def cell(value: Any, kind: str, now: datetime, styles: dict[str, str] | None = None, key: str = "") -> Text:
     if value is None:
         return Text("")
+    if isinstance(value, str) and (safety.is_secret_key(key) or safety.looks_like_jwt(value)):
+        return Text(safety.terminal_safe(safety.mask_secret(value)), style="dim")
     if kind == "time" and isinstance(value, str):
         return Text(cells.terminal_safe(relative_time(value, now)))
     plain = cells.terminal_safe(cells.text(value, for_tty=True))
@@ -84,21 +86,58 @@ def cell(value: Any, kind: str, now: datetime, styles: dict[str, str] | None = N
     return Text(plain)
 
 
-def render_table(console: Console, columns: list[Column], rows: Iterable[dict], now: datetime) -> None:
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 2, 0, 0))
-    for column in columns:
-        table.add_column(
-            column.title,
-            justify="right" if column.kind == "number" else "left",
-            no_wrap=True,
-            overflow="ellipsis",
-            # Ids and times must stay readable; a long custom_data gives way first.
-            min_width=_MIN_WIDTH.get(column.key) or _MIN_WIDTH.get(column.kind),
-            max_width=40 if column.kind == "json" else None,
-        )
-    for row in rows:
-        table.add_row(*(cell(get_path(row, c.key), c.kind, now, c.styles) for c in columns))
+def render_table(console: Console, columns: list[Column], rows: Iterable[dict], now: datetime, *,
+                 wide: bool = False) -> list[str]:
+    """Draw the table at the console's width; returns the titles of columns left out to fit (none with
+    `wide`, which also never shortens a cell and lets lines run past the terminal's edge)."""
+    grid = [[cell(get_path(row, c.key), c.kind, now, c.styles, c.key) for c in columns] for row in rows]
+    natural = [max([cell_len(cells.terminal_safe(c.title)), *(cell_len(r[i].plain) for r in grid)]) for i, c in enumerate(columns)]
+    widths = natural if wide else fit_widths(columns, natural, console.width)
+    kept = [i for i, w in enumerate(widths) if w is not None]
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, _GAP, 0, 0))
+    for i in kept:
+        column = columns[i]
+        table.add_column(Text(cells.terminal_safe(column.title)), justify="right" if column.kind == "number" else "left", no_wrap=True,
+                         overflow="ellipsis", width=widths[i])
+    for r in grid:
+        table.add_row(*(r[i] for i in kept))
+    if wide or sum(widths[i] for i in kept) + _GAP * (len(kept) - 1) > console.width:
+        console.width = max(console.width, sum(natural[i] for i in kept) + _GAP * len(kept))
     emit(console, table)
+    return [columns[i].title for i, w in enumerate(widths) if w is None]
+
+
+_GAP = 2  # spaces between columns
+_MIN_FREE = 12  # a shortened free-text cell still shows this much (with its …)
+
+
+def _flexible(column: Column) -> bool:
+    """Free text gives way (custom data first, then names); ids, codes, states, times and numbers never do."""
+    return column.kind in ("json", "text") and column.key not in ("id", "code")
+
+
+def fit_widths(columns: list[Column], natural: list[int], width: int) -> list[int | None]:
+    """Each column's width, or None where it is left out. Free-text columns shrink first (custom data
+    before names) down to a readable minimum; if that is not enough they are left out, custom data first;
+    the fixed columns keep their full width even when the line must then run past the edge."""
+    widths: list[int | None] = list(natural)
+    order = sorted((i for i, c in enumerate(columns) if _flexible(c)), key=lambda i: columns[i].kind != "json")
+
+    def excess() -> int:
+        shown = [w for w in widths if w is not None]
+        return sum(shown) + _GAP * (len(shown) - 1) - width
+
+    for i in order:  # shorten
+        if excess() > 0:
+            floor = min(natural[i], max(_MIN_FREE, cell_len(columns[i].title)))
+            widths[i] = max(floor, natural[i] - excess())
+    for i in order:  # leave out, then give the room freed back to the free text still shown
+        if excess() > 0:
+            widths[i] = None
+    for i in order:
+        if widths[i] is not None and excess() < 0:
+            widths[i] = min(natural[i], widths[i] - excess())
+    return widths
 
 
 def render_item(console: Console, row: dict, columns: list[Column], now: datetime, *, only: bool) -> None:
@@ -114,15 +153,15 @@ def render_item(console: Console, row: dict, columns: list[Column], now: datetim
     for label, key, value in pairs:
         column = by_key.get(key)
         kind = column.kind if column else _guess_kind(key, value)
-        grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kind, now, column.styles if column else None))
+        grid.add_row(Text(cells.terminal_safe(label)), _item_value(value, kind, now, column.styles if column else None, key))
     emit(console, grid)
 
 
-def _item_value(value: Any, kind: str, now: datetime, styles: dict[str, str] | None) -> Text:
+def _item_value(value: Any, kind: str, now: datetime, styles: dict[str, str] | None, key: str) -> Text:
     if kind == "time" and isinstance(value, str):
         # One item is read closely: show the exact time next to the relative one.
         return Text(cells.terminal_safe(relative_time(value, now))) + Text(f" ({cells.terminal_safe(value)})", style="dim")
-    return cell(value, kind, now, styles)
+    return cell(value, kind, now, styles, key)
 
 
 def _guess_kind(key: str, value: Any) -> str:

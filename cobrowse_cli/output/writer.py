@@ -12,7 +12,7 @@ from contextlib import nullcontext
 from datetime import datetime, timezone
 from typing import Any, Callable, ContextManager, Iterable, TextIO
 
-from cobrowse_cli.output import cells, machine
+from cobrowse_cli.output import cells, machine, safety
 from cobrowse_cli.output.fields import get_path
 from cobrowse_cli.output.options import MACHINE_FORMATS, Column, OutputOptions
 
@@ -52,6 +52,11 @@ class Writer:
         self.format = opts.format or ("table" if _isatty(stdout) else "tsv")
         self.color = self.format == "table" and _isatty(stdout) and not opts.no_color and not _no_color_env()
         self.columns = _choose_columns(columns, opts.columns)
+        self.jq = None
+        if opts.jq is not None:  # compiled now: a bad expression fails before any request
+            from cobrowse_cli.output.jq import compile_program
+
+            self.jq = compile_program(opts.jq)
 
     @property
     def is_machine(self) -> bool:
@@ -62,12 +67,14 @@ class Writer:
     def write_rows(self, rows: Iterable[dict]) -> int:
         """Write every row; returns how many. Streams (flat memory) except for the table."""
         fmt, out = self.format, self.stdout
+        if self.jq is not None:
+            return self._write_jq_rows(rows)
         if fmt == "json":
             return machine.write_json_array(rows, out, self.opts.fields)
         if fmt == "ndjson":
             return machine.write_ndjson(rows, out, self.opts.fields)
         if fmt == "csv":
-            return machine.write_csv(rows, out, self._csv_paths())
+            return machine.write_csv(rows, out, self._csv_paths(), raw=self.opts.csv_raw)
         if fmt == "ids":
             return machine.write_ids(rows, out, self.id_key)
         if fmt == "tsv":
@@ -79,26 +86,48 @@ class Writer:
             return 0
         from cobrowse_cli.output import table
 
-        table.render_table(self._console(), self.columns, collected, self.now)
+        left_out = table.render_table(self._console(), self.columns, collected, self.now, wide=self.opts.wide)
         out.flush()
+        if left_out:
+            self.info(f"({', '.join(left_out)} left out to fit the terminal; --wide shows every column)")
+        return len(collected)
+
+    def _write_jq_rows(self, rows: Iterable[dict]) -> int:
+        """--jq: the whole array is the input with --json (as gh), each row with --ndjson (streamed)."""
+        from cobrowse_cli.output.jq import write_results
+
+        fields = self.opts.fields
+        if self.format == "ndjson":
+            count = 0
+            for row in rows:
+                write_results(self.jq, machine.select(row, fields), self.stdout)
+                count += 1
+            return count
+        collected = [machine.select(row, fields) for row in rows]
+        write_results(self.jq, collected, self.stdout)
         return len(collected)
 
     def write_item(self, row: dict) -> None:
         """One resource (a `get`): a key/value view on a terminal, an object in JSON."""
         fmt, out = self.format, self.stdout
-        if fmt == "json":
+        if self.jq is not None:
+            from cobrowse_cli.output.jq import write_results
+
+            write_results(self.jq, machine.select(row, self.opts.fields), out)
+        elif fmt == "json":
             out.write(machine.dumps(machine.select(row, self.opts.fields), indent=2) + "\n")
         elif fmt == "ndjson":
             out.write(machine.dumps(machine.select(row, self.opts.fields)) + "\n")
         elif fmt == "csv":
-            machine.write_csv([row], out, self._csv_paths())
+            machine.write_csv([row], out, self._csv_paths(), raw=self.opts.csv_raw)
         elif fmt == "ids":
             machine.write_ids([row], out, self.id_key)
         elif fmt == "tsv":
             pairs = (
                 [(c.key, get_path(row, c.key)) for c in self.columns]
                 if self.opts.columns
-                else machine.flatten(row)
+                # Credentials only when asked for by name: a pipe gets no fake masked value either.
+                else [(k, v) for k, v in machine.flatten(row) if not safety.is_secret_key(k)]
             )
             out.write("".join(f"{cells.tsv_escape(k)}\t{cells.tsv_escape(cells.text(v))}\n" for k, v in pairs))
         else:
@@ -115,7 +144,7 @@ class Writer:
             out.write(machine.dumps(payload) + "\n")
         elif fmt == "csv":
             key = json_key or "value"
-            machine.write_csv([{key: value}], out, [key])
+            machine.write_csv([{key: value}], out, [key], raw=self.opts.csv_raw)
         elif fmt == "table" and self.color:
             from cobrowse_cli.output import table
 

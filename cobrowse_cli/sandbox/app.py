@@ -2,7 +2,7 @@
 
 `build_app(options)` returns the outer ASGI callable (give it to uvicorn). Its `.starlette` is the
 Starlette app, whose `state` holds `store` (Store), `auth` (Verifier), `faults` (Faults),
-`seed_params` (SeedParams) and `options` (SandboxOptions).
+`seed_params` (SeedParams), `options` (SandboxOptions) and `variants` (the active Variants).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from cobrowse_cli.sandbox.errors import ApiError
 from cobrowse_cli.sandbox.faults import FaultConfig, Faults, FaultsMiddleware
 from cobrowse_cli.sandbox.seed import SeedParams, seed_store
 from cobrowse_cli.sandbox.store import Store, Timeouts
+from cobrowse_cli.sandbox.variants import Variants
 from cobrowse_cli.sandbox.web import error_response
 
 log = logging.getLogger("cobrowse.sandbox")
@@ -36,6 +37,7 @@ class SandboxOptions:
     faults: FaultConfig = field(default_factory=FaultConfig)
     state_dir: str | None = None
     keys: SandboxKeys | None = None  # loaded from state_dir (or made in memory) when None
+    variants: Variants = field(default_factory=Variants)  # serve-time; reset without `variants` restores them
 
 
 async def _http_error(request, exc: HTTPException):
@@ -108,6 +110,7 @@ def build_app(options: SandboxOptions | None = None):
     app.state.faults = faults
     app.state.seed_params = seed_params
     app.state.options = options
+    app.state.variants = options.variants
     app.state.churn = control.Churn(app.state)
     outer = StripTrailingSlash(FaultsMiddleware(app, faults, lambda: app.state.store))
     outer.starlette = app

@@ -105,7 +105,8 @@ def mint_token(
     now = int(time.time())
     iat = now - 7200 if expired else now
     exp = now - 3600 if expired else now + int(ttl)
-    payload: dict = {"iss": keys.license, "sub": sub, "aud": AUDIENCE, "iat": iat, "exp": exp}
+    # jti: two tokens minted in the same second differ, so expiring one (tokens/expire) spares the other
+    payload: dict = {"iss": keys.license, "sub": sub, "aud": AUDIENCE, "iat": iat, "exp": exp, "jti": secrets.token_hex(8)}
     if name:
         payload["displayName"] = name
     if role:
@@ -121,9 +122,42 @@ def _unauthorized(message: str, error_id: str = "unauthorized") -> ApiError:
 class Verifier:
     """Checks `Authorization: Bearer <jwt>`; messages follow node's jsonwebtoken, which the real API uses."""
 
-    def __init__(self, keys: SandboxKeys):
+    def __init__(self, keys: SandboxKeys, clock=time.time):
         self.keys = keys
         self._public = serialization.load_pem_public_key(keys.public_pem)
+        self._clock = clock
+        self.forget_expiries()
+
+    # -- expiry by control call (POST /_sandbox/tokens/expire), so tests need not wait out a TTL.
+    # `iat` has one-second resolution, so a token issued in the second of the call counts as issued
+    # before it only if this verifier had already seen it; one minted and first used after the call works.
+    def forget_expiries(self) -> None:
+        self._expired_all: tuple[int, frozenset[str]] | None = None
+        self._expired_sub: dict[str, tuple[int, frozenset[str]]] = {}
+        self._seen: dict[int, set[str]] = {}  # iat second -> tokens verified, for the last few seconds only
+
+    def expire_issued(self, sub: str | None = None) -> None:
+        """From now on, every token issued so far (or only `sub`'s) answers 401 `jwt expired`."""
+        second = int(self._clock())
+        cutoff = (second, frozenset(self._seen.get(second, ())))
+        if sub is None:
+            self._expired_all = cutoff
+            self._expired_sub.clear()
+        else:
+            self._expired_sub[sub] = cutoff
+
+    def _expired_by_call(self, token: str, sub: str, iat: float) -> bool:
+        for cutoff in (self._expired_all, self._expired_sub.get(sub)):
+            if cutoff is not None and (iat < cutoff[0] or (int(iat) == cutoff[0] and token in cutoff[1])):
+                return True
+        return False
+
+    def _remember(self, token: str, iat: float) -> None:
+        second = int(iat)
+        if second >= int(self._clock()) - 1:  # only the current second can matter to a later call
+            self._seen.setdefault(second, set()).add(token)
+            for old in [k for k in self._seen if k < second - 2]:
+                del self._seen[old]
 
     def mint(self, **kw) -> str:
         return mint_token(self.keys, **kw)
@@ -177,6 +211,9 @@ class Verifier:
             raise _unauthorized("jwt exp and iat must be numbers")
         if claims["exp"] - claims["iat"] > MAX_LIFETIME_S:
             raise _unauthorized("jwt lifetime too long: exp must be at most one day after iat")
+        if self._expired_by_call(token, sub, claims["iat"]):
+            raise ApiError(401, "token_expired", "jwt expired")
+        self._remember(token, claims["iat"])
         role = claims.get("role")
         name = claims.get("displayName") or claims.get("name")
         return Claims(sub=sub, role=role if isinstance(role, str) else None, name=name if isinstance(name, str) else None, raw=claims)

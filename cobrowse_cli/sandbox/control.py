@@ -1,21 +1,8 @@
 """The control surface under `/_sandbox/`: no auth, loopback clients only, never faulted.
 
-It plays the customer's side (devices joining, accepting, ending, going offline) and exposes the
-truth the reliability tests compare against. Endpoints:
-
-  POST /_sandbox/reset                      re-seed ({sessions, active, devices, seed, busy, now}); clears faults,
-                                            churn and counters; restores the serve-time timeouts
-  GET|POST /_sandbox/faults                 read / change fault settings (see faults.FaultConfig)
-  GET|POST /_sandbox/timeouts               read / change {pending, authorizing, inactivity} seconds
-  GET /_sandbox/stats                       request counts, end counts per session (the exactly-once truth)
-  GET /_sandbox/truth/active-count          {"count": n}; ?agent=<id or sub>, ?filter_<key>=<value>
-  POST /_sandbox/sessions                   {count, state, custom_data, agent, device, connected} as devices would
-  POST /_sandbox/sessions/<id>/<action>     authorize | accept | reject | activate | end | connect | disconnect
-  POST /_sandbox/devices                    {id?, custom_data, device, connectable, online}
-  PUT /_sandbox/devices/<id>                {custom_data (merged), connectable, device}
-  POST /_sandbox/devices/<id>/online|offline
-  GET|POST /_sandbox/churn                  {create_per_s, end_per_s, agent?}: background creation and ending
-  GET /_sandbox/sockets, POST /_sandbox/sockets/drop   open realtime sockets / close them all (code 1012)
+It plays the customer's side (devices joining, accepting, ending, going offline), switches server
+variants, expires tokens, and exposes the truth the reliability tests compare against.
+`GET /_sandbox/` lists every endpoint with a one-line description (the ENDPOINTS table at the bottom).
 """
 
 from __future__ import annotations
@@ -30,9 +17,10 @@ from starlette.routing import Route
 from cobrowse_cli.sandbox.errors import bad_request, forbidden, not_found
 from cobrowse_cli.sandbox.faults import FaultConfig
 from cobrowse_cli.sandbox.seed import DEFAULT_AGENT, SeedParams, random_custom_data, seed_store
-from cobrowse_cli.sandbox.store import STATES
+from cobrowse_cli.sandbox.model import STATES
 from cobrowse_cli.sandbox.timeutil import parse_iso_us
-from cobrowse_cli.sandbox.web import endpoint, json_body, json_response, last_value, parse_filters
+from cobrowse_cli.sandbox.variants import DESCRIPTIONS, UnknownVariant, parse_variants
+from cobrowse_cli.sandbox.web import endpoint, json_body, json_response, last_value, merged_custom_data, parse_filters
 
 MAX_CREATE = 100_000
 RETURN_SESSIONS_UP_TO = 1000
@@ -55,6 +43,7 @@ def control(fn):
         return await fn(request)
 
     wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__  # the index's description for routes other modules add
     return wrapper
 
 
@@ -83,14 +72,46 @@ async def reset(request: Request):
         busy=bool(body.get("busy", False)),
         anchor_ms=anchor,
     )
+    variants = state.options.variants
+    if "variants" in body:
+        variants = _variants(body["variants"])
     state.churn.stop()
     state.faults.set(FaultConfig())
     serve_timeouts = state.options.timeouts  # the values serve started with, whatever tests changed since
     t = state.store.timeouts
     t.pending, t.authorizing, t.inactivity = serve_timeouts.pending, serve_timeouts.authorizing, serve_timeouts.inactivity
     state.store.clear()
+    state.auth.forget_expiries()
+    state.variants = variants
     state.seed_params = seed_store(state.store, params)
-    return json_response({"ok": True, "seed": state.seed_params.__dict__, "stats": state.store.stats()["sessions"]})
+    return json_response(
+        {"ok": True, "seed": state.seed_params.__dict__, "variants": variants.names(), "stats": state.store.stats()["sessions"]}
+    )
+
+
+def _variants(raw):
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise bad_request("variants must be a list of variant names, e.g. [\"page-cap=50\", \"ignore-state\"]")
+    try:
+        return parse_variants(items)
+    except UnknownVariant as e:
+        raise bad_request(str(e), "unknown_variant") from None
+
+
+@control
+async def variants(request: Request):
+    return json_response({"active": request.app.state.variants.names(), "available": DESCRIPTIONS})
+
+
+@control
+async def expire_tokens(request: Request):
+    body = await json_body(request)
+    sub = body.get("sub")
+    if sub is not None and (not isinstance(sub, str) or not sub):
+        raise bad_request("sub must be a non-empty string (a token's sub claim)")
+    request.app.state.auth.expire_issued(sub)
+    return json_response({"expired": "all tokens issued so far" if sub is None else f"tokens issued so far to {sub}"})
 
 
 @control
@@ -105,7 +126,7 @@ async def faults(request: Request):
 
 @control
 async def timeouts(request: Request):
-    t = request.app.state.store.timeouts
+    store = request.app.state.store
     if request.method == "POST":
         body = await json_body(request)
         for key in ("pending", "authorizing", "inactivity"):
@@ -113,16 +134,14 @@ async def timeouts(request: Request):
                 v = body[key]
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                     raise bad_request(f"{key} must be a positive number of seconds")
-        for key in ("pending", "authorizing", "inactivity"):
-            if key in body:
-                setattr(t, key, float(body[key]))
-        request.app.state.store.reschedule_all()
+        store.set_timeouts(**{k: float(body[k]) for k in ("pending", "authorizing", "inactivity") if k in body})
+    t = store.timeouts
     return json_response({"pending": t.pending, "authorizing": t.authorizing, "inactivity": t.inactivity})
 
 
 @control
 async def stats(request: Request):
-    return json_response(request.app.state.store.stats())
+    return json_response({**request.app.state.store.stats(), "variants": request.app.state.variants.names()})
 
 
 @control
@@ -156,7 +175,7 @@ async def create_sessions(request: Request):
     device_id = body.get("device")
     if device_id is not None and not isinstance(device_id, str):
         raise bad_request("device must be a device id (string)")
-    if device_id is not None and device_id not in store.devices:
+    if device_id is not None and store.device(device_id) is None:
         raise not_found(f"no device {device_id!r}")
     connected = body.get("connected", True)
     if not isinstance(connected, bool):
@@ -211,20 +230,17 @@ async def session_action(request: Request):
 
 
 def _attach_device(store, s, device_id: str) -> None:
-    d = store.devices.get(device_id)
+    d = store.device(device_id)
     if d is None:
         raise not_found(f"no device {device_id!r}")
-    s.device_id = d.id
-    s.data["device"] = dict(d.data["device"])
-    store.live_by_device.setdefault(d.id, set()).add(s.id)
-    s.connected = d.present
+    store.attach_device(s, d)
 
 
 @control
 async def create_device(request: Request):
     body = await json_body(request)
     store = request.app.state.store
-    if body.get("id") is not None and (not isinstance(body["id"], str) or body["id"] in store.devices):
+    if body.get("id") is not None and (not isinstance(body["id"], str) or store.device(body["id"]) is not None):
         raise bad_request("id must be a new device id string")
     for key, kind, what in (("custom_data", dict, "an object"), ("device", dict, "an object"),
                             ("connectable", bool, "a boolean"), ("online", bool, "a boolean")):
@@ -244,11 +260,27 @@ async def create_device(request: Request):
 @control
 async def update_device(request: Request):
     store = request.app.state.store
-    d = store.devices.get(request.path_params["id"])
+    d = store.device(request.path_params["id"])
     if d is None:
         raise not_found(f"no device {request.path_params['id']!r}")
-    store.update_device(d, await json_body(request, required=True))
+    store.update_device(d, _device_changes(d, await json_body(request, required=True)))
     return json_response(d.data)
+
+
+def _device_changes(d, body: dict) -> dict:
+    """A device PUT checked whole: {custom_data (merged), connectable, device (merged)} as new values."""
+    changes: dict = {}
+    if "custom_data" in body:
+        if not isinstance(body["custom_data"], dict):
+            raise bad_request("custom_data must be an object", "invalid_value")
+        changes["custom_data"] = merged_custom_data(d.data["custom_data"], body["custom_data"])
+    if "connectable" in body:
+        if not isinstance(body["connectable"], bool):
+            raise bad_request("connectable must be a boolean", "invalid_value")
+        changes["connectable"] = body["connectable"]
+    if "device" in body and isinstance(body["device"], dict):
+        changes["device"] = {**d.data["device"], **body["device"]}
+    return changes
 
 
 @control
@@ -309,7 +341,7 @@ class Churn:
             n_end = int(owed_end)
             if n_end:
                 owed_end -= n_end
-                active = list(store.by_state["active"].values())
+                active = store.active_sessions()
                 for s in self._rng.sample(active, min(n_end, len(active))):
                     store.end_session(s, "device_ended")
 
@@ -337,10 +369,10 @@ async def sockets(request: Request):
     """GET: how many realtime sockets are open (and subscribed to something); POST .../drop: close them all (1012)."""
     from cobrowse_cli.sandbox import realtime
 
-    store = request.app.state.store
+    sockets = realtime.registry(request.app.state)
     if request.url.path.endswith("/drop"):
-        return json_response({"dropped": realtime.drop_all_sockets(store)})
-    return json_response({"open": realtime.open_socket_count(store), "subscribed": realtime.subscribed_socket_count(store)})
+        return json_response({"dropped": realtime.drop_all_sockets(sockets)})
+    return json_response({"open": realtime.open_socket_count(sockets), "subscribed": realtime.subscribed_socket_count(sockets)})
 
 
 @control
@@ -348,19 +380,45 @@ async def health(request: Request):
     return json_response({"ok": True})
 
 
-ROUTES = [
-    Route("/_sandbox/health", health, methods=["GET"]),
-    Route("/_sandbox/reset", reset, methods=["POST"]),
-    Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
-    Route("/_sandbox/timeouts", timeouts, methods=["GET", "POST"]),
-    Route("/_sandbox/stats", stats, methods=["GET"]),
-    Route("/_sandbox/truth/active-count", active_count, methods=["GET"]),
-    Route("/_sandbox/sessions", create_sessions, methods=["POST"]),
-    Route("/_sandbox/sessions/{id}/{action}", session_action, methods=["POST"]),
-    Route("/_sandbox/devices", create_device, methods=["POST"]),
-    Route("/_sandbox/devices/{id}", update_device, methods=["PUT"]),
-    Route("/_sandbox/devices/{id}/{action}", device_presence, methods=["POST"]),
-    Route("/_sandbox/churn", churn, methods=["GET", "POST"]),
-    Route("/_sandbox/sockets", sockets, methods=["GET"]),
-    Route("/_sandbox/sockets/drop", sockets, methods=["POST"]),
+@control
+async def index(request: Request):
+    rows = [{"method": m, "path": p, "description": d} for m, p, _, d in ENDPOINTS]
+    # control routes other modules register (recordings, media, ...) are listed too, from their docstrings
+    known = {(p.rstrip("/"), m) for m, p, _, _ in ENDPOINTS}
+    for route in request.app.routes:
+        path, methods = getattr(route, "path", ""), getattr(route, "methods", None) or set()
+        shown = ",".join(m for m in ("GET", "POST", "PUT", "DELETE") if m in methods)
+        if path.startswith("/_sandbox") and shown and (path, shown) not in known:
+            doc = (route.endpoint.__doc__ or "").strip().splitlines()
+            rows.append({"method": shown, "path": path, "description": doc[0] if doc else "(undocumented)"})
+    return json_response({"endpoints": rows, "variants": DESCRIPTIONS})
+
+
+# (methods, path, handler, description): the routes and GET /_sandbox/ come from this one table
+ENDPOINTS = [
+    ("GET", "/_sandbox/", index, "this index"),
+    ("GET", "/_sandbox/health", health, "liveness: {ok: true}"),
+    ("POST", "/_sandbox/reset", reset,
+     "re-seed {sessions, active, devices, seed, busy, now, variants}; clears faults, churn, counters, token "
+     "expiries; restores serve-time timeouts, and serve-time variants unless `variants` is given"),
+    ("GET", "/_sandbox/variants", variants, "the active server variants and every available one"),
+    ("POST", "/_sandbox/tokens/expire", expire_tokens,
+     "{sub?}: every token issued so far (or that sub's) answers 401 'jwt expired'; later tokens work"),
+    ("GET,POST", "/_sandbox/faults", faults,
+     "read / change faults {latency_ms, error_rate, error_status, rate_limit, drop_rate, drop_when, seed, reset}"),
+    ("GET,POST", "/_sandbox/timeouts", timeouts, "read / change {pending, authorizing, inactivity} seconds"),
+    ("GET", "/_sandbox/stats", stats, "request counts, end counts per session (the exactly-once truth), variants"),
+    ("GET", "/_sandbox/truth/active-count", active_count, "{count}: active sessions; ?agent=<id or sub>, ?filter_<key>=<value>"),
+    ("POST", "/_sandbox/sessions", create_sessions, "create sessions as devices would {count, state, custom_data, agent, device, connected}"),
+    ("POST", "/_sandbox/sessions/{id}/{action}", session_action,
+     "action: authorize | accept | reject | activate | end | connect | disconnect (body {device?} to attach one)"),
+    ("POST", "/_sandbox/devices", create_device, "create a device {id?, custom_data, device, connectable, online}"),
+    ("PUT", "/_sandbox/devices/{id}", update_device, "change a device {custom_data (merged), connectable, device}"),
+    ("POST", "/_sandbox/devices/{id}/{action}", device_presence, "action: online | offline"),
+    ("GET,POST", "/_sandbox/churn", churn, "background creation and ending {create_per_s, end_per_s, agent?}"),
+    ("GET", "/_sandbox/sockets", sockets, "open realtime sockets and how many are subscribed"),
+    ("POST", "/_sandbox/sockets/drop", sockets, "close every realtime socket (code 1012)"),
 ]
+
+# StripTrailingSlash serves "/_sandbox/" as "/_sandbox"
+ROUTES = [Route(path.rstrip("/"), fn, methods=methods.split(",")) for methods, path, fn, _ in ENDPOINTS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Iterable
 
 from cobrowse_cli.sandbox.server import bind, url_for
 
@@ -29,16 +30,25 @@ class EmbeddedSandbox:
         self.stop()
 
 
-def start_embedded(sessions: int = 4000, active: int = 1500, devices: int = 50, seed: int = 1) -> EmbeddedSandbox:
-    """Start a seeded sandbox; returns once it accepts connections."""
+def start_embedded(
+    sessions: int = 4000, active: int = 1500, devices: int = 50, seed: int = 1, variants: Iterable[str] = ()
+) -> EmbeddedSandbox:
+    """Start a seeded sandbox; returns once it accepts connections.
+
+    `variants`: server variant names (see variants.py), e.g. ["page-cap=50", "ignore-state"];
+    an unknown one raises variants.UnknownVariant (a ValueError) before anything starts.
+    """
     import uvicorn
 
     from cobrowse_cli.sandbox.app import SandboxOptions, build_app
     from cobrowse_cli.sandbox.auth import load_or_create_keys, mint_token
     from cobrowse_cli.sandbox.seed import SeedParams
+    from cobrowse_cli.sandbox.variants import parse_variants
 
+    chosen = parse_variants(variants)
     keys = load_or_create_keys(None)
-    app = build_app(SandboxOptions(seed=SeedParams(sessions=sessions, active=active, devices=devices, seed=seed), keys=keys))
+    seed_params = SeedParams(sessions=sessions, active=active, devices=devices, seed=seed)
+    app = build_app(SandboxOptions(seed=seed_params, keys=keys, variants=chosen))
     sock = bind("127.0.0.1", 0)
     config = uvicorn.Config(app, log_level="error", access_log=False, lifespan="on")
     server = uvicorn.Server(config)

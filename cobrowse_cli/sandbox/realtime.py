@@ -19,7 +19,7 @@ Wire reference: cobrowse-agent-sdk `src/socket/SocketManager.js` and cocom's `CB
   frame closes it with 1003. Each connection has a bounded send queue: a consumer that falls
   `SEND_QUEUE_LIMIT` frames behind is closed with 1013 instead of growing memory.
 
-Fault hook: `drop_all_sockets(store)` closes every open socket (code 1012, "service restart"), so
+Fault hook: `drop_all_sockets(registry(app.state))` closes every open socket (code 1012, "service restart"), so
 clients' reconnect logic can be tested; the control surface exposes it as `POST /_sandbox/sockets/drop`
 and `open_socket_count(store)` as `GET /_sandbox/sockets`.
 """
@@ -49,8 +49,14 @@ CLOSE_UNAUTHORIZED = 4001  # only when an HTTP 401 denial cannot be sent
 
 CLOSE_SEND_TIMEOUT_S = 1.0
 
-# Every open connection in this process; drop_all_sockets() walks it.
-_connections: set[_Connection] = set()
+
+
+def registry(state: Any) -> set:
+    """The app's open connections (`app.state.sockets`, made on first use); drop_all_sockets() walks it."""
+    sockets = getattr(state, "sockets", None)
+    if sockets is None:
+        sockets = state.sockets = set()
+    return sockets
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -67,34 +73,35 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     conn = _Connection(websocket, store)
-    _connections.add(conn)
+    sockets = registry(websocket.app.state)
+    sockets.add(conn)
     store.add_listener(conn.on_store_change)
     try:
         await conn.run()
     finally:
         store.remove_listener(conn.on_store_change)
-        _connections.discard(conn)
+        sockets.discard(conn)
 
 
-def drop_all_sockets(store: Any = None) -> int:
-    """Close every open socket (only those of `store` when given); returns how many.
+def drop_all_sockets(sockets: set) -> int:
+    """Close every socket in `sockets` (an app's registry()); returns how many.
 
     Call on the server's event loop (e.g. from an async Starlette handler): the fault for
     "the socket server went away", so watchers must reconnect and re-subscribe.
     """
-    targets = [c for c in _connections if store is None or c.store is store]
+    targets = list(sockets)
     for conn in targets:
         conn.request_close(CLOSE_SERVICE_RESTART, "sandbox: dropped by fault injection")
     return len(targets)
 
 
-def open_socket_count(store: Any = None) -> int:
-    return sum(1 for c in _connections if store is None or c.store is store)
+def open_socket_count(sockets: set) -> int:
+    return len(sockets)
 
 
-def subscribed_socket_count(store: Any = None) -> int:
+def subscribed_socket_count(sockets: set) -> int:
     """Sockets with at least one subscription: their client finished the handshake and is listening."""
-    return sum(1 for c in _connections if (store is None or c.store is store) and c.subscriptions)
+    return sum(1 for c in sockets if c.subscriptions)
 
 
 def bearer_token_from_subprotocols(protocols: list[str]) -> str | None:
@@ -261,6 +268,9 @@ class _Connection:
         """Called synchronously on the loop after every store change; `data` is already a fresh copy."""
         wanted = "session" if kind == "session" else "device"  # presence belongs to a device subscription
         if (wanted, data.get("id")) in self.watched:
+            variants = getattr(self.websocket.app.state, "variants", None)
+            if kind == "session" and variants is not None and variants.no_ended_reason:
+                data.pop("ended_reason", None)  # the no-ended-reason server variant, as REST serves it
             self.push({"event": kind, "data": data})
 
 

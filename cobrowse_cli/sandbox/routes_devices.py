@@ -15,6 +15,7 @@ from cobrowse_cli.sandbox.web import (
     parse_filters,
     parse_limit,
     store_of,
+    variants_of,
 )
 
 
@@ -24,12 +25,21 @@ async def list_devices(request: Request):
     limit = parse_limit(request)
     before = parse_date(request, "seen_before")
     after = parse_date(request, "seen_after")
-    rows = store_of(request).list_devices(filters=parse_filters(request), before_us=before, after_us=after, limit=limit)
+    filters = parse_filters(request)
+    v = variants_of(request)
+    rows = store_of(request).list_devices(
+        filters={} if v.ignore_filters else filters,
+        before_us=before,
+        after_us=after,
+        limit=min(limit, v.page_cap) if v.page_cap else limit,
+        before_inclusive=v.inclusive_cursor,
+        after_inclusive=v.after_inclusive,
+    )
     return json_response(rows)
 
 
 def _device_or_404(request: Request):
-    d = store_of(request).devices.get(request.path_params["id"])
+    d = store_of(request).device(request.path_params["id"])
     if d is None:
         raise not_found(f"no device with id {request.path_params['id']!r}")
     return d

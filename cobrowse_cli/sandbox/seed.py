@@ -14,7 +14,8 @@ import base64
 import random
 from dataclasses import asdict, dataclass
 
-from cobrowse_cli.sandbox.store import CODE_VALIDITY_MS, Device, Session, Store
+from cobrowse_cli.sandbox.model import CODE_VALIDITY_MS, Device, Session, session_json
+from cobrowse_cli.sandbox.store import Store
 from cobrowse_cli.sandbox.timeutil import iso, now_ms
 
 DEFAULT_AGENT = "agent@sandbox.test"
@@ -159,27 +160,18 @@ def _seed(store: Store, params: SeedParams) -> SeedParams:
         custom = dict(dev.data["custom_data"]) if dev and rng.random() < 0.7 else random_custom_data(rng)
         if rng.random() < 0.3:
             custom["ticket"] = f"ZD-{_rint(rng, 10000, 99999)}"
-        data = {
-            "id": _rid(rng),
-            "code": code,
-            "state": state,
-            "custom_data": custom,
-            "agent": owner_ref,  # shared read-only dict: the store never edits agent refs in place
-            "agents": [owner_ref],
-            "created": None,
-            "updated": None,
-            "activated": None,
-            "ended": None,
-            "expires": None,
-            "ended_reason": None,
-            "recorded": False,
-            "device": dict(dev.data["device"]) if dev else {},
-            "full_device": "off",
-            "remote_control": "off",
-            "calling": "off",
-            "virtual": False,
-            "control_token": _rid(rng, 32),
-        }
+        # argument order is draw order: id before control_token, as the data set has always been drawn
+        data = session_json(
+            id=_rid(rng),
+            code=code,
+            state=state,
+            custom_data=custom,
+            agent=owner_ref,  # shared read-only dict: the store never edits agent refs in place
+            agents=[owner_ref],
+            created_ms=0,  # the times are laid out below
+            device=dict(dev.data["device"]) if dev else None,
+            control_token=_rid(rng, 32),
+        )
         if rng.random() < 0.1:
             data["agents"].append(_pick(rng, refs))
         if state == "pending" or state == "authorizing":

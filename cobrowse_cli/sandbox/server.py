@@ -12,6 +12,7 @@ from cobrowse_cli.sandbox.auth import load_or_create_keys, mint_token
 from cobrowse_cli.sandbox.faults import FaultConfig
 from cobrowse_cli.sandbox.seed import SeedParams
 from cobrowse_cli.sandbox.store import Timeouts
+from cobrowse_cli.sandbox.variants import Variants
 
 BANNER_TOKEN_TTL = 86_400  # the longest a Cobrowse JWT may live
 
@@ -26,6 +27,7 @@ class ServeOptions:
     timeouts: Timeouts = field(default_factory=Timeouts)
     faults: FaultConfig = field(default_factory=FaultConfig)
     log_level: str = "warning"
+    variants: Variants = field(default_factory=Variants)
 
 
 def is_loopback(host: str) -> bool:
@@ -63,7 +65,10 @@ def serve(opts: ServeOptions, out: TextIO = sys.stdout) -> int:
 
     keys = load_or_create_keys(opts.state_dir)
     app = build_app(
-        SandboxOptions(seed=opts.seed, timeouts=opts.timeouts, faults=opts.faults, state_dir=opts.state_dir, keys=keys)
+        SandboxOptions(
+            seed=opts.seed, timeouts=opts.timeouts, faults=opts.faults, state_dir=opts.state_dir, keys=keys,
+            variants=opts.variants,
+        )
     )
     sock = bind(opts.host, opts.port)
     url = url_for(sock, opts.host)
@@ -72,6 +77,10 @@ def serve(opts: ServeOptions, out: TextIO = sys.stdout) -> int:
     lines = [
         f"Sandbox listening on {url}",
         f"Seeded {p.sessions} sessions ({p.active} active), {p.devices} devices, seed {p.seed}.",
+    ]
+    if opts.variants.names():
+        lines.append(f"Server variants: {', '.join(opts.variants.names())}")
+    lines += [
         "Point the CLI at it (admin token, valid 24 h):",
         f"  export COBROWSE_API={url} COBROWSE_TOKEN={token}",
     ]

@@ -1,4 +1,6 @@
-"""In-memory sessions, devices and agents, with change listeners and the counters tests trust.
+"""In-memory sessions, devices and agents: their indexes, the one filter matcher, change listeners and
+the counters tests trust. The objects themselves are in model.py, timeouts in lifecycle.py, the stats
+report in stats.py; routes validate requests and hand the store clean changes.
 
 All mutation happens on the server's asyncio loop (or before it starts), so no locks: a request
 handler, the timeout task and the churn task never interleave inside one method.
@@ -12,119 +14,33 @@ from __future__ import annotations
 
 import heapq
 import secrets
-import string
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from cobrowse_cli.sandbox.errors import bad_request
+from cobrowse_cli.sandbox.lifecycle import Deadlines, Timeouts
+from cobrowse_cli.sandbox.model import (  # noqa: F401 - re-exported: the names other modules import from here
+    AGENT_TOGGLE_VALUES,
+    CODE_VALIDITY_MS,
+    COLOURS,
+    STATES,
+    Agent,
+    Device,
+    Session,
+    agent_id_for,
+    matches_filters,
+    random_id,
+    session_json,
+    snapshot,
+)
 from cobrowse_cli.sandbox.timeutil import iso, now_ms
 
-STATES = ("pending", "authorizing", "active", "ended")
-ENDED_REASONS = (
-    "device_ended",
-    "agent_ended",
-    "pending_timeout",
-    "authorizing_timeout",
-    "active_timeout",
-    "limit_enforcement",
-)
-TOGGLE_VALUES = ("on", "off", "requested", "rejected")
-AGENT_TOGGLE_VALUES = ("requested", "off")  # an agent asks; only the device user turns things on
-CODE_VALIDITY_MS = 20 * 60 * 1000
-COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#469990")
-_ID_ALPHABET = string.ascii_letters + string.digits
-
 Listener = Callable[[str, dict], None]
-
-
-def random_id(n: int = 20) -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(n))
-
-
-@dataclass
-class Timeouts:
-    """Seconds before the server ends a session on its own (see the API doc's lifecycle)."""
-
-    pending: float = 900.0
-    authorizing: float = 300.0
-    inactivity: float = 300.0
-
-
-@dataclass
-class Agent:
-    id: str
-    sub: str
-    name: str
-    email: str | None
-    colour: str
-    role: str | None = None
-    notification_token: str = field(default_factory=lambda: random_id(32))
-
-    def ref(self) -> dict:
-        return {"id": self.id, "name": self.name, "colour": self.colour, "email": self.email}
-
-
-class Session:
-    """`data` is the wire JSON; the rest is bookkeeping the API does not show."""
-
-    __slots__ = ("data", "key_ms", "sort_key", "owner_id", "device_id", "connected", "since_ms")
-
-    def __init__(self, data: dict, key_ms: int, owner_id: str | None, device_id: str | None, connected: bool, since_ms: int):
-        self.data = data
-        self.owner_id = owner_id
-        self.device_id = device_id
-        self.connected = connected
-        self.since_ms = since_ms  # entered the current state, or lost its device (active)
-        self.set_key(key_ms)
-
-    def set_key(self, key_ms: int) -> None:
-        # Newest first by activated (else created); ties by id so the order is total.
-        self.key_ms = key_ms
-        self.sort_key = (-key_ms, self.data["id"])
-
-    @property
-    def id(self) -> str:
-        return self.data["id"]
-
-    @property
-    def state(self) -> str:
-        return self.data["state"]
-
-
-class Device:
-    __slots__ = ("data", "last_active_ms", "sort_key", "present", "last_seen_ms")
-
-    def __init__(self, data: dict, last_active_ms: int, present: bool = False):
-        self.data = data
-        self.present = present
-        self.last_seen_ms = last_active_ms
-        self.set_last_active(last_active_ms)
-
-    def set_last_active(self, ms: int) -> None:
-        self.last_active_ms = ms
-        self.sort_key = (-ms, self.data["id"])
-        self.data["last_active"] = iso(ms)
-
-    @property
-    def id(self) -> str:
-        return self.data["id"]
-
-
-def snapshot(data: dict) -> dict:
-    """A copy deep enough that later in-place updates do not leak into an emitted event."""
-    out = dict(data)
-    for k, v in out.items():
-        if isinstance(v, dict):
-            out[k] = dict(v)
-        elif isinstance(v, list):
-            out[k] = [dict(x) if isinstance(x, dict) else x for x in v]
-    return out
 
 
 class Store:
     def __init__(self, timeouts: Timeouts | None = None, clock: Callable[[], int] = now_ms):
         self.timeouts = timeouts or Timeouts()
+        self.deadlines = Deadlines(self.timeouts)
         self.clock = clock
         self._listeners: list[Listener] = []
         self.clear()
@@ -143,7 +59,7 @@ class Store:
         self.agents: dict[str, Agent] = {}
         self.agents_by_sub: dict[str, Agent] = {}
         self.agents_by_token: dict[str, Agent] = {}
-        self._deadlines: list[tuple[int, str]] = []
+        self.deadlines.clear()
         self.end_counts: Counter[str] = Counter()
         self.end_reasons: Counter[str] = Counter()
         self.requests: Counter[tuple[str, str, int | str]] = Counter()
@@ -212,7 +128,7 @@ class Store:
         self.by_control_token[s.data["control_token"]] = s
         if s.state != "ended" and s.device_id:
             self.live_by_device.setdefault(s.device_id, set()).add(s.id)
-        self._schedule(s)
+        self.deadlines.schedule(s)
 
     def new_code(self) -> str:
         while True:
@@ -232,27 +148,17 @@ class Store:
     ) -> Session:
         now = self.clock()
         device = self.devices.get(device_id) if device_id else None
-        data = {
-            "id": random_id(),
-            "code": self.new_code(),
-            "state": "pending",
-            "custom_data": dict(custom_data or {}),
-            "agent": agent.ref() if agent else None,
-            "agents": [agent.ref()] if agent else [],
-            "created": iso(now),
-            "updated": iso(now),
-            "activated": None,
-            "ended": None,
-            "expires": iso(now + CODE_VALIDITY_MS),
-            "ended_reason": None,
-            "recorded": False,
-            "device": dict(device.data["device"]) if device else {},
-            "full_device": "off",
-            "remote_control": "off",
-            "calling": "off",
-            "virtual": False,
-            "control_token": random_id(32),
-        }
+        data = session_json(
+            id=random_id(),
+            code=self.new_code(),
+            state="pending",
+            custom_data=dict(custom_data or {}),
+            agent=agent.ref() if agent else None,
+            agents=[agent.ref()] if agent else [],
+            created_ms=now,
+            control_token=random_id(32),
+            device=dict(device.data["device"]) if device else None,
+        )
         for k, v in (fields or {}).items():
             if k in ("full_device", "remote_control", "calling") and v in AGENT_TOGGLE_VALUES:
                 data[k] = v
@@ -293,7 +199,7 @@ class Store:
             if s.device_id and s.device_id in self.live_by_device:
                 self.live_by_device[s.device_id].discard(s.id)
         s.data["updated"] = iso(now)
-        self._schedule(s)
+        self.deadlines.schedule(s)
         if emit:
             self._emit("session", s.data)
         return True
@@ -301,50 +207,17 @@ class Store:
     def end_session(self, s: Session, reason: str) -> bool:
         return self.set_state(s, "ended", reason=reason)
 
-    def update_session(self, s: Session, body: dict) -> Session:
-        """An agent's PUT: validate everything first, then apply, so a 400 changes nothing."""
-        if "id" in body and body["id"] != s.id:
-            raise bad_request("id in body does not match the session in the path")
-        changes: dict[str, Any] = {}
-        new_state = body.get("state")
-        if "state" in body:
-            if new_state not in STATES:
-                raise bad_request(f"invalid state {new_state!r}; expected one of {', '.join(STATES)}", "invalid_state")
-            if new_state not in (s.state, "ended"):
-                raise bad_request(f"cannot change state from {s.state} to {new_state}", "invalid_state_transition")
-        for key in ("remote_control", "full_device", "calling"):
-            if key in body:
-                value = body[key]
-                if value not in AGENT_TOGGLE_VALUES:
-                    raise bad_request(f"{key} may only be set to 'requested' or 'off'", "invalid_value")
-                if s.state == "ended" and value != s.data[key]:
-                    raise bad_request("session has ended", "session_ended")
-                if value != s.data[key]:
-                    changes[key] = value
-        custom = None
-        if "custom_data" in body:
-            patch = body["custom_data"]
-            if not isinstance(patch, dict):
-                raise bad_request("custom_data must be an object", "invalid_value")
-            custom = dict(s.data["custom_data"])
-            for k, v in patch.items():
-                if v is None:
-                    custom.pop(k, None)
-                else:
-                    custom[k] = v
-            if custom == s.data["custom_data"]:
-                custom = None
-        if s.state == "ended" and (changes or custom is not None):
-            raise bad_request("session has ended", "session_ended")
-
+    def update_session(self, s: Session, *, changes: dict | None = None, custom_data: dict | None = None,
+                       end: bool = False) -> Session:
+        """Apply an agent's validated PUT (routes_sessions validates): toggles, the new custom_data, ending."""
         changed = False
-        if changes or custom is not None:
-            s.data.update(changes)
-            if custom is not None:
-                s.data["custom_data"] = custom
+        if changes or custom_data is not None:
+            s.data.update(changes or {})
+            if custom_data is not None:
+                s.data["custom_data"] = custom_data
             s.data["updated"] = iso(self.clock())
             changed = True
-        if new_state == "ended" and s.state != "ended":
+        if end and s.state != "ended":
             self.set_state(s, "ended", reason="agent_ended")  # emits with every change included
         elif changed:
             self._emit("session", s.data)
@@ -367,7 +240,7 @@ class Store:
         s.connected = connected
         if s.state == "active":
             s.since_ms = self.clock()
-        self._schedule(s)
+        self.deadlines.schedule(s)
 
     def list_sessions(
         self,
@@ -378,8 +251,12 @@ class Store:
         before_us: int | None,
         after_us: int | None,
         limit: int,
+        before_inclusive: bool = False,
+        after_inclusive: bool = False,
+        order_created: bool = False,
     ) -> list[dict]:
-        """owner_ids None means every agent. Dates compare strictly against activated-else-created."""
+        """owner_ids None means every agent. Dates compare strictly (unless *_inclusive, a server variant)
+        against activated-else-created; newest first by that, or by `created` with order_created."""
         # Scan the smaller of the state indexes and the owner indexes, then check the other condition.
         state_pools = [self.by_state[st] for st in states] if states else [self.sessions]
         state_set: set[str] | None = None
@@ -398,19 +275,15 @@ class Store:
                 return False
             if owners_check is not None and s.owner_id not in owners_check:
                 return False
-            if before_us is not None and not s.key_ms * 1000 < before_us:
+            if before_us is not None and not (s.key_ms * 1000 <= before_us if before_inclusive else s.key_ms * 1000 < before_us):
                 return False
-            if after_us is not None and not s.key_ms * 1000 > after_us:
+            if after_us is not None and not (s.key_ms * 1000 >= after_us if after_inclusive else s.key_ms * 1000 > after_us):
                 return False
-            if filters:
-                custom = s.data["custom_data"]
-                for key, values in filters.items():
-                    if key not in custom or _as_filter_string(custom[key]) not in values:
-                        return False
-            return True
+            return not filters or matches_filters(s.data["custom_data"], filters)
 
         candidates = (s for pool in pools for s in pool.values() if keep(s))
-        top = heapq.nsmallest(limit, candidates, key=lambda s: s.sort_key)
+        order = Session.created_sort_key if order_created else (lambda s: s.sort_key)
+        top = heapq.nsmallest(limit, candidates, key=order)
         return [s.data for s in top]
 
     def count_active(self, *, owner_id: str | None = None, filters: dict[str, list[str]] | None = None) -> int:
@@ -418,53 +291,26 @@ class Store:
         for s in self.by_state["active"].values():
             if owner_id is not None and s.owner_id != owner_id:
                 continue
-            if filters and any(
-                k not in s.data["custom_data"] or _as_filter_string(s.data["custom_data"][k]) not in v
-                for k, v in filters.items()
-            ):
+            if filters and not matches_filters(s.data["custom_data"], filters):
                 continue
             n += 1
         return n
 
-    # ------------------------------------------------------------------ timeouts
-    def _deadline(self, s: Session) -> int | None:
-        t = self.timeouts
-        if s.state == "pending":
-            return s.since_ms + int(t.pending * 1000)
-        if s.state == "authorizing":
-            return s.since_ms + int(t.authorizing * 1000)
-        if s.state == "active" and not s.connected:
-            return s.since_ms + int(t.inactivity * 1000)
-        return None
-
-    def _schedule(self, s: Session) -> None:
-        deadline = self._deadline(s)
-        if deadline is not None:
-            heapq.heappush(self._deadlines, (deadline, s.id))
+    # ------------------------------------------------------------------ timeouts (lifecycle.py)
+    def set_timeouts(self, **seconds: float) -> None:
+        """Change {pending, authorizing, inactivity}; every live session's deadline follows."""
+        for key, value in seconds.items():
+            setattr(self.timeouts, key, value)
+        self.reschedule_all()
 
     def reschedule_all(self) -> None:
-        """After the timeouts change: rebuild the deadline heap from scratch."""
-        self._deadlines = []
-        for pool in (self.by_state["pending"], self.by_state["authorizing"], self.by_state["active"]):
-            for s in pool.values():
-                self._schedule(s)
+        """After the timeouts change."""
+        live = (s for st in ("pending", "authorizing", "active") for s in self.by_state[st].values())
+        self.deadlines.reschedule(live)
 
     def expire_due(self) -> int:
         """End every session whose timeout has passed; returns how many ended. Called by a background task."""
-        now = self.clock()
-        ended = 0
-        while self._deadlines and self._deadlines[0][0] <= now:
-            _, sid = heapq.heappop(self._deadlines)
-            s = self.sessions.get(sid)
-            if s is None:
-                continue
-            deadline = self._deadline(s)  # stale heap entries recompute to None or later
-            if deadline is None or deadline > now:
-                continue
-            reason = f"{s.state}_timeout" if s.state != "active" else "active_timeout"
-            if self.end_session(s, reason):
-                ended += 1
-        return ended
+        return sum(self.end_session(s, reason) for s, reason in self.deadlines.pop_due(self.clock(), self.sessions))
 
     # ------------------------------------------------------------------ devices
     def add_device(self, d: Device) -> None:
@@ -496,39 +342,40 @@ class Store:
         self._emit("device", d.data)
         return d
 
-    def update_device(self, d: Device, body: dict) -> Device:
-        if "custom_data" in body:
-            patch = body["custom_data"]
-            if not isinstance(patch, dict):
-                raise bad_request("custom_data must be an object", "invalid_value")
-            custom = dict(d.data["custom_data"])
-            for k, v in patch.items():
-                if v is None:
-                    custom.pop(k, None)
-                else:
-                    custom[k] = v
-            d.data["custom_data"] = custom
-        if "connectable" in body:
-            if not isinstance(body["connectable"], bool):
-                raise bad_request("connectable must be a boolean", "invalid_value")
-            d.data["connectable"] = body["connectable"]
-        if "device" in body and isinstance(body["device"], dict):
-            d.data["device"] = {**d.data["device"], **body["device"]}
+    def update_device(self, d: Device, changes: dict) -> Device:
+        """Apply validated changes ({custom_data, connectable, device}: whole new values); the device was active now."""
+        d.data.update(changes)
         d.set_last_active(self.clock())
         self._emit("device", d.data)
         return d
 
-    def list_devices(self, *, filters: dict[str, list[str]], before_us: int | None, after_us: int | None, limit: int) -> list[dict]:
+    def list_devices(
+        self, *, filters: dict[str, list[str]], before_us: int | None, after_us: int | None, limit: int,
+        before_inclusive: bool = False, after_inclusive: bool = False,
+    ) -> list[dict]:
         def keep(d: Device) -> bool:
-            if before_us is not None and not d.last_active_ms * 1000 < before_us:
+            t = d.last_active_ms * 1000
+            if before_us is not None and not (t <= before_us if before_inclusive else t < before_us):
                 return False
-            if after_us is not None and not d.last_active_ms * 1000 > after_us:
+            if after_us is not None and not (t >= after_us if after_inclusive else t > after_us):
                 return False
-            custom = d.data["custom_data"]
-            return all(k in custom and _as_filter_string(custom[k]) in v for k, v in filters.items())
+            return matches_filters(d.data["custom_data"], filters)
 
         top = heapq.nsmallest(limit, (d for d in self.devices.values() if keep(d)), key=lambda d: d.sort_key)
         return [d.data for d in top]
+
+    def device(self, device_id: str) -> Device | None:
+        return self.devices.get(device_id)
+
+    def attach_device(self, s: Session, d: Device) -> None:
+        """The device a session runs on (the customer's side joining); connected when the device is online."""
+        s.device_id = d.id
+        s.data["device"] = dict(d.data["device"])
+        self.live_by_device.setdefault(d.id, set()).add(s.id)
+        s.connected = d.present
+
+    def active_sessions(self) -> list[Session]:
+        return list(self.by_state["active"].values())
 
     def presence(self, device_id: str) -> dict | None:
         d = self.devices.get(device_id)
@@ -570,38 +417,6 @@ class Store:
 
     # ------------------------------------------------------------------ counters
     def stats(self) -> dict:
-        by_method: Counter[str] = Counter()
-        by_status: Counter[str] = Counter()
-        rows = []
-        for (method, path, status), n in sorted(self.requests.items(), key=lambda kv: (kv[0][1], kv[0][0], str(kv[0][2]))):
-            by_method[method] += n
-            by_status[str(status)] += n
-            rows.append({"method": method, "path": path, "status": status, "count": n})
-        return {
-            "requests": {"total": sum(by_method.values()), "by_method": dict(by_method), "by_status": dict(by_status), "by_route": rows},
-            "ends": {
-                "total": sum(self.end_counts.values()),
-                "by_reason": dict(self.end_reasons),
-                "by_session": dict(self.end_counts),
-                "max_per_session": max(self.end_counts.values(), default=0),
-            },
-            "sessions": {st: len(pool) for st, pool in self.by_state.items()},
-            "devices": len(self.devices),
-            "agents": len(self.agents),
-        }
+        from cobrowse_cli.sandbox.stats import stats
 
-
-def agent_id_for(sub: str) -> str:
-    """Stable per sub, so seeded data and freshly minted tokens agree on who owns what."""
-    import hashlib
-
-    return "ag_" + hashlib.sha256(sub.encode()).hexdigest()[:16]
-
-
-def _as_filter_string(value: Any) -> str:
-    # Query strings are strings: compare custom_data values the way they would be written in a URL.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return str(value)
+        return stats(self)

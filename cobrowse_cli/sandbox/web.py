@@ -13,8 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cobrowse_cli.sandbox.errors import ApiError, bad_request
-from cobrowse_cli.sandbox.store import STATES, Agent, Store
+from cobrowse_cli.sandbox.model import STATES, Agent
+from cobrowse_cli.sandbox.store import Store
 from cobrowse_cli.sandbox.timeutil import parse_iso_us
+from cobrowse_cli.sandbox.variants import Variants
 
 DEFAULT_LIMIT = 100  # not documented by Cobrowse; ours, stated in the README
 MAX_LIMIT = 1000
@@ -44,6 +46,10 @@ def endpoint(fn: Callable[[Request], Awaitable[Response]]):
 
 def store_of(request: Request) -> Store:
     return request.app.state.store
+
+
+def variants_of(request: Request) -> Variants:
+    return request.app.state.variants
 
 
 def caller(request: Request) -> Agent:
@@ -112,6 +118,17 @@ def parse_date(request: Request, name: str) -> int | None:
         return parse_iso_us(raw)
     except (ValueError, OverflowError):
         raise bad_request(f"{name} must be an ISO-8601 date, got {raw!r}", "invalid_date") from None
+
+
+def merged_custom_data(current: dict, patch: dict) -> dict:
+    """custom_data after a PUT: keys merged in, a null value removes its key."""
+    out = dict(current)
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
 
 
 def parse_filters(request: Request) -> dict[str, list[str]]:

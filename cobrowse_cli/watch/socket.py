@@ -11,8 +11,10 @@ the SDK's own `ping` event is sent every 60 s too.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -39,7 +41,8 @@ class SocketSettings:
     interval: float = 2.0  # re-list period (finds resources that appear later)
     keepalive: float = 20.0  # WebSocket ping every N s; no pong within N s → the link is dead
     open_timeout: float = 10.0
-    max_attempts: int = 10  # consecutive failed reconnects before giving up (~1.5 min with backoff)
+    max_attempts: int = 10  # consecutive failed reconnects before giving up
+    give_up_after: float = 30.0  # seconds of failed reconnecting before giving up, whichever comes first
     max_relist_failures: int = 3
     min_delay: float | None = None  # backoff floor; None: the SDK's random 1-2 s (tests shorten it)
     max_delay: float = MAX_DELAY
@@ -130,6 +133,9 @@ class SocketWatch:
         # cocom picks its floor at random in 1-2 s, once per socket
         self.min_delay = settings.min_delay if settings.min_delay is not None else 1.0 + random.random()
         self.relist_failures = 0
+        self.failures = 0  # failed reconnects (a socket closing at once included) since the last stable one
+        self.reconnected = False  # the current socket came from _reconnect
+        _quiet_library_log(debug=getattr(self.source.client, "debug", None) is not None)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -237,38 +243,97 @@ class SocketWatch:
     # -- reconnecting -----------------------------------------------------------------------
 
     def _reconnect(self, reason: str) -> None:
+        """Reconnect with the SDK's backoff: one notice line per attempt, given up after max_attempts or
+        give_up_after seconds. Each attempt asks /users/me once, without the client's own retries:
+        nested retries made a dead server take two minutes and a dozen lines to report."""
         stable = self.conn is not None and time.monotonic() - self.conn.opened >= STABLE_AFTER
         if self.conn is not None:
             self.conn.close()
         self.conn = None
-        backoff = 0 if stable else 1  # the SDK retries at once only after a socket that stayed up
+        # A reconnect whose socket closed within STABLE_AFTER was no success: it counts as a failed
+        # attempt, so a server that accepts and hangs up at once makes the watch give up in time.
+        if stable:
+            self.failures = 0
+        elif self.reconnected:
+            self.failures += 1
+        backoff = 0 if stable else max(1, self.failures)  # the SDK retries at once only after a socket that stayed up
         last_error = reason
+        started = time.monotonic()
+        deadline = started + self.settings.give_up_after
         self.notice(f"realtime socket {reason}; reconnecting")
-        for attempt in range(1, self.settings.max_attempts + 1):
-            delay = backoff_delay(backoff, self.min_delay, self.settings.max_delay)
+        attempt = 0
+        while self.failures < self.settings.max_attempts and time.monotonic() < deadline:
+            attempt += 1
+            delay = min(backoff_delay(backoff, self.min_delay, self.settings.max_delay), deadline - time.monotonic())
             backoff += 1
-            if delay:
+            if delay > 0:
                 time.sleep(self.feed.wait_bound(delay))
             self.feed.check_timeout()
             try:
-                self.conn = self._connect()
+                self.conn = self._connect(http_retries=False)
             except (AuthenticationError, ForbiddenError, InsecureTransportError):
                 raise  # retrying cannot fix these
             except (CobrowseError, OSError, InvalidHandshake, InvalidURI, TimeoutError) as e:
+                self.failures += 1
                 last_error = _reason(e)
                 self.notice(f"reconnect attempt {attempt} failed: {last_error}")
                 continue
+            self.reconnected = True
             self.notice("realtime socket reconnected; catching up")
             self._subscribe_all()
             return
         raise exitcodes.CLIError(
-            f"watch stopped: the realtime socket was {reason} and {self.settings.max_attempts} reconnect attempts failed"
+            f"watch stopped: the realtime socket was {reason} and {self.failures} reconnect attempts failed "
+            f"in {time.monotonic() - started:.0f}s (a socket closing within seconds of opening counts as one)"
             f" (last: {last_error})"
         )
 
-    def _connect(self) -> Connection:
-        auth = self.source.client.socket_auth()  # asked again each time, like the SDK (tokens may change)
+    def _connect(self, *, http_retries: bool = True) -> Connection:
+        client = self.source.client
+        saved = client.retries
+        if not http_retries:  # the reconnect loop is the retry: one request per attempt
+            client.retries = 0
+        try:
+            auth = client.socket_auth()  # asked again each time, like the SDK (tokens may change)
+        finally:
+            client.retries = saved
         return Connection.open(auth.url, list(auth.subprotocols), self.settings)
+
+
+class _OneLine(logging.Formatter):
+    """websockets logs e.g. a keepalive timeout with a traceback: the user gets one line instead."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = (record.getMessage().strip() or "error").splitlines()[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f": {_reason(record.exc_info[1])}"
+        return "cobrowse: realtime socket: " + "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in message)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the sys.stderr of the moment (tests and callers may swap it), not the one at set-up."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _quiet_library_log(*, debug: bool) -> None:
+    """Route the websockets logger to one line per warning on stderr (whole records with --debug)."""
+    logger = logging.getLogger("websockets")
+    if any(getattr(h, "_cobrowse", False) for h in logger.handlers):
+        return
+    handler = _StderrHandler()
+    handler._cobrowse = True  # type: ignore[attr-defined]
+    handler.setLevel(logging.WARNING)
+    if not debug:
+        handler.setFormatter(_OneLine())
+    logger.addHandler(handler)
+    logger.propagate = False  # never the last-resort handler, which prints tracebacks
 
 
 def _reason(e: BaseException) -> str:

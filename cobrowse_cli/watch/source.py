@@ -10,7 +10,7 @@ from typing import Any
 class Source:
     kind: str  # "session" | "device"
     client: Any  # cobrowse_cli.client.Client
-    query: dict = field(default_factory=dict)  # API query (filter_*, state, agent, seen_after ...)
+    query: Any = None  # client.selection.SessionQuery / DeviceQuery (None with explicit ids)
     ids: list[str] = field(default_factory=list)  # explicit ids: watch exactly these
 
     @property
@@ -22,13 +22,17 @@ class Source:
         return value if isinstance(value, str) and value else None
 
     def list(self) -> list[dict]:
-        """Every resource the watch covers right now (explicit ids that no longer exist are skipped)."""
+        """Every resource the watch covers right now (explicit ids that no longer exist are skipped);
+        a listing is verified with the query model like any other (client/listing.py)."""
+        from cobrowse_cli.client.listing import select_devices, select_sessions
+
         if self.ids:
             found = (self.get(i) for i in self.ids)
             return [r for r in found if r is not None]
+        # No catch-up walk: the watch re-lists every interval anyway, and sockets push the rest.
         if self.kind == "session":
-            return list(self.client.iter_sessions(self.query))
-        return list(self.client.iter_devices(self.query))
+            return list(select_sessions(self.client, self.query, catch_up=False))
+        return list(select_devices(self.client, self.query, catch_up=False))
 
     def get(self, resource_id: str) -> dict | None:
         from cobrowse_cli.client.errors import NotFoundError
@@ -41,25 +45,8 @@ class Source:
             return None
 
     def matches(self, resource: dict) -> bool:
-        """Whether a changed resource still belongs to the watch (its query is re-checked locally, as a
-        socket event carries the whole resource but says nothing about our query)."""
+        """Whether a changed resource belongs to the watch: a socket event carries the whole resource but
+        says nothing about our query, so the query model decides, as it does for listings."""
         if self.ids:
             return resource.get("id") in self.ids
-        states = self.query.get("state")
-        if states and resource.get("state") not in states:
-            return False
-        custom = resource.get("custom_data") if isinstance(resource.get("custom_data"), dict) else {}
-        for key, value in self.query.items():
-            if key.startswith("filter_"):
-                name = key[len("filter_"):]
-                if name not in custom or _filter_text(custom[name]) != str(value):
-                    return False
-        return True
-
-
-def _filter_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return str(value)
+        return self.query is None or self.query.matches(resource)

@@ -10,12 +10,17 @@ from cobrowse_cli.exitcodes import USAGE, UsageError
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 
 
-def test_filters_become_filter_query_keys():
+def test_filters_become_literal_keys():
     assert _parse.parse_filters(["user_id=42", "plan=pro=x", "empty="]) == {
-        "filter_user_id": "42",
-        "filter_plan": "pro=x",
-        "filter_empty": "",
+        "user_id": "42",
+        "plan": "pro=x",
+        "empty": "",
     }
+
+
+def test_a_repeated_filter_key_is_a_usage_error():
+    with pytest.raises(UsageError, match="--filter plan given twice"):
+        _parse.parse_filters(["plan=a", "plan=b"])
 
 
 @pytest.mark.parametrize("bad", ["user_id", "=42", "", "user id=4", "a&b=1"])
@@ -28,7 +33,7 @@ def test_malformed_filters_are_usage_errors(bad):
 
 def test_states_accept_repeats_and_commas_and_dedupe():
     assert _parse.parse_states(["active,pending", "ACTIVE", "ended"]) == ["active", "pending", "ended"]
-    with pytest.raises(UsageError, match="unknown state 'activ'"):
+    with pytest.raises(UsageError, match='unknown state "activ"'):
         _parse.parse_states(["activ"])
 
 

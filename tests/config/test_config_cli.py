@@ -25,7 +25,7 @@ def test_set_get_list_unset_path(cli, isolated):
     assert listed.code == 0 and listed.out == "api=https://eu.cobrowse.io\nrole=agent\ntoken_ttl=900\n"
     assert cli("config", "unset", "role").code == 0
     missing = cli("config", "get", "role")
-    assert missing.code == 1 and "role is not set in profile 'default'" in missing.err
+    assert missing.code == 4 and "role is not set in profile 'default'" in missing.err
     # the file is real TOML in the documented layout
     assert 'token_ttl = 900' in isolated.config.read_text() and "[profiles.default]" in isolated.config.read_text()
 
@@ -99,7 +99,7 @@ def test_corrupt_config_names_file_and_line_and_is_never_overwritten(home):
 def test_profiles_and_default_profile(cli, isolated):
     assert cli("--profile", "eu", "config", "set", "api", "https://eu.cobrowse.io").code == 0
     assert cli("--profile", "work", "config", "set", "api", "https://work.example").code == 0
-    assert cli("config", "get", "default_profile").code == 1
+    assert cli("config", "get", "default_profile").code == 4
     assert cli("config", "set", "default_profile", "work").code == 0
     assert cli("config", "get", "api").out.strip() == "https://work.example"
     assert cli("config", "get", "api", env={"COBROWSE_PROFILE": "eu"}).out.strip() == "https://eu.cobrowse.io"

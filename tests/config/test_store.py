@@ -36,7 +36,7 @@ def test_crash_during_replace_leaves_old_file_and_no_temp(tmp_path: Path, monkey
         raise OSError("simulated crash")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="simulated crash"):
+    with pytest.raises(store.ConfigError, match="simulated crash"):  # one line naming the file
         store.save(path, {"default_profile": "new"})
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]

@@ -14,10 +14,11 @@ from cobrowse_cli.output import Column, OutputOptions, Writer
 from .conftest import NOW, SESSION_COLUMNS, PipeStream, TTYStream, make_session
 
 
-def run(fmt=None, rows=(), *, fields=None, columns=None, stdout=None, cols=SESSION_COLUMNS):
+def run(fmt=None, rows=(), *, fields=None, columns=None, stdout=None, cols=SESSION_COLUMNS, csv_raw=False):
     out, err = stdout or PipeStream(), PipeStream()
     writer = Writer(
-        OutputOptions(format=fmt, fields=fields, columns=columns), stdout=out, stderr=err, columns=cols, now=NOW
+        OutputOptions(format=fmt, fields=fields, columns=columns, csv_raw=csv_raw),
+        stdout=out, stderr=err, columns=cols, now=NOW,
     )
     count = writer.write_rows(iter(rows))
     return count, out.getvalue(), err.getvalue()
@@ -96,8 +97,10 @@ def test_csv_without_fields_uses_the_table_columns_and_keeps_a_header_when_empty
 
 def test_csv_quotes_awkward_values():
     row = {"id": 'a,"b"\nc', "state": "\r"}  # a lone CR must be quoted too
-    _, out, _ = run("csv", [row], fields=["id", "state"])
+    _, out, _ = run("csv", [row], fields=["id", "state"], csv_raw=True)
     assert list(csv.reader(io.StringIO(out, newline=""))) == [["id", "state"], ['a,"b"\nc', "\r"]]
+    _, out, _ = run("csv", [row], fields=["id", "state"])  # by default: controls escaped, CR neutralised
+    assert list(csv.reader(io.StringIO(out, newline=""))) == [["id", "state"], ['a,"b"\\nc', "'\\r"]]
 
 
 def test_ids_one_per_line_skipping_rows_without_id():

@@ -47,7 +47,9 @@ def _kill_lane(home: Path, seed: int) -> dict:
     rng = random.Random(seed)
     assert run_cli(env, "config", "set", "token", OTHER_TOKEN).code == 0
     values = {"a": "a" * VALUE_SIZE, "b": "b" * VALUE_SIZE}
-    full = max(_timed_set(env, values["a"]) for _ in range(2))  # one uninterrupted set, under today's load
+    # One uninterrupted set, under today's load; alternating values, so both runs write (an unchanged
+    # value is not written at all).
+    full = max(_timed_set(env, values[v]) for v in ("b", "a"))
     current = "a"
     outcomes = {"old": 0, "new": 0}
     for _ in range(KILLS_PER_LANE):
@@ -84,7 +86,8 @@ def test_sigkill_mid_config_set_leaves_old_or_new_value(tmp_path):
         home = tmp_path / f"lane{i}"
         env = isolated_env(home)
         # Temp files a SIGKILL left behind are private and never read back as the config.
-        leftovers = [p for p in home.iterdir() if p.name != "config.toml"]
+        # (.config.toml.lock is the empty file `config set` locks; it holds nothing.)
+        leftovers = [p for p in home.iterdir() if p.name not in ("config.toml", ".config.toml.lock")]
         for p in leftovers:
             assert p.name.startswith(".config.toml.") and p.name.endswith(".tmp"), p.name
             assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p.name

@@ -44,17 +44,17 @@ class Server:
         self.url = self.http.url
 
     async def _drop(self, request: Request) -> JSONResponse:
-        return JSONResponse({"dropped": realtime.drop_all_sockets(self.store)})
+        return JSONResponse({"dropped": realtime.drop_all_sockets(realtime.registry(request.app.state))})
 
     async def _burst(self, request: Request) -> JSONResponse:
         """n changes to the session in one loop turn: more than any queue limit can absorb."""
         n, pad = int(request.query_params["n"]), "x" * int(request.query_params.get("pad", 200))
         for i in range(n):
-            self.store.update_session(self.session, {"custom_data": {"n": i + 1, "pad": pad}})
+            self.store.update_session(self.session, custom_data={"n": i + 1, "pad": pad})
         return JSONResponse({"changes": n})
 
     async def _count(self, request: Request) -> JSONResponse:
-        return JSONResponse({"open": realtime.open_socket_count(self.store)})
+        return JSONResponse({"open": realtime.open_socket_count(realtime.registry(request.app.state))})
 
     def post(self, path: str) -> dict:
         import json

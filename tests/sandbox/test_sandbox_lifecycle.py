@@ -10,7 +10,7 @@ import time
 def wait_state(sandbox, sid, state, timeout=10.0):  # generous: CI cores are shared
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        s = sandbox.api("GET", f"/api/1/sessions/{sid}").body
+        s = sandbox.api("GET", f"/api/1/sessions/{sid}", token=sandbox.admin_token()).body
         if s["state"] == state:
             return s
         time.sleep(0.05)
@@ -44,7 +44,7 @@ def test_device_going_offline_and_online_through_the_control_surface(sandbox):
     sid = sandbox.control("POST", "/_sandbox/sessions", {"count": 1, "state": "active", "device": dev["id"]})["ids"][0]
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/offline")
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/online")
-    assert sandbox.api("GET", f"/api/1/sessions/{sid}").body["state"] == "active"
+    assert sandbox.api("GET", f"/api/1/sessions/{sid}", token=sandbox.admin_token()).body["state"] == "active"
 
 
 def test_pending_and_authorizing_timeouts(sandbox):

@@ -132,3 +132,51 @@ def test_socket_transport_does_not_fall_back(sandbox, proxy, start_watch):
     result = w.wait()
     assert isinstance(result, CLIError) and result.exit_code == exitcodes.API_ERROR
     assert str(result).startswith("cannot open the realtime socket")
+
+
+def test_a_socket_that_closes_right_after_opening_counts_as_a_failed_attempt(sandbox, proxy, start_watch):
+    """Issue 13: a server that accepts then hangs up at once was reconnected forever (29 times in 40 s)."""
+    import threading
+
+    sid = new_session(sandbox, uuid.uuid4().hex)
+    w = start_watch(proxy.url, sandbox.token(), kind="session", ids=[sid], transport="socket",
+                    interval=SLOW_RELIST, socket_settings={"max_attempts": 3})
+    w.out.wait_for(lambda ls: len(ls) >= 1)
+    wait_sockets(sandbox, 1)
+    stop = threading.Event()
+
+    def hang_up_every_socket():  # each reconnect succeeds, then the link goes within ~50 ms
+        while not stop.is_set():
+            proxy.cut_sockets()
+            time.sleep(0.05)
+
+    threading.Thread(target=hang_up_every_socket, daemon=True).start()
+    try:
+        result = w.wait(timeout=15)
+    finally:
+        stop.set()
+    assert isinstance(result, CLIError) and result.exit_code == exitcodes.API_ERROR, (result, w.err.lines)
+    assert "3 reconnect attempts failed" in str(result)
+    assert proxy.socket_attempts <= 5  # the first socket, then at most max_attempts short-lived ones
+
+
+def test_a_keepalive_timeout_prints_no_traceback(sandbox, proxy, start_watch, capfd):
+    sid = new_session(sandbox, uuid.uuid4().hex)
+    w = start_watch(proxy.url, sandbox.token(), kind="session", ids=[sid], transport="socket",
+                    interval=SLOW_RELIST, count=1, socket_settings={"keepalive": 0.3})
+    w.out.wait_for(lambda ls: len(ls) >= 1)
+    wait_sockets(sandbox, 1)
+    proxy.blackhole_sockets()
+    w.err.wait_for(lambda ls: any("reconnected" in line for line in ls), timeout=5)
+    set_ticket(sandbox, sid, "after")
+    assert w.wait() == exitcodes.OK
+    # What websockets does when a keepalive ping fails mid-send (hard to time for real): an error with a traceback.
+    import logging
+
+    try:
+        raise TimeoutError("timed out while sending")
+    except TimeoutError:
+        logging.getLogger("websockets.client").error("keepalive ping failed", exc_info=True)
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "Traceback" not in "\n".join(w.err.lines), captured.err
+    assert "cobrowse: realtime socket: keepalive ping failed: timed out while sending\n" in captured.err

@@ -1,0 +1,228 @@
+"""The ending phase of `sessions end`: one interruption path, every outcome written somewhere, a summary.
+
+Whatever stops the run (SIGINT/SIGTERM/SIGHUP, a 401, a closed or failing stdout or --report, a dead
+API), BulkEnd submits nothing more, waits a bounded time for the ends in flight and reports every id.
+Each outcome goes, as one write, to --report (NDJSON) and to stdout; one that stdout could not take goes
+to stderr instead, so stdout + stderr name every selected id exactly once, and so does the report.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cobrowse_cli import exitcodes
+from cobrowse_cli.output.stream import LineStream, OutputLost, write_line
+
+if TYPE_CHECKING:
+    from cobrowse_cli.client.bulk import BulkEnd, Outcome
+
+SIGNALS = {"SIGINT": exitcodes.INTERRUPTED, "SIGTERM": exitcodes.TERMINATED, "SIGHUP": exitcodes.HANGUP}
+
+
+class Signals:
+    """SIGINT, SIGTERM and SIGHUP, handled one way. Before any end is sent a signal raises Interrupted
+    (nothing was ended); once `run` is set it asks the run to stop; a second signal aborts at once and
+    says so. Handlers can only be installed from the main thread; elsewhere (tests) this does nothing."""
+
+    def __init__(self, stderr):
+        self.stderr = stderr
+        self.run: BulkEnd | None = None
+        self.received: str | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> Signals:
+        if threading.current_thread() is threading.main_thread():
+            for name in SIGNALS:
+                sig = getattr(signal, name, None)
+                if sig is not None:
+                    self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    @property
+    def exit_code(self) -> int | None:
+        return SIGNALS[self.received] if self.received else None
+
+    def _handle(self, signum: int, frame) -> None:
+        name = signal.Signals(signum).name
+        waiting = len(self.run.in_flight) if self.run else 0
+        if self.received is not None:
+            _notice(f"cobrowse: second {name}: stopped at once; {waiting} end request(s) in flight were not "
+                    "reported (check them with `cobrowse sessions get ID`)")
+            os._exit(SIGNALS[name])
+        self.received = name
+        if self.run is None:
+            raise exitcodes.Interrupted(f"interrupted by {name}: nothing was ended", SIGNALS[name])
+        self.run.stop("interrupted", f"interrupted by {name}")
+        _notice(f"cobrowse: {name}: stopping; waiting up to {self.run.grace_s:g}s for {waiting} end request(s) "
+                "in flight (again to stop at once)")
+
+
+def _notice(line: str) -> None:
+    """From a signal handler: a raw write, since the interrupted code may be inside a stderr write."""
+    try:
+        os.write(2, (line + "\n").encode("utf-8", "replace"))
+    except OSError:
+        pass
+
+
+class ReportFile:
+    """--report FILE: NDJSON appended, one write per line; opened (or refused) before anything is ended."""
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            self.fd = os.open(Path(path).expanduser(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise exitcodes.UsageError(f"--report {path}: cannot write there: {e.strerror}") from None
+        self.lost: str | None = None
+
+    def write(self, text: str) -> None:
+        try:
+            written = os.write(self.fd, text.encode("utf-8", "replace"))
+        except OSError as e:
+            raise OutputLost(e.strerror or type(e).__name__) from None
+        if written != len(text.encode("utf-8", "replace")):
+            raise OutputLost("short write")
+
+    def close(self) -> None:
+        try:
+            os.fsync(self.fd)
+        except OSError:
+            pass  # a pipe or a character device (/dev/full) has nothing to sync
+        os.close(self.fd)
+
+
+class OutcomeSink:
+    """Counts each outcome and writes it: to the report, to stdout, else to stderr. Stops the run on the
+    first failing output (exit 8 at the end)."""
+
+    def __init__(self, writer, stderr, run: BulkEnd, report: ReportFile | None):
+        from cobrowse_cli.output import machine
+
+        self.dumps = machine.dumps
+        self.stream = LineStream(writer)
+        self.stderr, self.run, self.report = stderr, run, report
+        self.counts: Counter[str] = Counter()
+        self.stdout_lost: str | None = None
+
+    def emit(self, outcome: Outcome) -> None:
+        self.counts[outcome.outcome] += 1
+        row = outcome.as_row()
+        line = self.dumps(row) + "\n"
+        if self.report is not None and self.report.lost is None:
+            try:
+                self.report.write(line)
+            except OutputLost as e:
+                self.report.lost = e.reason
+                self._lost(f"--report {self.report.path}: write failed ({e.reason}); stopping; "
+                           "outcomes continue on stdout", f"--report failed ({e.reason})")
+        if self.stdout_lost is None:
+            try:
+                self.stream.write(row)
+                return
+            except OutputLost as e:
+                self.stdout_lost = e.reason
+                self._lost(f"stdout failed ({e.reason}); stopping; the remaining outcomes follow on stderr",
+                           f"stdout failed ({e.reason})")
+        _say(self.stderr, "cobrowse: outcome not written to stdout: " + line)
+
+    def close(self) -> None:
+        if self.stdout_lost is None:
+            try:
+                self.stream.close()
+            except OutputLost as e:
+                self.stdout_lost = e.reason
+
+    @property
+    def output_lost(self) -> bool:
+        return self.stdout_lost is not None or (self.report is not None and self.report.lost is not None)
+
+    def _lost(self, message: str, reason: str) -> None:
+        _say(self.stderr, f"cobrowse: {message}\n")
+        self.run.stop("output_closed", reason)
+
+
+def summary_line(counts: Counter, selected: int, started: datetime, seconds: float, stop: str | None) -> str:
+    from cobrowse_cli.client.bulk import OUTCOMES
+    from cobrowse_cli.timeutil import iso_ms
+
+    parts = ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in OUTCOMES if counts[name])
+    line = f"{parts or 'nothing to do'} (of {selected}) in {seconds:.1f}s, started {iso_ms(started)}"
+    return f"{line}; stopped: {stop}" if stop else line
+
+
+def summary_object(counts: Counter, selected: int, started: datetime, seconds: float, stop: str | None,
+                   code: int) -> dict:
+    from cobrowse_cli.timeutil import iso_ms
+
+    return {"type": "summary", "started": iso_ms(started), "duration_s": round(seconds, 3), "selected": selected,
+            "counts": dict(sorted(counts.items())), "stopped": stop, "exit_code": code}
+
+
+def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, report: ReportFile | None,
+            summary_json: bool, started: datetime) -> int:
+    """Run the ends and report them; returns the exit code (a 401 that stopped the run: 3)."""
+    from cobrowse_cli.client.bulk import DONE
+
+    sink = OutcomeSink(writer, stderr, run, report)
+    signals.run = run
+    try:
+        for outcome in run.run(ids):
+            sink.emit(outcome)
+    finally:
+        sink.close()
+    seconds = (utc_now() - started).total_seconds()  # the whole run, selection included
+    code = _exit_code(run, sink, signals, incomplete=any(sink.counts[k] for k in sink.counts if k not in DONE))
+    summary = summary_object(sink.counts, len(ids), started, seconds, run.stop_detail or None, code)
+    if report is not None:
+        if report.lost is None:
+            try:
+                report.write(sink.dumps(summary) + "\n")
+            except OutputLost:
+                pass
+        report.close()
+    if summary_json and sink.stdout_lost is None:
+        try:
+            write_line(writer.stdout, sink.dumps(summary) + "\n")
+        except OutputLost:
+            code = exitcodes.OUTPUT_LOST if code in (exitcodes.OK, exitcodes.PARTIAL) else code
+    line = summary_line(sink.counts, len(ids), started, seconds, run.stop_detail or None)
+    _say(stderr, line + "\n")
+    return code
+
+
+def _exit_code(run: BulkEnd, sink: OutcomeSink, signals: Signals, *, incomplete: bool) -> int:
+    from cobrowse_cli.client import errors
+
+    if signals.exit_code is not None:
+        return signals.exit_code
+    if isinstance(run.fatal, errors.AuthenticationError):
+        return exitcodes.AUTH
+    if sink.output_lost:
+        return exitcodes.OUTPUT_LOST
+    if run.fatal is not None:
+        return exitcodes.USAGE if isinstance(run.fatal, errors.InsecureTransportError) else exitcodes.API_ERROR
+    return exitcodes.PARTIAL if incomplete else exitcodes.OK
+
+
+def _say(stderr, text: str) -> None:
+    """stderr may be failing too; the report (if any) still has everything."""
+    try:
+        stderr.write(text if text.endswith("\n") else text + "\n")
+        stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,42 @@
+"""Item 9 of issue 12: `--inactive-for` on active sessions cautions a person at a terminal, never a pipe."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+
+from tests.helpers import COBROWSE, isolated_env
+
+CAUTION = "caution: --inactive-for reads `updated`"
+ARGS = ["sessions", "end", "--agent", "all", "--state", "active", "--inactive-for", "30m", "--dry-run", "--json"]
+
+
+def _run(sandbox, home, *, stderr_tty: bool) -> tuple[int, str, str]:
+    env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
+    if not stderr_tty:
+        proc = subprocess.run([COBROWSE, *ARGS], capture_output=True, text=True, env=env, timeout=60)
+        return proc.returncode, proc.stdout, proc.stderr
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([COBROWSE, *ARGS], stdout=subprocess.PIPE, stderr=follower, env=env, text=True)
+    os.close(follower)
+    out, _ = proc.communicate(timeout=60)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(leader)
+    return proc.returncode, out, err.decode()
+
+
+def test_inactive_for_on_active_sessions_cautions_on_a_terminal_only(sandbox, home):
+    code, out, err = _run(sandbox, home, stderr_tty=True)
+    assert code == 0 and CAUTION in err
+    assert out.lstrip().startswith("[")  # data only on stdout
+    code, out, err = _run(sandbox, home, stderr_tty=False)
+    assert code == 0 and CAUTION not in err

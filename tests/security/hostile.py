@@ -1,0 +1,137 @@
+"""Helpers for the hostile-data and hostile-server tests: a pty runner and small local servers."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+
+from tests.helpers import COBROWSE
+
+# What a customer can type into custom_data to attack an operator's terminal or spreadsheet.
+HOSTILE = {
+    "title": "\x1b]0;pwned\x07\x1b[2J",
+    "link": "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\",
+    "file": "user\u202egnp.exe",
+    "zw": "a\u200bb\u2028c\x9b31m",
+    "m": "[/oops]",
+    "markup": "[link=https://evil.example]x[/link]",
+    "formula": "=cmd|' /C calc'!A0",
+    "\x1b[31mkey": "red key",
+}
+# Raw bytes that must never reach a terminal (ESC, BEL, CSI, bidi override, zero-width, line separator).
+FORBIDDEN = ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "\u2028")
+
+
+def run_in_pty(args: list[str], env: dict, *, seconds: float | None = None, input_after: bytes | None = None) -> tuple[int, str]:
+    """Run the CLI with stdin/stdout/stderr on one pseudo-terminal; return (exit code, what the terminal got).
+
+    `seconds`: send SIGINT after that long (for live views); `input_after`: typed once output appears."""
+    leader, follower = pty.openpty()
+    env = {**env, "TERM": "xterm-256color", "COLUMNS": "160"}
+    proc = subprocess.Popen([COBROWSE, *args], stdin=follower, stdout=follower, stderr=follower, env=env,
+                            start_new_session=True)
+    os.close(follower)
+    chunks: list[bytes] = []
+    stop_at = time.monotonic() + (seconds if seconds is not None else 60)
+    sent_input = sent_int = False
+    while True:
+        if not sent_int and seconds is not None and time.monotonic() >= stop_at:
+            proc.send_signal(signal.SIGINT)
+            sent_int = True
+        ready, _, _ = select.select([leader], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+            if input_after is not None and not sent_input:
+                os.write(leader, input_after)
+                sent_input = True
+        elif proc.poll() is not None:
+            break
+        elif time.monotonic() > stop_at + 30:
+            proc.kill()
+            break
+    os.close(leader)
+    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
+
+
+class HostileServer:
+    """A raw TCP server on 127.0.0.1 port 0; `handler(conn)` plays one hostile HTTP server per connection.
+    Counts connections; `sent` adds up what handlers report sending."""
+
+    def __init__(self, handler, *, tls_context=None):
+        import socket
+        import threading
+
+        self.handler = handler
+        self.tls_context = tls_context
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        scheme = "https" if tls_context else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.connections = 0
+        self.sent = 0
+        self._threads = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
+            thread.start()
+
+    def _run(self, conn) -> None:
+        try:
+            if self.tls_context is not None:
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+            self.handler(conn, self)
+        except OSError:
+            pass  # the client went away: the point of most of these servers
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def read_request(conn) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def peak_rss_mb(args: list[str], env: dict, timeout: float = 120) -> tuple[int, str, float]:
+    """Run the CLI under a tiny parent whose only child it is: (exit code, stderr, the CLI's peak RSS in MB)."""
+    import json
+    import sys
+
+    wrapper = (
+        "import json, resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "print(json.dumps([p.returncode, p.stderr, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", wrapper, COBROWSE, *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    code, err, kb = json.loads(done.stdout)
+    return code, err, kb / 1024
