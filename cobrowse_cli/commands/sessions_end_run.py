@@ -33,8 +33,10 @@ class Signals:
 
     def __init__(self, stderr, vocab: Vocabulary | None = None):
         self.stderr = stderr
-        self.verb, self.past, self.check = (vocab.verb, vocab.past, vocab.check) if vocab else (
-            "end", "ended", "cobrowse sessions get ID")
+        from cobrowse_cli.client.bulk import SESSIONS
+
+        vocab = vocab or SESSIONS  # what the messages call an item's request: "end", "delete"
+        self.verb, self.past, self.check = vocab.verb, vocab.past, vocab.check
         self.run: BulkEnd | None = None
         self.received: str | None = None
         self._previous: dict = {}
