@@ -430,7 +430,7 @@ def register(root: typer.Typer) -> None:
 
         Outcomes: deleted, already_deleted (gone before this run: counts as done), not_found, failed,
         unknown (sent, no answer came), skipped (never attempted; `reason` says why). Each carries `at` (UTC).
-        A DELETE whose answer never came is checked with a GET before it is reported.
+        Each recording is read just before its DELETE; one whose answer never came is read back too.
 
         Whatever stops a run (SIGINT, SIGTERM, SIGHUP, an expired token, a 403 policy, a closed or full
         stdout, a dead API), it sends nothing more, waits up to 5 s for the deletes in flight, reports every
