@@ -44,6 +44,22 @@ OUTPUT_CLOSED = "output_closed"
 API_DOWN = "api_down"
 ERROR = "error"
 
+FORBIDDEN = "forbidden"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What one bulk command calls things: its verb, outcomes (summary order) and which count as done."""
+
+    verb: str = "end"  # "the end request was sent"
+    past: str = "ended"  # "nothing was ended"
+    outcomes: tuple[str, ...] = OUTCOMES
+    done: frozenset[str] = DONE
+    check: str = "cobrowse sessions get ID"  # how to check an item whose answer never came
+
+
+SESSIONS = Vocabulary()
+
 GRACE_S = 5.0  # a container stop kills 10 s after SIGTERM: leave time to report
 _AGE_SLACK = timedelta(seconds=60)  # clock skew allowed when judging "ended before this run"
 
@@ -75,13 +91,13 @@ class StopRun(Exception):
         self.reason, self.cause = reason, cause
 
 
-def _is_ambiguous(e: errors.CobrowseError) -> bool:
+def is_ambiguous(e: errors.CobrowseError) -> bool:
     """The request may or may not have been applied: a network failure, a 5xx or 429 after retries, junk."""
     status = getattr(e, "status", None)
     return isinstance(e, (errors.NetworkError, errors.InvalidResponseError)) or status == 429 or (status or 0) >= 500
 
 
-def _fatal(e: Exception) -> StopRun | None:
+def fatal_stop(e: Exception) -> StopRun | None:
     if isinstance(e, errors.AuthenticationError):
         return StopRun(AUTH_EXPIRED, e)
     if isinstance(e, errors.InsecureTransportError):
@@ -123,19 +139,19 @@ class SessionEnder:
         try:
             answer = self.client.end_session(session_id)
         except errors.CobrowseError as e:
-            if not _is_ambiguous(e):
+            if not is_ambiguous(e):
                 return self._failure(session_id, e, verb="end")
             return self._verify(session_id, e, seen_open)
         return self._classify(session_id, answer, seen_open=seen_open)
 
     def _failure(self, session_id: str, e: errors.CobrowseError, *, verb: str) -> Outcome:
-        stop = _fatal(e)
+        stop = fatal_stop(e)
         if stop is not None:
             raise stop
         status = getattr(e, "status", None)
         if isinstance(e, errors.NotFoundError):
             return Outcome(session_id, NOT_FOUND, error=str(e), status=status)
-        flaky = _is_ambiguous(e)  # only from a re-read: nothing was sent to end it
+        flaky = is_ambiguous(e)  # only from a re-read: nothing was sent to end it
         return Outcome(session_id, FAILED, error=f"{verb}: {e}", status=status, retryable=flaky, api_down=flaky)
 
     def _verify(self, session_id: str, put_error: errors.CobrowseError, seen_open: bool) -> Outcome:
@@ -144,7 +160,7 @@ class SessionEnder:
         try:
             session = self.client.get_session(session_id)
         except errors.CobrowseError as e:
-            stop = _fatal(e)
+            stop = fatal_stop(e)
             if stop is not None:
                 raise stop from None
             if isinstance(e, errors.NotFoundError):
@@ -175,7 +191,7 @@ class SessionEnder:
 
 
 class BulkEnd:
-    """Run `end_one` over ids with at most `concurrency` in flight; yield one Outcome per distinct id.
+    """Run `end_one` (any `id -> Outcome` worker raising StopRun, e.g. SessionEnder) over ids with at most `concurrency` in flight; yield one Outcome per distinct id.
 
     A session whose end failed while the API was unwell gets one more try after all the others. After
     `give_up_after` API-down failures in a row the run stops (reason `api_down`): a cron run against a
@@ -184,8 +200,11 @@ class BulkEnd:
 
     def __init__(self, end_one: Callable[[str], Outcome], *, concurrency: int = 10,
                  give_up_after: int | None = None, grace_s: float = GRACE_S,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, vocab: Vocabulary = SESSIONS,
+                 outcome: type[Outcome] = Outcome):
         self.end_one = end_one
+        self.vocab = vocab
+        self.outcome = outcome  # the type of the skipped/unknown outcomes this run makes itself
         self.concurrency = max(1, concurrency)
         self.give_up_after = give_up_after or max(10, 2 * self.concurrency)
         self.grace_s = grace_s
@@ -236,7 +255,7 @@ class BulkEnd:
                 break
             yield from self._collect(0.1, last_try)
         for _, session_id in todo:
-            yield Outcome(session_id, SKIPPED, reason=self.stop_reason, error=f"not attempted: {self.stop_detail}")
+            yield self.outcome(session_id, SKIPPED, reason=self.stop_reason, error=f"not attempted: {self.stop_detail}")
 
     def _submit(self, number: int, session_id: str) -> None:
         self.in_flight[session_id] = number
@@ -284,18 +303,19 @@ class BulkEnd:
             self.fatal = self.fatal or e.cause
             self.stop(e.reason, str(e.cause))
             status = getattr(e.cause, "status", None)
-            return Outcome(session_id, SKIPPED, reason=e.reason, status=status, error=f"not ended: {e.cause}")
-        self.fatal = self.fatal or e  # a bug: whether the PUT went out is not known
+            return self.outcome(session_id, SKIPPED, reason=e.reason, status=status,
+                                error=f"not {self.vocab.past}: {e.cause}")
+        self.fatal = self.fatal or e  # a bug: whether the request went out is not known
         self.stop(ERROR, f"{type(e).__name__}: {e}")
-        return Outcome(session_id, UNKNOWN, reason=ERROR, error=f"{type(e).__name__}: {e}")
+        return self.outcome(session_id, UNKNOWN, reason=ERROR, error=f"{type(e).__name__}: {e}")
 
     def _drain(self, last_try: bool) -> Iterator[Outcome]:
         deadline = self.clock() + self.grace_s
         while self.in_flight and (left := deadline - self.clock()) > 0:
             yield from self._collect(min(0.1, left), last_try=True)
         for session_id in sorted(self.in_flight, key=self.in_flight.__getitem__):
-            yield Outcome(session_id, UNKNOWN, reason=self.stop_reason,
-                          error=f"the end request was sent; no answer within {self.grace_s:g}s of stopping")
+            yield self.outcome(session_id, UNKNOWN, reason=self.stop_reason,
+                               error=f"the {self.vocab.verb} request was sent; no answer within {self.grace_s:g}s of stopping")
         self.in_flight.clear()
 
 

@@ -10,6 +10,7 @@ idle timeout: a download that keeps making progress may take as long as it needs
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import BinaryIO, Callable
 from urllib.parse import urljoin, urlsplit
 
@@ -20,6 +21,8 @@ from cobrowse_cli.client.errors import CobrowseError, InsecureTransportError
 MAX_REDIRECTS = 5
 EXPIRED_STATUSES = (401, 403, 410)  # what a CDN answers for an expired or revoked signature
 ERROR_BODY_CAP = 4096
+RCVBUF = 4 * 1024 * 1024  # the kernel caps it at net.core.rmem_max
+READ_BYTES = 1024 * 1024
 
 
 class MediaError(CobrowseError):
@@ -39,6 +42,10 @@ class MediaFetcher:
     def __init__(self, api: str, *, idle_timeout: float = 60.0, max_connections: int = 8,
                  transport: httpx.BaseTransport | None = None):
         self.api = api.rstrip("/") + "/"
+        if transport is None:  # a big receive buffer: the sender keeps streaming while this thread writes
+            import socket
+
+            transport = _BigReads(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)])
         self._http = httpx.Client(
             timeout=httpx.Timeout(connect=10.0, read=idle_timeout, write=30.0, pool=None),
             follow_redirects=False,
@@ -69,12 +76,7 @@ class MediaFetcher:
                         check_media_url(url)
                         continue
                     _raise_for_status(response, url)
-                    written = 0
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-                        written += len(chunk)
-                        if on_bytes is not None:
-                            on_bytes(len(chunk))
+                    written = _copy(response, out, on_bytes)
                     return written, response.headers.get("content-type", "")
             except httpx.TimeoutException as e:
                 raise MediaError(f"media download stalled: no data from {_origin(url)} for too long ({type(e).__name__})",
@@ -83,6 +85,45 @@ class MediaFetcher:
                 raise MediaError(f"media download from {_origin(url)} failed: {e or type(e).__name__}",
                                  transient=True) from None
         raise MediaError(f"too many redirects fetching media from {_origin(url)}")
+
+
+class _BigReads(httpx.HTTPTransport):
+    """Reads of READ_BYTES instead of httpcore's 64 KiB on this client's own connections only (never a
+    global patch): a 20 MB body in ~20 Python round trips through httpcore/h11 instead of ~300. Falls
+    back silently to the default if httpcore's internals change."""
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        for connection in getattr(getattr(self, "_pool", None), "connections", ()):
+            inner = getattr(connection, "_connection", None)
+            if isinstance(getattr(inner, "READ_NUM_BYTES", None), int):
+                inner.READ_NUM_BYTES = READ_BYTES
+        return response
+
+
+def _copy(response: httpx.Response, out: BinaryIO, on_bytes: Callable[[int], None] | None) -> int:
+    """The body to `out` with as little Python per chunk as possible: an identity body is taken raw
+    (no decoder pass) and written straight to the file descriptor (no buffer copy)."""
+    raw = response.headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
+    raw = raw and not hasattr(response, "_content")  # a body already read (a test transport): iter_bytes
+    chunks = response.iter_raw() if raw else response.iter_bytes()
+    try:
+        fd = out.fileno()
+        out.flush()
+    except (AttributeError, OSError, ValueError):  # not a real file: its own write
+        fd = None
+    written = 0
+    for chunk in chunks:
+        if fd is None:
+            out.write(chunk)
+        else:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+        written += len(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
+    return written
 
 
 def check_media_url(url: str) -> None:

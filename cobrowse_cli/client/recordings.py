@@ -1,10 +1,9 @@
-"""Download and delete recordings for many sessions, one outcome per session id, never two.
+"""Download recordings for many sessions, one outcome per session id, never two (deleting: recording_deleter.py).
 
 Library code (no CLI imports). Downloads: `<id>.<ext>` (the video) then `<id>.events.json` (the
 `actions` log merged with `events`, sorted by timestamp), each written to a hidden temp file in the
 target directory and renamed into place, so a file with its final name is always complete; the events
-file is written last and marks the session done, so a re-run skips it. Deletion treats a recording
-that is already gone as done (`already_deleted`): a nightly retention job must not fail forever.
+file is written last and marks the session done, so a re-run skips it.
 """
 
 from __future__ import annotations
@@ -26,13 +25,10 @@ from cobrowse_cli.timeutil import parse_iso_or_none
 
 DOWNLOADED = "downloaded"
 ALREADY_DOWNLOADED = "already_downloaded"
-DELETED = "deleted"
-ALREADY_DELETED = "already_deleted"
-WOULD_DELETE = "would_delete"
 NOT_FOUND = "not_found"
 FAILED = "failed"
 SKIPPED = "skipped"
-DONE = {DOWNLOADED, ALREADY_DOWNLOADED, DELETED, ALREADY_DELETED}
+DONE = {DOWNLOADED, ALREADY_DOWNLOADED}
 EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm", "video/quicktime": "mov", "application/json": "json"}
 EVENTS_SUFFIX = ".events.json"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")
@@ -52,7 +48,7 @@ class Outcome:
         return asdict(self)
 
 
-# ---- the runner shared by download and delete ---------------------------------------------------------
+# ---- the download runner ---------------------------------------------------------
 
 
 def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency: int = 4,
@@ -103,47 +99,6 @@ def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency:
                 future.cancel()
             if pending and abort is not None:
                 abort.set()
-
-
-# ---- delete -------------------------------------------------------------------------------------------
-
-
-def delete_one(client, session_id: str) -> Outcome:
-    try:
-        client.delete_recording(session_id)
-        return Outcome(session_id, DELETED)
-    except errors.NotFoundError as e:
-        return _gone_or_unknown(client, session_id, e)
-    except errors.APIError as e:
-        if e.status == 410:
-            return Outcome(session_id, ALREADY_DELETED, status=410)
-        if isinstance(e, (errors.AuthenticationError, errors.ForbiddenError)):
-            raise
-        return Outcome(session_id, FAILED, error=str(e), status=e.status)
-    except errors.InsecureTransportError:
-        raise
-    except errors.CobrowseError as e:
-        return Outcome(session_id, FAILED, error=str(e))
-
-
-def _gone_or_unknown(client, session_id: str, e: errors.NotFoundError) -> Outcome:
-    """A 404 on DELETE means either "no such session" or "no recording (any more)": ask which.
-
-    (A retried DELETE whose first try succeeded also lands here, and is done.)"""
-    try:
-        client.get_session(session_id)
-    except errors.NotFoundError:
-        return Outcome(session_id, NOT_FOUND, error=str(e), status=404)
-    except errors.CobrowseError as other:
-        return Outcome(session_id, FAILED, error=f"{e}; checking the session failed: {other}", status=404)
-    return Outcome(session_id, ALREADY_DELETED, status=404)
-
-
-def delete_recordings(client, ids: Iterable[str], *, concurrency: int = 4,
-                      stopped: list[Exception] | None = None) -> Iterator[Outcome]:
-    """A 403 stops the run (the policy forbids deleting: every other id would fail the same way)."""
-    return run_each(lambda i: delete_one(client, i), ids, concurrency=concurrency, stopped=stopped,
-                    stop_on=(errors.AuthenticationError, errors.ForbiddenError, errors.InsecureTransportError))
 
 
 # ---- download -----------------------------------------------------------------------------------------

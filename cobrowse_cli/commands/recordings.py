@@ -268,6 +268,17 @@ class DeleteOptions:
     yes: bool = False
     concurrency: int = 4
     output: OutputFlags = field(default_factory=OutputFlags)
+    report: str | None = None
+    summary_json: bool = False
+    wait_lock: str | None = None
+    no_lock: bool = False
+    max_delete: int | None = None
+
+
+def _delete_columns():
+    from cobrowse_cli.output import Column
+
+    return [Column("id", "SESSION"), Column("outcome", "OUTCOME", kind="state"), Column("error", "ERROR")]
 
 
 def _confirm(env: Env, count: int, preview: list[str]) -> None:
@@ -275,36 +286,59 @@ def _confirm(env: Env, count: int, preview: list[str]) -> None:
         return
     if not (env.stdin.isatty() and env.stderr.isatty()):
         raise UsageError(f"refusing to delete {count} recording(s) without confirmation: not a terminal; pass --yes")
+    from cobrowse_cli.commands._prompt import confirm
+
     more = f"  … and {count - len(preview)} more (--dry-run lists them all)\n" if count > len(preview) else ""
     env.stderr.write("".join(f"  {line}\n" for line in preview) + more)
-    answer = typer.prompt(f"Delete {count} recording(s)? This cannot be undone. [y/N]", default="n",
-                          show_default=False, err=True)
-    if answer.strip().lower() not in ("y", "yes"):
-        raise exitcodes.CLIError("aborted: nothing was deleted", exitcodes.INTERRUPTED)
+    confirm(f"Delete {count} recording(s)? This cannot be undone.", stderr=env.stderr)  # "n": exit 10
 
 
 def run_delete(opts: DeleteOptions, env: Env) -> int:
-    import time
+    """On the bulk-end engine (client/bulk.py, commands/sessions_end_run.py): the same interruption path,
+    lost-output handling, --report, summary and exit codes as `sessions end`, and its own run lock."""
+    from contextlib import nullcontext
 
-    from cobrowse_cli.client.recordings import WOULD_DELETE, Outcome, delete_recordings
+    from cobrowse_cli import durations
+    from cobrowse_cli.client.bulk import BulkEnd
+    from cobrowse_cli.client.recording_deleter import VOCABULARY, WOULD_DELETE, DeleteOutcome, RecordingDeleter
+    from cobrowse_cli.commands import sessions_end_run as runner
 
     _check_concurrency(opts.concurrency)
+    if opts.max_delete is not None and opts.max_delete < 0:
+        raise UsageError(f"invalid --max-delete {opts.max_delete}: must be 0 or more")
+    if opts.wait_lock and opts.no_lock:
+        raise UsageError("--wait-lock and --no-lock cannot be used together")
+    wait_s = durations.parse_seconds(opts.wait_lock, option="--wait-lock", bare_seconds=True) if opts.wait_lock else 0.0
     if opts.from_stdin and not (opts.yes or opts.dry_run):
         raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
-    ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="delete")
-    writer = make_writer(env, opts.output, _outcome_columns())
-    if opts.dry_run:
-        writer.write_rows(Outcome(i, WOULD_DELETE).as_row() for i in ids)
-        writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
-        return exitcodes.OK
-    if not opts.yes:
-        _confirm(env, len(ids), preview)
-    counts: dict[str, int] = {}
-    stopped: list[Exception] = []
-    started = time.monotonic()
-    outcomes = delete_recordings(env.client(), ids, concurrency=opts.concurrency, stopped=stopped)
-    writer.write_rows(_report(writer, outcomes, counts))
-    return _finish(writer, counts, len(ids), started, stopped)
+    writer = make_writer(env, opts.output, _delete_columns())
+    env.client().check_transport()  # a usage error before the lock, the report or any outcome
+    report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
+    started = runner.utc_now()
+    locked = opts.no_lock or opts.dry_run
+    lock = nullcontext() if locked else runner.run_lock(
+        "recordings delete", env.settings(), wait_s=wait_s, wait_text=opts.wait_lock, started=started)
+    try:
+        with runner.Signals(env.stderr, VOCABULARY) as signals, lock:
+            ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="delete")
+            if opts.max_delete is not None and len(ids) > opts.max_delete:
+                raise exitcodes.CLIError(f"the selection holds {len(ids)} recordings, more than --max-delete "
+                                         f"{opts.max_delete}: nothing was deleted", exitcodes.PARTIAL)
+            if opts.dry_run:
+                writer.write_rows(DeleteOutcome(i, WOULD_DELETE).as_row() for i in ids)
+                writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
+                return exitcodes.OK
+            if not opts.yes:
+                _confirm(env, len(ids), preview)
+            run = BulkEnd(RecordingDeleter(env.client()), concurrency=opts.concurrency, vocab=VOCABULARY,
+                          outcome=DeleteOutcome)
+            code = runner.execute(run, ids, writer=writer, stderr=env.stderr, signals=signals, report=report,
+                                  summary_json=opts.summary_json, started=started)
+            report = None  # closed (fsynced) by execute
+            return code
+    finally:
+        if report is not None:
+            report.close()
 
 
 # ---- registration --------------------------------------------------------------------------------------
@@ -376,7 +410,7 @@ def register(root: typer.Typer) -> None:
 
     @app.command(epilog=epilog("cobrowse recordings delete SESSION_ID --yes",
                                "cobrowse recordings delete --agent all --older-than 90d --dry-run",
-                               "cobrowse recordings delete --agent all --older-than 90d --yes --ndjson >> retention.log"))
+                               "cobrowse recordings delete --agent all --older-than 90d --yes --ndjson --report ~/retention.ndjson > /dev/null"))
     def delete(
         ctx: typer.Context, ids: IdsArg = None, stdin: StdinOpt = False,
         filter: FilterOpt = None, state: StateOpt = None, agent: AgentOpt = None,
@@ -384,14 +418,28 @@ def register(root: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; change nothing.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
         concurrency: ConcurrencyOpt = 4,
+        report: Annotated[Optional[str], typer.Option("--report", metavar="FILE", help="Append every outcome (NDJSON) and the run's summary to FILE, whatever happens to stdout.")] = None,
+        summary_json: Annotated[bool, typer.Option("--summary-json", help="End stdout with a {\"type\":\"summary\",...} object (with --ndjson).")] = False,
+        wait_lock: Annotated[Optional[str], typer.Option("--wait-lock", metavar="DURATION", help="Wait up to DURATION (e.g. 5m, 90s, 30) for another run's lock instead of exiting 9.")] = None,
+        no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the per-profile run lock.")] = False,
+        max_delete: Annotated[Optional[int], typer.Option("--max-delete", metavar="N", help="Delete nothing (exit 5) when the selection holds more than N recordings.")] = None,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
-        """Delete recordings by session id, from stdin, or by selection; one outcome line per session.
+        """Delete recordings by session id, from stdin, or by selection; one outcome per session, summary on stderr.
 
-        A recording that is already gone counts as done (already_deleted). Exit code 5 when any failed.
+        Outcomes: deleted, already_deleted (gone before this run: counts as done), not_found, failed,
+        unknown (sent, no answer came), skipped (never attempted; `reason` says why). Each carries `at` (UTC).
+        Each recording is read just before its DELETE; one whose answer never came is read back too.
+
+        Whatever stops a run (SIGINT, SIGTERM, SIGHUP, an expired token, a 403 policy, a closed or full
+        stdout, a dead API), it sends nothing more, waits up to 5 s for the deletes in flight, reports every
+        selected id and prints the summary: exit 130 / 143 / 129 / 3 / 8 / 5. Outcomes stdout could not
+        take go to stderr. One run at a time per profile and API (a lock in the user state dir; POSIX): a
+        second exits 9. Exit 5 when anything is not done.
         """
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         opts = DeleteOptions(ids or [], stdin, sel, dry_run, yes, concurrency,
-                             OutputFlags(json, fields, ndjson, csv, quiet, columns))
+                             OutputFlags(json, fields, ndjson, csv, quiet, columns), report, summary_json,
+                             wait_lock, no_lock, max_delete)
         raise typer.Exit(run_delete(opts, get_env(ctx)))

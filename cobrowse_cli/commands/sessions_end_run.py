@@ -1,4 +1,4 @@
-"""The ending phase of `sessions end`: one interruption path, every outcome written somewhere, a summary.
+"""The acting phase of a bulk command (`sessions end`, `recordings delete`): one interruption path, every outcome written somewhere, a summary.
 
 Whatever stops the run (SIGINT/SIGTERM/SIGHUP, a 401, a closed or failing stdout or --report, a dead
 API), BulkEnd submits nothing more, waits a bounded time for the ends in flight and reports every id.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from contextlib import contextmanager
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ from cobrowse_cli import exitcodes
 from cobrowse_cli.output.stream import LineStream, OutputLost, write_line
 
 if TYPE_CHECKING:
-    from cobrowse_cli.client.bulk import BulkEnd, Outcome
+    from cobrowse_cli.client.bulk import BulkEnd, Outcome, Vocabulary
 
 SIGNALS = {"SIGINT": exitcodes.INTERRUPTED, "SIGTERM": exitcodes.TERMINATED, "SIGHUP": exitcodes.HANGUP}
 
@@ -30,8 +31,12 @@ class Signals:
     (nothing was ended); once `run` is set it asks the run to stop; a second signal aborts at once and
     says so. Handlers can only be installed from the main thread; elsewhere (tests) this does nothing."""
 
-    def __init__(self, stderr):
+    def __init__(self, stderr, vocab: Vocabulary | None = None):
         self.stderr = stderr
+        from cobrowse_cli.client.bulk import SESSIONS
+
+        vocab = vocab or SESSIONS  # what the messages call an item's request: "end", "delete"
+        self.verb, self.past, self.check = vocab.verb, vocab.past, vocab.check
         self.run: BulkEnd | None = None
         self.received: str | None = None
         self._previous: dict = {}
@@ -56,14 +61,14 @@ class Signals:
         name = signal.Signals(signum).name
         waiting = len(self.run.in_flight) if self.run else 0
         if self.received is not None:
-            _notice(f"cobrowse: second {name}: stopped at once; {waiting} end request(s) in flight were not "
-                    "reported (check them with `cobrowse sessions get ID`)")
+            _notice(f"cobrowse: second {name}: stopped at once; {waiting} {self.verb} request(s) in flight were not "
+                    f"reported (check them with `{self.check}`)")
             os._exit(SIGNALS[name])
         self.received = name
         if self.run is None:
-            raise exitcodes.Interrupted(f"interrupted by {name}: nothing was ended", SIGNALS[name])
+            raise exitcodes.Interrupted(f"interrupted by {name}: nothing was {self.past}", SIGNALS[name])
         self.run.stop("interrupted", f"interrupted by {name}")
-        _notice(f"cobrowse: {name}: stopping; waiting up to {self.run.grace_s:g}s for {waiting} end request(s) "
+        _notice(f"cobrowse: {name}: stopping; waiting up to {self.run.grace_s:g}s for {waiting} {self.verb} request(s) "
                 "in flight (again to stop at once)")
 
 
@@ -152,11 +157,12 @@ class OutcomeSink:
         self.run.stop("output_closed", reason)
 
 
-def summary_line(counts: Counter, selected: int, started: datetime, seconds: float, stop: str | None) -> str:
+def summary_line(counts: Counter, selected: int, started: datetime, seconds: float, stop: str | None,
+                 outcomes: tuple[str, ...] | None = None) -> str:
     from cobrowse_cli.client.bulk import OUTCOMES
     from cobrowse_cli.timeutil import iso_ms
 
-    parts = ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in OUTCOMES if counts[name])
+    parts = ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in outcomes or OUTCOMES if counts[name])
     line = f"{parts or 'nothing to do'} (of {selected}) in {seconds:.1f}s, started {iso_ms(started)}"
     return f"{line}; stopped: {stop}" if stop else line
 
@@ -173,8 +179,7 @@ def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, r
             summary_json: bool, started: datetime, on_summary=None) -> int:
     """Run the ends and report them; returns the exit code (a 401 that stopped the run: 3).
     `on_summary(counts, code, seconds)` hears the final tally (for --metrics-textfile)."""
-    from cobrowse_cli.client.bulk import DONE
-
+    done = run.vocab.done
     sink = OutcomeSink(writer, stderr, run, report)
     signals.run = run
     try:
@@ -183,7 +188,7 @@ def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, r
     finally:
         sink.close()
     seconds = (utc_now() - started).total_seconds()  # the whole run, selection included
-    code = _exit_code(run, sink, signals, incomplete=any(sink.counts[k] for k in sink.counts if k not in DONE))
+    code = _exit_code(run, sink, signals, incomplete=any(sink.counts[k] for k in sink.counts if k not in done))
     summary = summary_object(sink.counts, len(ids), started, seconds, run.stop_detail or None, code)
     if report is not None:
         if report.lost is None:
@@ -197,7 +202,7 @@ def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, r
             write_line(writer.stdout, sink.dumps(summary) + "\n")
         except OutputLost:
             code = exitcodes.OUTPUT_LOST if code in (exitcodes.OK, exitcodes.PARTIAL) else code
-    line = summary_line(sink.counts, len(ids), started, seconds, run.stop_detail or None)
+    line = summary_line(sink.counts, len(ids), started, seconds, run.stop_detail or None, run.vocab.outcomes)
     _say(stderr, line + "\n")
     if on_summary is not None:
         on_summary(sink.counts, code, seconds)
@@ -209,7 +214,7 @@ def _exit_code(run: BulkEnd, sink: OutcomeSink, signals: Signals, *, incomplete:
 
     if signals.exit_code is not None:
         return signals.exit_code
-    if isinstance(run.fatal, errors.AuthenticationError):
+    if isinstance(run.fatal, (errors.AuthenticationError, errors.ForbiddenError)):  # 403: delete's policy
         return exitcodes.AUTH
     if sink.output_lost:
         return exitcodes.OUTPUT_LOST
@@ -229,3 +234,24 @@ def _say(stderr, text: str) -> None:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@contextmanager
+def run_lock(command: str, settings, *, wait_s: float, wait_text: str | None, started: datetime):
+    """One run of `command` at a time per profile and API URL (advisory flock; POSIX); held: exit 9."""
+    from cobrowse_cli.config.runlock import LockHeld, RunLock, lock_path
+    from cobrowse_cli.timeutil import iso_ms
+
+    name = command.replace(" ", "-")
+    lock = RunLock(lock_path(name, settings.profile, settings.api), wait_s=wait_s, started=iso_ms(started))
+    try:
+        lock.acquire()
+    except LockHeld as e:
+        waited = f" after waiting {wait_text}" if wait_text else ""
+        raise exitcodes.CLIError(
+            f"another `{command}` run holds the lock for this profile and API ({e.holder or e.path}){waited}; "
+            "--wait-lock DURATION waits for it, --no-lock runs anyway", exitcodes.LOCKED) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -198,8 +198,10 @@ def test_an_agent_sees_what_its_policy_allows(cli, sandbox, out):
 
     deleting = cli("recordings", "delete", *some, "--yes", "--ndjson", "--concurrency", "1", token=agent)
     assert deleting.code == 3
-    assert [r["outcome"] for r in _ndjson(deleting)] == ["failed", "skipped"]  # every id accounted for
-    assert deleting.err.strip().splitlines()[-1].startswith("cobrowse: 403")
+    rows = _ndjson(deleting)  # every id accounted for: the 403 stops the run (the policy forbids all of it)
+    assert [(r["outcome"], r["reason"]) for r in rows] == [("skipped", "forbidden")] * 2
+    assert rows[0]["status"] == 403 and rows[0]["error"].startswith("not deleted: ")
+    assert "skipped 2 (of 2)" in deleting.err and "stopped: " in deleting.err and "403" in deleting.err
     assert sandbox.control("GET", "/_sandbox/recordings") == []
 
 

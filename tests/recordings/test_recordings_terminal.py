@@ -53,7 +53,7 @@ def test_delete_asks_on_a_terminal_and_a_no_deletes_nothing(sandbox, home):
     ids = _recorded_ids(sandbox, 12)
     args = ["recordings", "delete", *ids]
     code, screen = _on_a_terminal(sandbox, home, args, "n")
-    assert code == 130 and "Delete 12 recording(s)?" in screen and "and 2 more" in screen
+    assert code == 10 and "Delete 12 recording(s)?" in screen and "and 2 more" in screen
     assert sandbox.control("GET", "/_sandbox/recordings") == []
     code, screen = _on_a_terminal(sandbox, home, args, "y")
     assert code == 0 and "deleted 12 (of 12)" in screen
