@@ -202,11 +202,16 @@ def _needed_commands(args: list[str]) -> list[str] | None:
 
 def _error(message: str) -> None:
     # One line, always, and inert: a message may echo user input or a server's text.
+    from cobrowse_cli.commands._context import say_prefixed
     from cobrowse_cli.output.safety import terminal_safe
 
-    message = terminal_safe(message)
-    sys.stderr.write(f"cobrowse: {message}\n")
-    sys.stderr.flush()
+    say_prefixed(sys.stderr, terminal_safe(message))
+
+
+def _explained(e: Exception, message: str) -> str:
+    """The message with the context a command added (commands._context.explained)."""
+    prefix, suffix = getattr(e, "explained", ("", ""))
+    return f"{prefix}{message}{suffix}"
 
 
 def _quiet_broken_pipe() -> int:
@@ -256,7 +261,7 @@ def _run(typed: list[str]) -> int:
         return _quiet_broken_pipe()
     except exitcodes.CLIError as e:
         _traceback_if(debug)
-        _error(str(e))
+        _error(_explained(e, str(e)))
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
         return _map_exception(e, debug, args, json_fields="--fields" in args and "--fields" not in typed)
@@ -268,7 +273,7 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
     client_code = _client_exit_code(e)
     if client_code is not None:
         _traceback_if(debug)
-        _error(_redact(str(e)))  # a server may echo a token in its message
+        _error(_explained(e, _redact(str(e))))  # a server may echo a token in its message
         return client_code
     if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ("starlette", "uvicorn"):
         _error("the sandbox needs the sandbox extra: pip install 'cobrowse-cli[sandbox]'")

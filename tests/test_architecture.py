@@ -16,7 +16,7 @@ FORBIDDEN = {
     "client": {"commands", "output", "sandbox", "config", "watch"},
     "sandbox": {"client", "commands", "config", "watch", "output", "timeutil"},
     "output": {"client", "sandbox", "commands"},
-    "config": {"commands", "output", "sandbox", "watch"},
+    "config": {"client", "commands", "output", "sandbox", "watch"},
     "watch": {"commands", "sandbox"},
 }
 HEAVY = ("httpx", "rich", "jwt", "cryptography", "websockets", "cbor2", "starlette", "uvicorn", "orjson")

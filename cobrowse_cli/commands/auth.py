@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cobrowse_cli.commands._common import epilog, get_env, write_json
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._context import Env, explain, explained
 from cobrowse_cli.exitcodes import AuthError, CLIError, UsageError
 
 SANDBOX_API = "http://127.0.0.1:8030"
@@ -97,10 +97,9 @@ def register(root: typer.Typer) -> None:
 
 
 def _profile_name(env: Env, data: dict) -> str:
-    from cobrowse_cli.config import DEFAULT_PROFILE, keys
+    from cobrowse_cli.config import keys, select_profile
 
-    name = env.globals.profile or os.environ.get("COBROWSE_PROFILE") or data.get("default_profile") or DEFAULT_PROFILE
-    return keys.check_profile_name(name)
+    return keys.check_profile_name(select_profile(env.globals.profile, data)[0])
 
 
 # --- login ---------------------------------------------------------------------------------------
@@ -210,59 +209,31 @@ def _prompt(opts: LoginOpts, current: dict[str, Any], env: Env) -> None:
                                  default=current.get("role") or "agent", stderr=err)
 
 
-def _token_source(profile_name: str, profile: dict[str, Any], *, cached: bool):
-    from cobrowse_cli.config import keys
-    from cobrowse_cli.config.jwt import CachedMinter, MintSpec, mint
-
-    if profile.get("token"):
-        return lambda: profile["token"]
-    spec = MintSpec(
-        private_key=Path(profile["private_key"]),
-        license=profile["license_key"],
-        sub=profile["sub"],
-        name=profile.get("name"),
-        role=profile.get("role"),
-        ttl=keys.parse_ttl(profile.get("token_ttl", keys.DEFAULT_TOKEN_TTL)),
-    )
-    return CachedMinter(profile_name, spec) if cached else (lambda: mint(spec))
-
-
 def _validate(env: Env, profile: dict[str, Any]) -> dict[str, Any]:
     """GET /api/1/users/me with the candidate settings; any failure leaves the config untouched."""
-    from cobrowse_cli.client import errors
+    from cobrowse_cli.config import Settings
+    from cobrowse_cli.config.jwt import minted_token
 
-    token = _token_source("login", profile, cached=False)
-    try:
-        with _client(env, profile["api"], token, profile.get("license_key"), bool(profile.get("insecure"))) as client:
+    token = (lambda: profile["token"]) if profile.get("token") else minted_token("login", profile, cached=False)
+    candidate = Settings(profile="login", api=profile["api"], license=profile.get("license_key"), token=token,
+                         insecure=bool(profile.get("insecure")))
+    with explained(f"cannot verify the credentials at {profile['api']}: ", "; nothing saved"):
+        with _check_client(env, candidate) as client:
             return client.me()
-    except errors.AuthenticationError as e:
-        raise AuthError(f"{profile['api']} rejected the credentials: {e}; nothing saved") from None
-    except errors.ForbiddenError as e:
-        raise AuthError(f"{profile['api']} refused the credentials: {e}; nothing saved") from None
-    except errors.InsecureTransportError as e:
-        raise UsageError(f"{e}; nothing saved") from None
-    except errors.CobrowseError as e:
-        raise CLIError(f"cannot verify the credentials at {profile['api']}: {e}; nothing saved") from None
 
 
-def _client(env: Env, api: str, token, license: str | None, insecure: bool):
-    from cobrowse_cli.client import Client
-
-    return Client(
-        api=api,
-        token=token,
-        license=license,
-        debug=env.stderr if env.globals.debug else None,
-        insecure=env.globals.insecure or insecure,
-        retries=1,  # a person is waiting for this check: fail in seconds, not after a long backoff
-    )
+def _check_client(env: Env, settings):
+    # A person is waiting for this check: fail in seconds, not after a long backoff.
+    return env.make_client(settings, retries=1)
 
 
 def _prime_cache(profile_name: str, profile: dict[str, Any]) -> None:
     # Mint once into the cache now, so the next command (often a cron job) starts with a token.
+    from cobrowse_cli.config.jwt import minted_token
+
     if profile.get("private_key"):
         try:
-            _token_source(profile_name, profile, cached=True)()
+            minted_token(profile_name, profile)()
         except (CLIError, OSError):
             pass
 
@@ -275,7 +246,7 @@ def run_status(opts: StatusOpts, env: Env) -> None:
     from cobrowse_cli.config import keys
     from cobrowse_cli.config.jwt import WARN_MARGIN, describe_left, inspect, seconds_left
 
-    settings = env.settings()
+    settings = env.connect()
     info: dict[str, Any] = {
         "profile": settings.profile,
         "api": settings.api,
@@ -304,22 +275,22 @@ def run_status(opts: StatusOpts, env: Env) -> None:
         if left is not None and left <= 0:
             problem = f"the token expired {describe_left(left)}; run `cobrowse auth login` (or configure private_key to mint tokens)"
         elif left is not None and left < WARN_MARGIN:
-            env.stderr.write(f"cobrowse: warning: the token expires {describe_left(left)}\n")
+            env.warn(f"the token expires {describe_left(left)}")
     elif problem is None:
         problem = f"not logged in (profile {settings.profile}); run `cobrowse auth login`"
     if token and problem is None:
         try:
-            with _client(env, settings.api, settings.token, settings.license, settings.insecure) as client:
+            with _check_client(env, settings) as client:
                 me = client.me()
             info["agent"] = {k: me.get(k) for k in ("id", "name", "email", "role") if me.get(k) is not None}
             info["logged_in"] = True
         except (errors.AuthenticationError, errors.ForbiddenError) as e:
-            problem = f"the API rejected the token: {e}"
-        except errors.InsecureTransportError as e:
-            raise UsageError(str(e)) from None  # exit 2, as every other command reports it
-        except errors.CobrowseError as e:
+            problem = f"the API rejected the token: {e}"  # shown as the status, still exit 3 below
+        except errors.InsecureTransportError:
+            raise
+        except errors.CobrowseError as e:  # still show what is known, then fail as app.py maps it
             _write_status(env, opts, info, problem=f"cannot reach the API: {e}")
-            raise CLIError(f"cannot reach {settings.api}: {e}") from None
+            raise explain(e, f"cannot reach {settings.api}: ")
     _write_status(env, opts, info, problem=problem)
     if problem:
         raise AuthError(problem)
@@ -365,7 +336,7 @@ def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: 
 
 
 def run_token(env: Env) -> None:
-    settings = env.settings()
+    settings = env.connect()
     token = settings.token()
     if not token:
         raise AuthError(f"not logged in (profile {settings.profile}); run `cobrowse auth login`")

@@ -6,7 +6,6 @@ The profile edited is the root --profile (or COBROWSE_PROFILE, or default_profil
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -161,13 +160,12 @@ def run_delete(name: str, yes: bool, env: Env) -> None:
 
 def _profile_name(env: Env, data: dict, *, must_exist: bool) -> str:
     """The profile to show or edit: --profile / COBROWSE_PROFILE, else default_profile, else "default"."""
-    from cobrowse_cli.config import DEFAULT_PROFILE, keys, store
+    from cobrowse_cli.config import keys, select_profile, store
 
-    explicit = env.globals.profile or os.environ.get("COBROWSE_PROFILE") or None
-    name = explicit or data.get("default_profile") or DEFAULT_PROFILE
+    name, source = select_profile(env.globals.profile, data)
     keys.check_profile_name(name)
     profiles = store.profiles(data)
-    if must_exist and explicit and name not in profiles:
+    if must_exist and source in ("flag", "env") and name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
         raise UsageError(f"unknown profile {name!r}; known profiles: {known}")
     return name

@@ -238,7 +238,7 @@ def run_download(opts: DownloadOptions, env: Env) -> int:
     ids, _ = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="download")
     writer = make_writer(env, opts.output, _outcome_columns())
     client = env.client()
-    fetcher = MediaFetcher(env.settings().api, idle_timeout=idle, max_connections=opts.concurrency)
+    fetcher = MediaFetcher(env.connect().api, idle_timeout=idle, max_connections=opts.concurrency)
     counts: dict[str, int] = {}
     stopped: list[Exception] = []
     started = time.monotonic()

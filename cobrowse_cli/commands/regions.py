@@ -22,7 +22,7 @@ def _columns():
 def run_list(json: bool, env: Env) -> int:
     from cobrowse_cli.config.keys import REGIONS
 
-    api = env.settings().api
+    api = env.connect().api
     rows = [{"id": k, "type": "cloud", "api": v, "current": v == api} for k, v in REGIONS.items()]
     make_writer(env, OutputFlags(json=json), [*_columns(), _current()]).write_rows(rows)
     return exitcodes.OK

@@ -174,7 +174,7 @@ def agent_url(api: str, session_id: str, *, token: str | None = None, end_action
 
 def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | None, env: Env) -> int:
     session_id = _parse.require_id(session_id)
-    settings = env.settings()
+    settings = env.connect()
     session = env.client().get_session(session_id)  # fails clearly on an unknown id
     if web:
         import webbrowser

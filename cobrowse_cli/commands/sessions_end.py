@@ -246,7 +246,7 @@ def _run_lock(opts: EndOptions, env: Env, wait_s: float, started: datetime):
     from cobrowse_cli.config.runlock import LockHeld, RunLock, lock_path
     from cobrowse_cli.timeutil import iso_ms
 
-    settings = env.settings()
+    settings = env.connect()
     lock = RunLock(lock_path("sessions-end", settings.profile, settings.api), wait_s=wait_s, started=iso_ms(started))
     try:
         lock.acquire()
