@@ -15,6 +15,7 @@ import typer
 
 from cobrowse_cli import __version__, argv_rules, exitcodes
 from cobrowse_cli.commands._context import Env, Globals
+from cobrowse_cli.commands._options import epilog
 
 # Command name -> module exposing register(root); order is the order shown in --help.
 COMMAND_MODULES = {
@@ -54,8 +55,7 @@ _plain_required_arguments()
 app = typer.Typer(
     name="cobrowse",
     help="Support operations on the Cobrowse.io agent API: sessions, devices, live updates.",
-    epilog="Examples:\n\n  cobrowse --sandbox count-active --by agent\n\n  cobrowse sessions list --filter user_id=42 --json\n\n"
-    + exitcodes.EPILOG,
+    epilog=epilog("cobrowse --sandbox count-active --by agent", "cobrowse sessions list --filter user_id=42 --json"),
     no_args_is_help=True,
     add_completion=False,  # `cobrowse completion` prints the script; Typer's options would edit ~/.bashrc
     pretty_exceptions_enable=False,
@@ -180,9 +180,9 @@ def register_commands(names: list[str] | None = None) -> typer.Typer:
             importlib.import_module(f"cobrowse_cli.commands.{COMMAND_MODULES[name]}").register(app)
     if "version" not in _registered:  # last in --help, after the command groups
         _registered.add("version")
-        app.command("version", epilog="Examples:\n\n  cobrowse version\n\n" + exitcodes.EPILOG)(version_command)
+        app.command("version", epilog=epilog("cobrowse version"))(version_command)
         app.command("help", context_settings={"ignore_unknown_options": True},
-                    epilog="Examples:\n\n  cobrowse help sessions list\n\n" + exitcodes.EPILOG)(help_command)
+                    epilog=epilog("cobrowse help sessions list"))(help_command)
     return app
 
 

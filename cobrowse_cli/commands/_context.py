@@ -38,6 +38,8 @@ def explained(prefix: str, suffix: str = ""):
         raise explain(e, prefix, suffix)
 
 if TYPE_CHECKING:
+    import typer
+
     from cobrowse_cli.client import Client
     from cobrowse_cli.config import Settings
 
@@ -167,3 +169,10 @@ class Env:
     def close(self) -> None:
         while self._closers:
             self._closers.pop()()
+
+
+def get_env(ctx: "typer.Context") -> Env:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Env):  # only when a command is invoked without the root app (tests)
+        root.obj = Env()
+    return root.obj

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._common import get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.exitcodes import UsageError
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -279,14 +279,12 @@ def _write_head(response: Any, env: Env) -> None:
 
 # ---- registration -------------------------------------------------------------------------------
 
-EPILOG = (
-    "Examples:\n\n"
-    "  cobrowse api GET /api/1/users/me\n\n"
-    "  cobrowse api GET sessions -F 'state[]=active' -F limit=5\n\n"
-    "  cobrowse api PUT sessions/SESSION_ID -F 'custom_data\\[ticket]=T-1'\n\n"
-    "  cobrowse api GET sessions --paginate --ndjson -F agent=all | jq -r .id\n\n"
-    "  echo '{\"custom_data\": {\"user_id\": \"42\"}}' | cobrowse api POST sessions --input -\n\n"
-    + exitcodes.EPILOG
+EPILOG = epilog(
+    "cobrowse api GET /api/1/users/me",
+    "cobrowse api GET sessions -F 'state[]=active' -F limit=5",
+    "cobrowse api PUT sessions/SESSION_ID -F 'custom_data\\[ticket]=T-1'",
+    "cobrowse api GET sessions --paginate --ndjson -F agent=all | jq -r .id",
+    "echo '{\"custom_data\": {\"user_id\": \"42\"}}' | cobrowse api POST sessions --input -",
 )
 
 

@@ -13,15 +13,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cobrowse_cli.commands._common import epilog, get_env, write_json
-from cobrowse_cli.commands._context import Env, explain, explained
-from cobrowse_cli.exitcodes import AuthError, CLIError, UsageError
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._output import write_json
+from cobrowse_cli.commands._context import Env, explain, explained, get_env
+from cobrowse_cli.exitcodes import OK, AuthError, CLIError, UsageError
 
 SANDBOX_API = "http://127.0.0.1:8030"
 
 
 @dataclass
-class LoginOpts:
+class LoginOptions:
     api: str | None = None
     token: str | None = None
     token_stdin: bool = False
@@ -36,8 +37,18 @@ class LoginOpts:
 
 
 @dataclass
-class StatusOpts:
+class StatusOptions:
     json: bool = False
+
+
+@dataclass
+class TokenOptions:
+    """`auth token` has no options yet; the dataclass keeps its run() like every other."""
+
+
+@dataclass
+class LogoutOptions:
+    """`auth logout` has no options yet (the profile is the root --profile)."""
 
 
 def register(root: typer.Typer) -> None:
@@ -75,25 +86,25 @@ def register(root: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Save credentials for a profile after checking them against the API."""
-        opts = LoginOpts(api, token, token_stdin, private_key, license, sub, name, role, token_ttl, sandbox, state_dir)
-        run_login(opts, get_env(ctx))
+        opts = LoginOptions(api, token, token_stdin, private_key, license, sub, name, role, token_ttl, sandbox, state_dir)
+        raise typer.Exit(run_login(opts, get_env(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth status", "cobrowse --profile eu auth status --json"))
     def status(
         ctx: typer.Context, json_: Annotated[bool, typer.Option("--json", help="A JSON object.")] = False
     ) -> None:
         """Show the profile, API, agent, role and token expiry (exit 3 when not logged in)."""
-        run_status(StatusOpts(json=json_), get_env(ctx))
+        raise typer.Exit(run_status(StatusOptions(json=json_), get_env(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth token", "cobrowse --profile eu auth token"))
     def token(ctx: typer.Context) -> None:
         """Print a valid token (minted if needed) on stdout, for scripts."""
-        run_token(get_env(ctx))
+        raise typer.Exit(run_token(TokenOptions(), get_env(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth logout", "cobrowse --profile staging auth logout"))
     def logout(ctx: typer.Context) -> None:
         """Remove the profile's credentials (token, private_key) and its cached minted tokens."""
-        run_logout(get_env(ctx))
+        raise typer.Exit(run_logout(LogoutOptions(), get_env(ctx)))
 
 
 def _profile_name(env: Env, data: dict) -> str:
@@ -105,7 +116,7 @@ def _profile_name(env: Env, data: dict) -> str:
 # --- login ---------------------------------------------------------------------------------------
 
 
-def run_login(opts: LoginOpts, env: Env) -> None:
+def run_login(opts: LoginOptions, env: Env) -> int:
     from cobrowse_cli.config import DEFAULT_API, config_path, keys, store
 
     path = config_path()
@@ -153,9 +164,10 @@ def run_login(opts: LoginOpts, env: Env) -> None:
         f"Logged in to {profile['api']} as {me.get('name') or '?'} ({me.get('id') or '?'}), "
         f"role {me.get('role') or 'agent'}; profile {profile_name}\n"
     )
+    return OK
 
 
-def _apply_sandbox_defaults(opts: LoginOpts) -> None:
+def _apply_sandbox_defaults(opts: LoginOptions) -> None:
     opts.api = opts.api or SANDBOX_API
     if opts.state_dir and not opts.token and not opts.private_key:
         from cobrowse_cli.config.sandbox_state import sandbox_credentials
@@ -170,7 +182,7 @@ def _apply_sandbox_defaults(opts: LoginOpts) -> None:
         raise UsageError("--sandbox needs --state-dir DIR (the sandbox's state directory) or --token")
 
 
-def _mint_settings(opts: LoginOpts, profile: dict[str, Any]) -> dict[str, Any]:
+def _mint_settings(opts: LoginOptions, profile: dict[str, Any]) -> dict[str, Any]:
     from cobrowse_cli.config import keys
 
     out: dict[str, Any] = {"private_key": keys.validate("private_key", opts.private_key or "")}
@@ -186,7 +198,7 @@ def _mint_settings(opts: LoginOpts, profile: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _prompt(opts: LoginOpts, current: dict[str, Any], env: Env) -> None:
+def _prompt(opts: LoginOptions, current: dict[str, Any], env: Env) -> None:
     """Each answer is checked as it is typed (a missing key file is said at its own prompt) and re-asked."""
     from cobrowse_cli.commands._prompt import ask, choice
     from cobrowse_cli.config import DEFAULT_API, keys
@@ -241,7 +253,7 @@ def _prime_cache(profile_name: str, profile: dict[str, Any]) -> None:
 # --- status / token / logout ---------------------------------------------------------------------
 
 
-def run_status(opts: StatusOpts, env: Env) -> None:
+def run_status(opts: StatusOptions, env: Env) -> int:
     from cobrowse_cli.client import errors
     from cobrowse_cli.config import keys
     from cobrowse_cli.config.jwt import WARN_MARGIN, describe_left, inspect, seconds_left
@@ -294,6 +306,7 @@ def run_status(opts: StatusOpts, env: Env) -> None:
     _write_status(env, opts, info, problem=problem)
     if problem:
         raise AuthError(problem)
+    return OK
 
 
 def _iso(epoch: float) -> str:
@@ -302,7 +315,7 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: str | None) -> None:
+def _write_status(env: Env, opts: StatusOptions, info: dict[str, Any], *, problem: str | None) -> None:
     from cobrowse_cli.config.jwt import describe_left
 
     if problem:
@@ -335,15 +348,16 @@ def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: 
     env.stdout.writelines(f"{(k + ':').ljust(width)} {v}\n" for k, v in lines)
 
 
-def run_token(env: Env) -> None:
+def run_token(opts: TokenOptions, env: Env) -> int:
     settings = env.connect()
     token = settings.token()
     if not token:
         raise AuthError(f"not logged in (profile {settings.profile}); run `cobrowse auth login`")
     env.stdout.write(token + "\n")
+    return OK
 
 
-def run_logout(env: Env) -> None:
+def run_logout(opts: LogoutOptions, env: Env) -> int:
     from cobrowse_cli.config import config_path, store
     from cobrowse_cli.config.jwt import remove_cached
 
@@ -363,3 +377,4 @@ def run_logout(env: Env) -> None:
         env.stderr.write(f"Logged out of profile {name} (removed {what})\n")
     else:
         env.stderr.write(f"Profile {name} had no credentials; nothing to do\n")
+    return OK

@@ -15,8 +15,8 @@ import typer
 from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.choices import unknown
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import FilterOpt, PlainJsonOpt, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import FilterOpt, PlainJsonOpt, epilog
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.exitcodes import UsageError
 
 NONE_KEY = "(none)"
@@ -145,13 +145,12 @@ def run(opts: CountOptions, env: Env) -> int:
 
 
 def _note(env: Env, line: str) -> None:
-    env.stderr.write(f"cobrowse: warning: {line}\n")
-    env.stderr.flush()
+    env.warn(line)
 
 
 def _threshold(opts: CountOptions, env: Env, total: int) -> int:
     if opts.max is not None and total > opts.max:
-        env.stderr.write(f"cobrowse: {total} active sessions is above --max {opts.max}\n")
+        env.note(f"{total} active sessions is above --max {opts.max}")
         return exitcodes.THRESHOLD
     return exitcodes.OK
 
@@ -235,9 +234,7 @@ PLUGIN_HELP = ("WARNING when the total is outside RANGE (10, 10:, ~:10, 10:20, @
 def register(root: typer.Typer) -> None:
     @root.command(
         "count-active",
-        epilog="Examples:\n\n  cobrowse count-active\n\n  cobrowse count-active --by agent\n\n"
-        "  cobrowse count-active --filter plan=enterprise --max 500 || page-oncall\n\n"
-        "  cobrowse count-active --warning 800 --critical 1000 --by agent\n\n" + exitcodes.EPILOG,
+        epilog=epilog("cobrowse count-active", "cobrowse count-active --by agent", "cobrowse count-active --filter plan=enterprise --max 500 || page-oncall", "cobrowse count-active --warning 800 --critical 1000 --by agent"),
     )
     def count_active(
         ctx: typer.Context,

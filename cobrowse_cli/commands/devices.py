@@ -9,20 +9,18 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
+from cobrowse_cli.commands._options import (
     ColumnsOpt,
     CsvOpt,
     FieldsOpt,
     FilterOpt,
     JsonOpt,
     NdjsonOpt,
-    OutputFlags,
     QuietOpt,
     epilog,
-    get_env,
-    make_writer,
 )
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.exitcodes import UsageError
 
 DEFAULT_LIMIT = 100
@@ -70,11 +68,17 @@ def run_list(opts: ListOptions, env: Env) -> int:
     return exitcodes.OK
 
 
-def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
+@dataclass
+class GetOptions:
+    id: str
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_get(opts: GetOptions, env: Env) -> int:
     from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
 
-    device_id = _parse.require_id(device_id, kind="device")
-    make_writer(env, output, device_columns(), known=DEVICE_FIELDS).write_item(env.client().get_device(device_id))
+    device_id = _parse.require_id(opts.id, kind="device")
+    make_writer(env, opts.output, device_columns(), known=DEVICE_FIELDS).write_item(env.client().get_device(device_id))
     return exitcodes.OK
 
 
@@ -130,7 +134,7 @@ def register(root: typer.Typer) -> typer.Typer:
                       epilog=epilog("cobrowse devices list --filter user_id=42", "cobrowse devices watch --filter user_id=42"))
     root.add_typer(app, name="devices")
 
-    @app.command("list", epilog="Examples:\n\n  cobrowse devices list --filter user_id=42 --seen-after 1h\n\n" + exitcodes.EPILOG)
+    @app.command("list", epilog=epilog("cobrowse devices list --filter user_id=42 --seen-after 1h"))
     def list_(
         ctx: typer.Context,
         filter: FilterOpt = None,
@@ -147,7 +151,7 @@ def register(root: typer.Typer) -> typer.Typer:
                            OutputFlags(json, fields, ndjson, csv, quiet, columns))
         raise typer.Exit(run_list(opts, get_env(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse devices get DEVICE_ID --json\n\n" + exitcodes.EPILOG)
+    @app.command(epilog=epilog("cobrowse devices get DEVICE_ID --json"))
     def get(
         ctx: typer.Context,
         id: Annotated[str, typer.Argument(metavar="ID", help="Device id.")],
@@ -155,7 +159,7 @@ def register(root: typer.Typer) -> typer.Typer:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show one device."""
-        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_get(GetOptions(id, OutputFlags(json, fields, ndjson, csv, quiet, columns)), get_env(ctx)))
 
     @app.command(epilog=epilog("cobrowse devices notify DEVICE_ID --session SESSION_ID",
                                "cobrowse devices notify DEVICE_ID --session SESSION_ID --attempts 5 --every 4s"))

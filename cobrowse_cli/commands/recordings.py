@@ -15,20 +15,18 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
+from cobrowse_cli.commands._options import (
     ColumnsOpt,
     CsvOpt,
     FieldsOpt,
     FilterOpt,
     JsonOpt,
     NdjsonOpt,
-    OutputFlags,
     QuietOpt,
     epilog,
-    get_env,
-    make_writer,
 )
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.commands.sessions import AgentOpt, Query, StateOpt
 from cobrowse_cli.exitcodes import UsageError
 

@@ -12,21 +12,18 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
+from cobrowse_cli.commands._options import (
     ColumnsOpt,
     CsvOpt,
     FieldsOpt,
     FilterOpt,
     JsonOpt,
     NdjsonOpt,
-    OutputFlags,
     QuietOpt,
     epilog,
-    get_env,
-    make_writer,
-    scope_hint,
 )
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._output import OutputFlags, make_writer, scope_hint
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.exitcodes import UsageError
 
 DEFAULT_LIMIT = 100
@@ -85,8 +82,7 @@ class Query:
 def print_notes(env: Env, selection) -> None:
     """What the server got wrong (items outside the selection) and an --agent that matched nobody."""
     for line in selection.notes(debug=env.globals.debug):
-        env.stderr.write(f"cobrowse: warning: {line}\n")
-    env.stderr.flush()
+        env.warn(line)
 
 
 # ---- list -------------------------------------------------------------------------------------
@@ -127,11 +123,17 @@ def run_list(opts: ListOptions, env: Env) -> int:
 # ---- get / update / open ------------------------------------------------------------------------
 
 
-def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
+@dataclass
+class GetOptions:
+    id: str  # a session id or 6-digit code
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_get(opts: GetOptions, env: Env) -> int:
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
-    session_id = _parse.require_id(id_or_code)  # bad input is a usage error before any auth or network
-    writer = make_writer(env, output, session_columns(), known=SESSION_FIELDS)
+    session_id = _parse.require_id(opts.id)  # bad input is a usage error before any auth or network
+    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
     writer.write_item(env.client().get_session(session_id))
     return exitcodes.OK
 
@@ -172,8 +174,17 @@ def agent_url(api: str, session_id: str, *, token: str | None = None, end_action
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | None, env: Env) -> int:
-    session_id = _parse.require_id(session_id)
+@dataclass
+class OpenOptions:
+    id: str
+    web: bool = False
+    with_token: bool = False
+    end_action: str | None = None
+
+
+def run_open(opts: OpenOptions, env: Env) -> int:
+    session_id = _parse.require_id(opts.id)
+    web, with_token, end_action = opts.web, opts.with_token, opts.end_action
     settings = env.connect()
     session = env.client().get_session(session_id)  # fails clearly on an unknown id
     if web:
@@ -202,8 +213,7 @@ def register(root: typer.Typer) -> None:
                       epilog=epilog("cobrowse sessions list --agent all --state active", "cobrowse sessions end --agent all --state pending --older-than 20m --yes"))
     root.add_typer(app, name="sessions")
 
-    @app.command("list", epilog="Examples:\n\n  cobrowse sessions list --state active --filter user_id=42\n\n"
-                 "  cobrowse sessions list --all --ndjson | jq -r .id\n\n" + EPILOG)
+    @app.command("list", epilog=epilog("cobrowse sessions list --state active --filter user_id=42", "cobrowse sessions list --all --ndjson | jq -r .id"))
     def list_(
         ctx: typer.Context,
         filter: FilterOpt = None,
@@ -225,7 +235,7 @@ def register(root: typer.Typer) -> None:
         )
         raise typer.Exit(run_list(opts, get_env(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse sessions get 123456\n\n  cobrowse sessions get SESSION_ID --json=state,agent\n\n" + EPILOG)
+    @app.command(epilog=epilog("cobrowse sessions get 123456", "cobrowse sessions get SESSION_ID --json=state,agent"))
     def get(
         ctx: typer.Context,
         id_or_code: Annotated[str, typer.Argument(metavar="ID_OR_CODE", help="Session id or 6-digit code.")],
@@ -233,9 +243,9 @@ def register(root: typer.Typer) -> None:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show one session, by id or 6-digit code."""
-        raise typer.Exit(run_get(id_or_code, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_get(GetOptions(id_or_code, OutputFlags(json, fields, ndjson, csv, quiet, columns)), get_env(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse sessions update SESSION_ID --custom-data ticket=T-1 --custom-data old_key=\n\n" + EPILOG)
+    @app.command(epilog=epilog("cobrowse sessions update SESSION_ID --custom-data ticket=T-1 --custom-data old_key="))
     def update(
         ctx: typer.Context,
         id: Annotated[str, typer.Argument(metavar="ID", help="Session id.")],
@@ -253,7 +263,7 @@ def register(root: typer.Typer) -> None:
 
     register_end(app)
 
-    @app.command("open", epilog="Examples:\n\n  cobrowse sessions open SESSION_ID --web\n\n" + EPILOG)
+    @app.command("open", epilog=epilog("cobrowse sessions open SESSION_ID --web"))
     def open_(
         ctx: typer.Context,
         id: Annotated[str, typer.Argument(metavar="ID", help="Session id or 6-digit code.")],
@@ -264,6 +274,6 @@ def register(root: typer.Typer) -> None:
         """Print (or open with --web) the agent URL that joins a session."""
         if end_action is not None and end_action not in ("dashboard", "none", "code"):
             raise UsageError(f"invalid --end-action {end_action!r}: expected dashboard, none or code")
-        raise typer.Exit(run_open(id, web=web, with_token=with_token, end_action=end_action, env=get_env(ctx)))
+        raise typer.Exit(run_open(OpenOptions(id, web, with_token, end_action), get_env(ctx)))
 
     add_session_watch(app)

@@ -11,19 +11,9 @@ import typer
 
 from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
-    ColumnsOpt,
-    CsvOpt,
-    FieldsOpt,
-    FilterOpt,
-    JsonOpt,
-    NdjsonOpt,
-    OutputFlags,
-    QuietOpt,
-    get_env,
-    make_writer,
-)
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import ColumnsOpt, CsvOpt, FieldsOpt, FilterOpt, JsonOpt, NdjsonOpt, QuietOpt
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.commands.sessions import (
     OPEN_STATES,
     AgentOpt,
@@ -101,8 +91,8 @@ def _select_by_query(query, env: Env, clock: ServerClock):
     from cobrowse_cli.client.listing import select_sessions
 
     if query.inactive_for and "active" in query.states and env.stderr.isatty():
-        env.stderr.write("cobrowse: caution: --inactive-for reads `updated` (property changes), not presence: "
-                         "an active conversation can look inactive\n")
+        env.note("caution: --inactive-for reads `updated` (property changes), not presence: "
+                 "an active conversation can look inactive")
     client = env.client()
     client.on_response(clock.observe)
     if query.older_than or query.inactive_for:

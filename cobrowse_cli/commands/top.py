@@ -21,8 +21,8 @@ from typing import Annotated, Optional
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._common import FilterOpt, epilog, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import FilterOpt, epilog
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.exitcodes import UsageError
 
 OPEN = ("pending", "authorizing", "active")

@@ -13,8 +13,8 @@ import typer
 
 from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import FieldsOpt, FilterOpt, NdjsonOpt, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import FieldsOpt, FilterOpt, NdjsonOpt, epilog
+from cobrowse_cli.commands._context import Env, get_env
 from cobrowse_cli.exitcodes import UsageError
 
 WATCH_PANEL = "Watch"
@@ -92,11 +92,7 @@ def run_watch(opts: WatchOptions, env: Env) -> int:
         source.ids = _resolve_ids(source, opts.ids)
     writer = EventWriter(env.stdout, ndjson=opts.ndjson, fields=fields, jq=jq)
 
-    def notice(message: str) -> None:
-        env.stderr.write(f"cobrowse: {message}\n")
-        env.stderr.flush()
-
-    return run(source, conditions, writer.write, notice, transport=opts.transport, interval=interval,
+    return run(source, conditions, writer.write, env.note, transport=opts.transport, interval=interval,
                socket_settings=opts.socket_settings)
 
 
@@ -168,17 +164,19 @@ def add_session_watch(app: typer.Typer) -> None:
     watch.__annotations__.update(state=StateOpt, agent=AgentOpt)
     app.command(
         "watch",
-        epilog="Examples:\n\n  cobrowse sessions watch --state pending --agent all\n\n"
-        "  cobrowse sessions watch SESSION_ID --until state=ended --timeout 30m\n\n"
-        "  cobrowse sessions watch --filter user_id=42 --ndjson | jq .changed\n\n" + _EPILOG_TAIL,
+        epilog=epilog("cobrowse sessions watch --state pending --agent all",
+                      "cobrowse sessions watch SESSION_ID --until state=ended --timeout 30m",
+                      "cobrowse sessions watch --filter user_id=42 --ndjson | jq .changed",
+                      notes=_EPILOG_TAIL, exit_codes=False),
     )(watch)
 
 
 def add_device_watch(app: typer.Typer) -> None:
     @app.command(
         "watch",
-        epilog="Examples:\n\n  cobrowse devices watch --filter user_id=42\n\n"
-        "  cobrowse devices watch DEVICE_ID --until online=true --timeout 10m\n\n" + _EPILOG_TAIL,
+        epilog=epilog("cobrowse devices watch --filter user_id=42",
+                      "cobrowse devices watch DEVICE_ID --until online=true --timeout 10m",
+                      notes=_EPILOG_TAIL, exit_codes=False),
     )
     def watch(
         ctx: typer.Context,
