@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from cobrowse_cli import __version__, argv_rules, exitcodes
-from cobrowse_cli.commands._context import Env, Globals
+from cobrowse_cli.commands._context import Context, Globals
 from cobrowse_cli.commands._options import epilog
 
 # Command name -> module exposing register(root); order is the order shown in --help.
@@ -127,7 +127,7 @@ def root(
     from cobrowse_cli.config.keys import parse_seconds
 
 
-    ctx.obj = Env(
+    ctx.obj = Context(
         Globals(
             profile=profile,
             debug=debug or _env_flag("COBROWSE_DEBUG"),

@@ -83,7 +83,7 @@ class Globals:
 
 
 @dataclass
-class Env:
+class Context:
     globals: Globals = field(default_factory=Globals)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: GuardedStdout(sys.stdout))
@@ -171,8 +171,8 @@ class Env:
             self._closers.pop()()
 
 
-def get_env(ctx: "typer.Context") -> Env:
+def get_context(ctx: "typer.Context") -> Context:
     root = ctx.find_root()
-    if not isinstance(root.obj, Env):  # only when a command is invoked without the root app (tests)
-        root.obj = Env()
+    if not isinstance(root.obj, Context):  # only when a command is invoked without the root app (tests)
+        root.obj = Context()
     return root.obj

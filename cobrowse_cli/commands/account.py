@@ -10,7 +10,7 @@ import typer
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands._options import epilog
 from cobrowse_cli.commands._output import OutputFlags, make_writer
-from cobrowse_cli.commands._context import Env, get_env
+from cobrowse_cli.commands._context import Context, get_context
 
 
 def account_row(accounts: list, policy: dict | None, policy_error: str | None) -> dict:
@@ -34,11 +34,11 @@ def account_row(accounts: list, policy: dict | None, policy_error: str | None) -
     return row
 
 
-def run_account(opts: OutputFlags, env: Env) -> int:
+def run_account(opts: OutputFlags, ctx: Context) -> int:
     from cobrowse_cli.client import errors
     from cobrowse_cli.output import Column
 
-    client = env.client()
+    client = ctx.client()
     accounts = client.accounts()
     policy, problem = None, None
     try:
@@ -47,7 +47,7 @@ def run_account(opts: OutputFlags, env: Env) -> int:
         problem = str(e)  # an older or self-hosted server may not have it: show the account anyway
     row = account_row(accounts, policy, problem)
     columns = [Column(k, kind="json" if k in ("features", "permissions") else "text") for k in row]
-    make_writer(env, opts, columns).write_item(row)
+    make_writer(ctx, opts, columns).write_item(row)
     return exitcodes.OK
 
 
@@ -58,4 +58,4 @@ def register(root: typer.Typer) -> None:
         json: Annotated[bool, typer.Option("--json", help="One JSON object.", rich_help_panel="Output")] = False,
     ) -> None:
         """Show the account (license key masked, features) and your token's role and permissions."""
-        raise typer.Exit(run_account(OutputFlags(json=json), get_env(ctx)))
+        raise typer.Exit(run_account(OutputFlags(json=json), get_context(ctx)))

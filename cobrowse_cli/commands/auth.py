@@ -15,7 +15,7 @@ import typer
 
 from cobrowse_cli.commands._options import epilog
 from cobrowse_cli.commands._output import write_json
-from cobrowse_cli.commands._context import Env, explain, explained, get_env
+from cobrowse_cli.commands._context import Context, explain, explained, get_context
 from cobrowse_cli.exitcodes import OK, AuthError, CLIError, UsageError
 
 SANDBOX_API = "http://127.0.0.1:8030"
@@ -87,41 +87,41 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Save credentials for a profile after checking them against the API."""
         opts = LoginOptions(api, token, token_stdin, private_key, license, sub, name, role, token_ttl, sandbox, state_dir)
-        raise typer.Exit(run_login(opts, get_env(ctx)))
+        raise typer.Exit(run_login(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth status", "cobrowse --profile eu auth status --json"))
     def status(
         ctx: typer.Context, json_: Annotated[bool, typer.Option("--json", help="A JSON object.")] = False
     ) -> None:
         """Show the profile, API, agent, role and token expiry (exit 3 when not logged in)."""
-        raise typer.Exit(run_status(StatusOptions(json=json_), get_env(ctx)))
+        raise typer.Exit(run_status(StatusOptions(json=json_), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth token", "cobrowse --profile eu auth token"))
     def token(ctx: typer.Context) -> None:
         """Print a valid token (minted if needed) on stdout, for scripts."""
-        raise typer.Exit(run_token(TokenOptions(), get_env(ctx)))
+        raise typer.Exit(run_token(TokenOptions(), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth logout", "cobrowse --profile staging auth logout"))
     def logout(ctx: typer.Context) -> None:
         """Remove the profile's credentials (token, private_key) and its cached minted tokens."""
-        raise typer.Exit(run_logout(LogoutOptions(), get_env(ctx)))
+        raise typer.Exit(run_logout(LogoutOptions(), get_context(ctx)))
 
 
-def _profile_name(env: Env, data: dict) -> str:
+def _profile_name(ctx: Context, data: dict) -> str:
     from cobrowse_cli.config import keys, select_profile
 
-    return keys.check_profile_name(select_profile(env.globals.profile, data)[0])
+    return keys.check_profile_name(select_profile(ctx.globals.profile, data)[0])
 
 
 # --- login ---------------------------------------------------------------------------------------
 
 
-def run_login(opts: LoginOptions, env: Env) -> int:
+def run_login(opts: LoginOptions, ctx: Context) -> int:
     from cobrowse_cli.config import DEFAULT_API, config_path, keys, store
 
     path = config_path()
     data = store.load(path)  # stop before any network call if the file cannot be saved later
-    profile_name = _profile_name(env, data)
+    profile_name = _profile_name(ctx, data)
     current = dict(store.profiles(data).get(profile_name, {}))
 
     if opts.sandbox:
@@ -129,18 +129,18 @@ def run_login(opts: LoginOptions, env: Env) -> int:
     if opts.token_stdin:
         if opts.token:
             raise UsageError("use either --token or --token-stdin, not both")
-        opts.token = env.stdin.read().strip()
+        opts.token = ctx.stdin.read().strip()
         if not opts.token:
             raise UsageError("--token-stdin: stdin was empty")
     if opts.token and opts.private_key:
         raise UsageError("use either a static token (--token) or minting (--private-key), not both")
     if not opts.token and not opts.private_key:
-        if not env.stdin.isatty():
+        if not ctx.stdin.isatty():
             raise UsageError(
                 "no credentials: pass --token, --token-stdin or --private-key with --license and --sub "
                 "(prompts only on a terminal)"
             )
-        _prompt(opts, current, env)
+        _prompt(opts, current, ctx)
 
     profile = dict(current)
     profile["api"] = keys.normalize_api(opts.api or current.get("api") or DEFAULT_API)
@@ -153,14 +153,14 @@ def run_login(opts: LoginOptions, env: Env) -> int:
         profile.update(_mint_settings(opts, profile))
         profile.pop("token", None)
 
-    me = _validate(env, profile)
+    me = _validate(ctx, profile)
     with store.transaction(path) as data:  # read again under the lock: others may have saved meanwhile
         data.setdefault("profiles", {})[profile_name] = profile
         data.setdefault("default_profile", profile_name)
     _prime_cache(profile_name, profile)
     if os.environ.get("COBROWSE_TOKEN"):
-        env.stderr.write("note: COBROWSE_TOKEN is set and takes precedence over the saved credentials\n")
-    env.stderr.write(
+        ctx.stderr.write("note: COBROWSE_TOKEN is set and takes precedence over the saved credentials\n")
+    ctx.stderr.write(
         f"Logged in to {profile['api']} as {me.get('name') or '?'} ({me.get('id') or '?'}), "
         f"role {me.get('role') or 'agent'}; profile {profile_name}\n"
     )
@@ -198,7 +198,7 @@ def _mint_settings(opts: LoginOptions, profile: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _prompt(opts: LoginOptions, current: dict[str, Any], env: Env) -> None:
+def _prompt(opts: LoginOptions, current: dict[str, Any], ctx: Context) -> None:
     """Each answer is checked as it is typed (a missing key file is said at its own prompt) and re-asked."""
     from cobrowse_cli.commands._prompt import ask, choice
     from cobrowse_cli.config import DEFAULT_API, keys
@@ -206,7 +206,7 @@ def _prompt(opts: LoginOptions, current: dict[str, Any], env: Env) -> None:
     def key_check(name: str):
         return lambda answer: keys.validate(name, answer)
 
-    err = env.stderr
+    err = ctx.stderr
     opts.api = ask("API base URL", check=keys.normalize_api, default=opts.api or current.get("api") or DEFAULT_API, stderr=err)
     method = choice("Authenticate with a static token (t) or a private key that mints tokens (k)?",
                     {"t": "token", "k": "key"}, default="k" if current.get("private_key") else "t", stderr=err)
@@ -221,7 +221,7 @@ def _prompt(opts: LoginOptions, current: dict[str, Any], env: Env) -> None:
                                  default=current.get("role") or "agent", stderr=err)
 
 
-def _validate(env: Env, profile: dict[str, Any]) -> dict[str, Any]:
+def _validate(ctx: Context, profile: dict[str, Any]) -> dict[str, Any]:
     """GET /api/1/users/me with the candidate settings; any failure leaves the config untouched."""
     from cobrowse_cli.config import Settings
     from cobrowse_cli.config.jwt import minted_token
@@ -230,13 +230,13 @@ def _validate(env: Env, profile: dict[str, Any]) -> dict[str, Any]:
     candidate = Settings(profile="login", api=profile["api"], license=profile.get("license_key"), token=token,
                          insecure=bool(profile.get("insecure")))
     with explained(f"cannot verify the credentials at {profile['api']}: ", "; nothing saved"):
-        with _check_client(env, candidate) as client:
+        with _check_client(ctx, candidate) as client:
             return client.me()
 
 
-def _check_client(env: Env, settings):
+def _check_client(ctx: Context, settings):
     # A person is waiting for this check: fail in seconds, not after a long backoff.
-    return env.make_client(settings, retries=1)
+    return ctx.make_client(settings, retries=1)
 
 
 def _prime_cache(profile_name: str, profile: dict[str, Any]) -> None:
@@ -253,12 +253,12 @@ def _prime_cache(profile_name: str, profile: dict[str, Any]) -> None:
 # --- status / token / logout ---------------------------------------------------------------------
 
 
-def run_status(opts: StatusOptions, env: Env) -> int:
+def run_status(opts: StatusOptions, ctx: Context) -> int:
     from cobrowse_cli.client import errors
     from cobrowse_cli.config import keys
     from cobrowse_cli.config.jwt import WARN_MARGIN, describe_left, inspect, seconds_left
 
-    settings = env.connect()
+    settings = ctx.connect()
     info: dict[str, Any] = {
         "profile": settings.profile,
         "api": settings.api,
@@ -287,12 +287,12 @@ def run_status(opts: StatusOptions, env: Env) -> int:
         if left is not None and left <= 0:
             problem = f"the token expired {describe_left(left)}; run `cobrowse auth login` (or configure private_key to mint tokens)"
         elif left is not None and left < WARN_MARGIN:
-            env.warn(f"the token expires {describe_left(left)}")
+            ctx.warn(f"the token expires {describe_left(left)}")
     elif problem is None:
         problem = f"not logged in (profile {settings.profile}); run `cobrowse auth login`"
     if token and problem is None:
         try:
-            with _check_client(env, settings) as client:
+            with _check_client(ctx, settings) as client:
                 me = client.me()
             info["agent"] = {k: me.get(k) for k in ("id", "name", "email", "role") if me.get(k) is not None}
             info["logged_in"] = True
@@ -301,9 +301,9 @@ def run_status(opts: StatusOptions, env: Env) -> int:
         except errors.InsecureTransportError:
             raise
         except errors.CobrowseError as e:  # still show what is known, then fail as app.py maps it
-            _write_status(env, opts, info, problem=f"cannot reach the API: {e}")
+            _write_status(ctx, opts, info, problem=f"cannot reach the API: {e}")
             raise explain(e, f"cannot reach {settings.api}: ")
-    _write_status(env, opts, info, problem=problem)
+    _write_status(ctx, opts, info, problem=problem)
     if problem:
         raise AuthError(problem)
     return OK
@@ -315,13 +315,13 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write_status(env: Env, opts: StatusOptions, info: dict[str, Any], *, problem: str | None) -> None:
+def _write_status(ctx: Context, opts: StatusOptions, info: dict[str, Any], *, problem: str | None) -> None:
     from cobrowse_cli.config.jwt import describe_left
 
     if problem:
         info["problem"] = problem
-    if opts.json or env.globals.jq is not None:
-        write_json(env, info, indent=2)
+    if opts.json or ctx.globals.jq is not None:
+        write_json(ctx, info, indent=2)
         return
     src = info["sources"]
     agent = info.get("agent") or {}
@@ -345,27 +345,27 @@ def _write_status(env: Env, opts: StatusOptions, info: dict[str, Any], *, proble
     if problem:
         lines.append(("Status", problem))
     width = max(len(k) for k, _ in lines) + 1
-    env.stdout.writelines(f"{(k + ':').ljust(width)} {v}\n" for k, v in lines)
+    ctx.stdout.writelines(f"{(k + ':').ljust(width)} {v}\n" for k, v in lines)
 
 
-def run_token(opts: TokenOptions, env: Env) -> int:
-    settings = env.connect()
+def run_token(opts: TokenOptions, ctx: Context) -> int:
+    settings = ctx.connect()
     token = settings.token()
     if not token:
         raise AuthError(f"not logged in (profile {settings.profile}); run `cobrowse auth login`")
-    env.stdout.write(token + "\n")
+    ctx.stdout.write(token + "\n")
     return OK
 
 
-def run_logout(opts: LogoutOptions, env: Env) -> int:
+def run_logout(opts: LogoutOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path, store
     from cobrowse_cli.config.jwt import remove_cached
 
     path = config_path()
     data = store.load(path)
-    name = _profile_name(env, data)
+    name = _profile_name(ctx, data)
     profile = store.profiles(data).get(name)
-    if profile is None and (env.globals.profile or os.environ.get("COBROWSE_PROFILE")):
+    if profile is None and (ctx.globals.profile or os.environ.get("COBROWSE_PROFILE")):
         known = ", ".join(sorted(store.profiles(data))) or "none"
         raise UsageError(f"unknown profile {name!r}; known profiles: {known}")
     removed = [key for key in ("token", "private_key") if profile and profile.pop(key, None) is not None]
@@ -374,7 +374,7 @@ def run_logout(opts: LogoutOptions, env: Env) -> int:
     cache_removed = remove_cached(name)
     if removed or cache_removed:
         what = ", ".join(removed + (["cached tokens"] if cache_removed else []))
-        env.stderr.write(f"Logged out of profile {name} (removed {what})\n")
+        ctx.stderr.write(f"Logged out of profile {name} (removed {what})\n")
     else:
-        env.stderr.write(f"Profile {name} had no credentials; nothing to do\n")
+        ctx.stderr.write(f"Profile {name} had no credentials; nothing to do\n")
     return OK

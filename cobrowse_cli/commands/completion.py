@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._context import Env, get_env
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.commands._options import epilog
 from cobrowse_cli.exitcodes import UsageError
 
@@ -59,7 +59,7 @@ def register(root: typer.Typer) -> None:
         shell: Annotated[Optional[Shell], typer.Argument(help="bash, zsh or fish (default: from $SHELL).")] = None,
     ) -> None:
         """Print the shell completion script for bash, zsh or fish."""
-        raise typer.Exit(run_completion(CompletionOptions(shell.value if shell else None), get_env(ctx)))
+        raise typer.Exit(run_completion(CompletionOptions(shell.value if shell else None), get_context(ctx)))
 
 
 @dataclass
@@ -67,7 +67,7 @@ class CompletionOptions:
     shell: str | None = None  # None: from $SHELL
 
 
-def run_completion(opts: CompletionOptions, env: Env) -> int:
-    env.stdout.write(completion_script(opts.shell or detect_shell()))
-    env.stdout.flush()
+def run_completion(opts: CompletionOptions, ctx: Context) -> int:
+    ctx.stdout.write(completion_script(opts.shell or detect_shell()))
+    ctx.stdout.flush()
     return exitcodes.OK

@@ -13,7 +13,7 @@ import typer
 
 from cobrowse_cli.commands._options import epilog
 from cobrowse_cli.commands._output import write_json
-from cobrowse_cli.commands._context import Env, get_env
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import OK, NotFound, UsageError
 
 
@@ -48,12 +48,12 @@ def register(root: typer.Typer) -> None:
         json_: Annotated[bool, typer.Option("--json", help="A JSON object (tokens still masked).")] = False,
     ) -> None:
         """List the profile's settings as KEY=VALUE (tokens masked)."""
-        raise typer.Exit(run_list(ConfigOptions(all_profiles=all_profiles, json=json_), get_env(ctx)))
+        raise typer.Exit(run_list(ConfigOptions(all_profiles=all_profiles, json=json_), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config get api", "cobrowse --profile eu config get token"))
     def get(ctx: typer.Context, key: KeyArg) -> None:
         """Print one value (tokens masked); exit 4 when it is not set."""
-        raise typer.Exit(run_get(ConfigOptions(key=key), get_env(ctx)))
+        raise typer.Exit(run_get(ConfigOptions(key=key), get_context(ctx)))
 
     @app.command("set", epilog=epilog("cobrowse config set api https://cobrowse.example.com", "mint-token | cobrowse config set token -", "cobrowse config set default_profile eu"))
     def set_(
@@ -62,17 +62,17 @@ def register(root: typer.Typer) -> None:
         value: Annotated[str, typer.Argument(help="The value; '-' reads it from stdin (for tokens).")],
     ) -> None:
         """Set a value in the profile (created if needed); values are validated first."""
-        raise typer.Exit(run_set(ConfigOptions(key=key, value=value), get_env(ctx)))
+        raise typer.Exit(run_set(ConfigOptions(key=key, value=value), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config unset token"))
     def unset(ctx: typer.Context, key: KeyArg) -> None:
         """Remove a value from the profile (a profile left empty is removed)."""
-        raise typer.Exit(run_unset(ConfigOptions(key=key), get_env(ctx)))
+        raise typer.Exit(run_unset(ConfigOptions(key=key), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config path", "COBROWSE_CONFIG=./ops.toml cobrowse config path"))
     def path(ctx: typer.Context) -> None:
         """Print the config file's path (COBROWSE_CONFIG overrides it)."""
-        raise typer.Exit(run_path(ConfigOptions(), get_env(ctx)))
+        raise typer.Exit(run_path(ConfigOptions(), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config profiles", "cobrowse config profiles --json"))
     def profiles(
@@ -80,17 +80,17 @@ def register(root: typer.Typer) -> None:
         json_: Annotated[bool, typer.Option("--json", help="A JSON array of {name, current, default}.")] = False,
     ) -> None:
         """List the profiles; `*` marks the one commands use now (--profile, COBROWSE_PROFILE or the default)."""
-        raise typer.Exit(run_profiles(ConfigOptions(json=json_), get_env(ctx)))
+        raise typer.Exit(run_profiles(ConfigOptions(json=json_), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config use eu"))
     def use(ctx: typer.Context, name: ProfileArg) -> None:
         """Make NAME the default profile (sets default_profile)."""
-        raise typer.Exit(run_use(ConfigOptions(name=name), get_env(ctx)))
+        raise typer.Exit(run_use(ConfigOptions(name=name), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config rename default us"))
     def rename(ctx: typer.Context, old: ProfileArg, new: Annotated[str, typer.Argument(help="The new name.")]) -> None:
         """Rename a profile (default_profile follows it)."""
-        raise typer.Exit(run_rename(ConfigOptions(name=old, new_name=new), get_env(ctx)))
+        raise typer.Exit(run_rename(ConfigOptions(name=old, new_name=new), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config delete eu", "cobrowse config delete eu --yes"))
     def delete(
@@ -99,7 +99,7 @@ def register(root: typer.Typer) -> None:
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ) -> None:
         """Delete a profile and its saved credentials (asks first on a terminal)."""
-        raise typer.Exit(run_delete(ConfigOptions(name=name, yes=yes), get_env(ctx)))
+        raise typer.Exit(run_delete(ConfigOptions(name=name, yes=yes), get_context(ctx)))
 
 
 def _complete_keys(incomplete: str) -> list[str]:
@@ -124,45 +124,45 @@ def profiles_ops():
     return profiles
 
 
-def _edit(env: Env, change, message: str) -> None:
+def _edit(ctx: Context, change, message: str) -> None:
     from cobrowse_cli.config import config_path, store
 
     path = config_path()
     data = store.load(path)
     change(data)
     store.save(path, data)
-    env.stderr.write(message + "\n")
+    ctx.stderr.write(message + "\n")
 
 
-def run_profiles(opts: ConfigOptions, env: Env) -> int:
+def run_profiles(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import store
 
     _, data = _load()
-    current = _profile_name(env, data, must_exist=False)
+    current = _profile_name(ctx, data, must_exist=False)
     default = data.get("default_profile")
     rows = [{"name": n, "current": n == current, "default": n == default} for n in store.profiles(data)]
-    if opts.json or env.globals.jq is not None:
-        write_json(env, rows, indent=2)
+    if opts.json or ctx.globals.jq is not None:
+        write_json(ctx, rows, indent=2)
         return OK
-    env.stdout.writelines(f"{'*' if r['current'] else ' '} {r['name']}\n" for r in rows)
+    ctx.stdout.writelines(f"{'*' if r['current'] else ' '} {r['name']}\n" for r in rows)
     if not rows:
-        env.stderr.write("no profiles yet: run `cobrowse auth login`\n")
+        ctx.stderr.write("no profiles yet: run `cobrowse auth login`\n")
     return OK
 
 
-def run_use(opts: ConfigOptions, env: Env) -> int:
+def run_use(opts: ConfigOptions, ctx: Context) -> int:
     name = opts.name or ""
-    _edit(env, lambda data: profiles_ops().use(data, name), f"default profile is now {name!r}")
+    _edit(ctx, lambda data: profiles_ops().use(data, name), f"default profile is now {name!r}")
     return OK
 
 
-def run_rename(opts: ConfigOptions, env: Env) -> int:
+def run_rename(opts: ConfigOptions, ctx: Context) -> int:
     old, new = opts.name or "", opts.new_name or ""
-    _edit(env, lambda data: profiles_ops().rename(data, old, new), f"profile {old!r} is now {new!r}")
+    _edit(ctx, lambda data: profiles_ops().rename(data, old, new), f"profile {old!r} is now {new!r}")
     return OK
 
 
-def run_delete(opts: ConfigOptions, env: Env) -> int:
+def run_delete(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.commands._prompt import confirm
     from cobrowse_cli.config import profiles
 
@@ -170,20 +170,20 @@ def run_delete(opts: ConfigOptions, env: Env) -> int:
     _, data = _load()
     profiles.delete(dict(data, profiles=dict(data.get("profiles") or {})), name)  # checks the name first
     if not yes:
-        if not (env.stdin.isatty() and env.stderr.isatty()):
+        if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
             raise UsageError(f"refusing to delete profile {name!r} without confirmation: not a terminal; pass --yes")
-        confirm(f"Delete profile {name!r} and its saved credentials?", stderr=env.stderr)
-    _edit(env, lambda d: profiles.delete(d, name), f"deleted profile {name!r}")
+        confirm(f"Delete profile {name!r} and its saved credentials?", stderr=ctx.stderr)
+    _edit(ctx, lambda d: profiles.delete(d, name), f"deleted profile {name!r}")
     return OK
 
 
 
 
-def _profile_name(env: Env, data: dict, *, must_exist: bool) -> str:
+def _profile_name(ctx: Context, data: dict, *, must_exist: bool) -> str:
     """The profile to show or edit: --profile / COBROWSE_PROFILE, else default_profile, else "default"."""
     from cobrowse_cli.config import keys, select_profile, store
 
-    name, source = select_profile(env.globals.profile, data)
+    name, source = select_profile(ctx.globals.profile, data)
     keys.check_profile_name(name)
     profiles = store.profiles(data)
     if must_exist and source in ("flag", "env") and name not in profiles:
@@ -199,7 +199,7 @@ def _load():
     return path, store.load(path)
 
 
-def run_list(opts: ConfigOptions, env: Env) -> int:
+def run_list(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import keys, store
 
     _, data = _load()
@@ -211,18 +211,18 @@ def run_list(opts: ConfigOptions, env: Env) -> int:
             for key, value in conf.items():
                 flat[f"profiles.{pname}.{key}"] = keys.display(key, value)
     else:
-        name = _profile_name(env, data, must_exist=True)
+        name = _profile_name(ctx, data, must_exist=True)
         conf = store.profiles(data).get(name, {})
         flat = {key: keys.display(key, conf[key]) for key in keys.PROFILE_KEYS if key in conf}
         flat.update({key: keys.display(key, v) for key, v in conf.items() if key not in keys.PROFILE_KEYS})
-    if opts.json or env.globals.jq is not None:
-        write_json(env, flat, indent=2)
+    if opts.json or ctx.globals.jq is not None:
+        write_json(ctx, flat, indent=2)
     else:
-        env.stdout.writelines(f"{key}={value}\n" for key, value in flat.items())
+        ctx.stdout.writelines(f"{key}={value}\n" for key, value in flat.items())
     return OK
 
 
-def run_get(opts: ConfigOptions, env: Env) -> int:
+def run_get(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import keys, store
 
     key = keys.check_key(opts.key or "")
@@ -231,22 +231,22 @@ def run_get(opts: ConfigOptions, env: Env) -> int:
         value = data.get(key)
         where = "the config file"
     else:
-        name = _profile_name(env, data, must_exist=True)
+        name = _profile_name(ctx, data, must_exist=True)
         value = store.profiles(data).get(name, {}).get(key)
         where = f"profile {name!r}"
     if value is None:
         raise NotFound(f"{key} is not set in {where}")
-    env.stdout.write(keys.display(key, value) + "\n")
+    ctx.stdout.write(keys.display(key, value) + "\n")
     return OK
 
 
-def run_set(opts: ConfigOptions, env: Env) -> int:
+def run_set(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path, keys, store
 
     key = keys.check_key(opts.key or "")
     raw = opts.value or ""
     if raw == "-":
-        raw = env.stdin.read().strip()
+        raw = ctx.stdin.read().strip()
     value = keys.validate(key, raw)
     path = config_path()
     with store.transaction(path) as data:  # a file that does not parse stops us here, untouched
@@ -256,15 +256,15 @@ def run_set(opts: ConfigOptions, env: Env) -> int:
                 raise UsageError(f"no profile named {value!r}; known profiles: {', '.join(sorted(known)) or 'none'}")
             data[key] = value
         else:
-            name = _profile_name(env, data, must_exist=False)
+            name = _profile_name(ctx, data, must_exist=False)
             profile = data.setdefault("profiles", {}).setdefault(name, {})
             profile[key] = value
             if key == "private_key" and "token" in profile:
-                env.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
+                ctx.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
     return OK
 
 
-def run_unset(opts: ConfigOptions, env: Env) -> int:
+def run_unset(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path, keys, store
 
     key = keys.check_key(opts.key or "")
@@ -273,7 +273,7 @@ def run_unset(opts: ConfigOptions, env: Env) -> int:
         if key in keys.TOP_KEYS:
             target = data
         else:
-            name = _profile_name(env, data, must_exist=True)
+            name = _profile_name(ctx, data, must_exist=True)
             target = store.profiles(data).get(name, {})
         if key not in target:
             return OK  # already unset: nothing to write
@@ -282,12 +282,12 @@ def run_unset(opts: ConfigOptions, env: Env) -> int:
             from cobrowse_cli.config.profiles import drop_if_empty
 
             if drop_if_empty(data, name):
-                env.stderr.write(f"profile {name!r} is now empty and was removed\n")
+                ctx.stderr.write(f"profile {name!r} is now empty and was removed\n")
     return OK
 
 
-def run_path(opts: ConfigOptions, env: Env) -> int:
+def run_path(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path
 
-    env.stdout.write(f"{config_path()}\n")
+    ctx.stdout.write(f"{config_path()}\n")
     return OK

@@ -26,7 +26,7 @@ from cobrowse_cli.commands._options import (
     epilog,
 )
 from cobrowse_cli.commands._output import OutputFlags, make_writer
-from cobrowse_cli.commands._context import Env, get_env
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.commands.sessions import AgentOpt, Query, StateOpt
 from cobrowse_cli.exitcodes import UsageError
 
@@ -59,13 +59,13 @@ def session_query(sel: RecordingSelection, now: datetime):
     return query
 
 
-def select_recorded(sel: RecordingSelection, env: Env, now: datetime, *, limit: int | None = None):
+def select_recorded(sel: RecordingSelection, ctx: Context, now: datetime, *, limit: int | None = None):
     """Recorded sessions in the selection, newest first: each one re-checked by the client's query model
     (a server that ignores a parameter cannot widen it), then `recorded: true`."""
     from cobrowse_cli.client.listing import select_sessions
     from cobrowse_cli.commands.sessions import print_notes
 
-    selection = select_sessions(env.client(), session_query(sel, now), now=now)
+    selection = select_sessions(ctx.client(), session_query(sel, now), now=now)
     found = 0
     for session in selection:
         if session.get("recorded") is True:
@@ -73,7 +73,7 @@ def select_recorded(sel: RecordingSelection, env: Env, now: datetime, *, limit: 
             found += 1
             if limit is not None and found >= limit:
                 break
-    print_notes(env, selection)
+    print_notes(ctx, selection)
 
 
 def _duration(session: dict) -> float | None:
@@ -100,9 +100,9 @@ def _outcome_columns():
 # ---- list / get -------------------------------------------------------------------------------------
 
 
-def run_list(sel: RecordingSelection, limit: int | None, output: OutputFlags, env: Env) -> int:
-    writer = make_writer(env, output, _columns())
-    rows = ({**s, "duration": _duration(s)} for s in select_recorded(sel, env, datetime.now(timezone.utc), limit=limit))
+def run_list(sel: RecordingSelection, limit: int | None, output: OutputFlags, ctx: Context) -> int:
+    writer = make_writer(ctx, output, _columns())
+    rows = ({**s, "duration": _duration(s)} for s in select_recorded(sel, ctx, datetime.now(timezone.utc), limit=limit))
     if writer.is_machine:
         writer.write_rows(rows)
         return exitcodes.OK
@@ -126,11 +126,11 @@ def _number(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
+def run_get(session_id: str, output: OutputFlags, ctx: Context) -> int:
     from cobrowse_cli.output import Column
 
     session_id = _parse.require_id(session_id)
-    recording = env.client().get_recording(session_id)
+    recording = ctx.client().get_recording(session_id)
     events = recording.get("events")
     row = {
         "id": session_id,
@@ -141,18 +141,18 @@ def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
         "actions": public_url(recording.get("actions")),
     }
     columns = [Column(k, kind="number" if k in ("size", "duration", "events") else "text") for k in row]
-    make_writer(env, output, columns).write_item(row)
+    make_writer(ctx, output, columns).write_item(row)
     return exitcodes.OK
 
 
 # ---- download / delete: choosing ids -------------------------------------------------------------------
 
 
-def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, env: Env, *, verb: str) -> tuple[list[str], list[str]]:
+def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, ctx: Context, *, verb: str) -> tuple[list[str], list[str]]:
     """The session ids to act on (distinct, in order) and a preview of them for a confirmation."""
     ids = [_parse.require_id(i) for i in ids]
     if from_stdin:
-        for line in env.stdin:
+        for line in ctx.stdin:
             line = line.strip()
             if line and not line.startswith("#"):
                 ids.append(_parse.require_id(line))
@@ -160,7 +160,7 @@ def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, env: Env, *,
         raise UsageError("give either session ids or a selection (--filter/--state/--older-than/...), not both")
     preview: list[str] = []
     if sel.given:
-        for session in select_recorded(sel, env, datetime.now(timezone.utc)):
+        for session in select_recorded(sel, ctx, datetime.now(timezone.utc)):
             ids.append(session["id"])
             if len(preview) < PREVIEW:
                 custom = session.get("custom_data") if isinstance(session.get("custom_data"), dict) else {}
@@ -216,7 +216,7 @@ class DownloadOptions:
     fsync: bool = False
 
 
-def run_download(opts: DownloadOptions, env: Env) -> int:
+def run_download(opts: DownloadOptions, ctx: Context) -> int:
     import os
     import time
     from pathlib import Path
@@ -233,10 +233,10 @@ def run_download(opts: DownloadOptions, env: Env) -> int:
         raise UsageError(f"--dir {opts.directory}: {e.strerror or e}") from None
     if not os.access(directory, os.W_OK):
         raise UsageError(f"--dir {opts.directory}: not writable")
-    ids, _ = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="download")
-    writer = make_writer(env, opts.output, _outcome_columns())
-    client = env.client()
-    fetcher = MediaFetcher(env.connect().api, idle_timeout=idle, max_connections=opts.concurrency)
+    ids, _ = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="download")
+    writer = make_writer(ctx, opts.output, _outcome_columns())
+    client = ctx.client()
+    fetcher = MediaFetcher(ctx.connect().api, idle_timeout=idle, max_connections=opts.concurrency)
     counts: dict[str, int] = {}
     stopped: list[Exception] = []
     started = time.monotonic()
@@ -268,20 +268,20 @@ class DeleteOptions:
     output: OutputFlags = field(default_factory=OutputFlags)
 
 
-def _confirm(env: Env, count: int, preview: list[str]) -> None:
+def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
     if count == 0:
         return
-    if not (env.stdin.isatty() and env.stderr.isatty()):
+    if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
         raise UsageError(f"refusing to delete {count} recording(s) without confirmation: not a terminal; pass --yes")
     more = f"  … and {count - len(preview)} more (--dry-run lists them all)\n" if count > len(preview) else ""
-    env.stderr.write("".join(f"  {line}\n" for line in preview) + more)
+    ctx.stderr.write("".join(f"  {line}\n" for line in preview) + more)
     answer = typer.prompt(f"Delete {count} recording(s)? This cannot be undone. [y/N]", default="n",
                           show_default=False, err=True)
     if answer.strip().lower() not in ("y", "yes"):
         raise exitcodes.CLIError("aborted: nothing was deleted", exitcodes.INTERRUPTED)
 
 
-def run_delete(opts: DeleteOptions, env: Env) -> int:
+def run_delete(opts: DeleteOptions, ctx: Context) -> int:
     import time
 
     from cobrowse_cli.client.recordings import WOULD_DELETE, Outcome, delete_recordings
@@ -289,18 +289,18 @@ def run_delete(opts: DeleteOptions, env: Env) -> int:
     _check_concurrency(opts.concurrency)
     if opts.from_stdin and not (opts.yes or opts.dry_run):
         raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
-    ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="delete")
-    writer = make_writer(env, opts.output, _outcome_columns())
+    ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete")
+    writer = make_writer(ctx, opts.output, _outcome_columns())
     if opts.dry_run:
         writer.write_rows(Outcome(i, WOULD_DELETE).as_row() for i in ids)
         writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
         return exitcodes.OK
     if not opts.yes:
-        _confirm(env, len(ids), preview)
+        _confirm(ctx, len(ids), preview)
     counts: dict[str, int] = {}
     stopped: list[Exception] = []
     started = time.monotonic()
-    outcomes = delete_recordings(env.client(), ids, concurrency=opts.concurrency, stopped=stopped)
+    outcomes = delete_recordings(ctx.client(), ids, concurrency=opts.concurrency, stopped=stopped)
     writer.write_rows(_report(writer, outcomes, counts))
     return _finish(writer, counts, len(ids), started, stopped)
 
@@ -337,7 +337,7 @@ def register(root: typer.Typer) -> None:
             raise UsageError("--all and --limit cannot be used together")
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         n = None if all_ else _parse.parse_limit(limit if limit is not None else DEFAULT_LIMIT)
-        raise typer.Exit(run_list(sel, n, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_list(sel, n, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings get SESSION_ID --json"))
     def get(
@@ -346,7 +346,7 @@ def register(root: typer.Typer) -> None:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show a recording's metadata: size, duration, event count (media URLs without their signature)."""
-        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings download SESSION_ID --dir ./recordings",
                                "cobrowse recordings download --agent all --activated-after 1d --dir ./recordings --ndjson",
@@ -370,7 +370,7 @@ def register(root: typer.Typer) -> None:
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         opts = DownloadOptions(ids or [], stdin, sel, dir, concurrency, idle_timeout,
                                OutputFlags(json, fields, ndjson, csv, quiet, columns), fsync)
-        raise typer.Exit(run_download(opts, get_env(ctx)))
+        raise typer.Exit(run_download(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings delete SESSION_ID --yes",
                                "cobrowse recordings delete --agent all --older-than 90d --dry-run",
@@ -392,4 +392,4 @@ def register(root: typer.Typer) -> None:
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         opts = DeleteOptions(ids or [], stdin, sel, dry_run, yes, concurrency,
                              OutputFlags(json, fields, ndjson, csv, quiet, columns))
-        raise typer.Exit(run_delete(opts, get_env(ctx)))
+        raise typer.Exit(run_delete(opts, get_context(ctx)))

@@ -12,7 +12,7 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands._options import epilog
-from cobrowse_cli.commands._context import Env, get_env
+from cobrowse_cli.commands._context import Context, get_context
 
 MAX_TTL = 86_400
 
@@ -103,7 +103,7 @@ def register(root: typer.Typer) -> None:
         opts = ServeOptions(host, port, state_dir, sessions, active, devices, seed, busy, inactivity_timeout,
                             pending_timeout, authorizing_timeout, latency, error_rate, error_status, rate_limit,
                             drop_rate, drop_when, fault_seed, allow_remote, log_level, variant or [])
-        raise typer.Exit(run_serve(opts, get_env(ctx)))
+        raise typer.Exit(run_serve(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse sandbox token --state-dir ./sb", "cobrowse sandbox token --state-dir ./sb --role administrator --ttl 600", "cobrowse sandbox token --state-dir ./sb --expired"))
     def token(
@@ -119,10 +119,10 @@ def register(root: typer.Typer) -> None:
         expired: Annotated[bool, typer.Option("--expired", help="Mint a token that expired an hour ago.")] = False,
     ) -> None:
         """Print a token that a sandbox serving --state-dir accepts."""
-        raise typer.Exit(run_token(TokenOptions(state_dir, role, sub, name, ttl, expired), get_env(ctx)))
+        raise typer.Exit(run_token(TokenOptions(state_dir, role, sub, name, ttl, expired), get_context(ctx)))
 
 
-def run_serve(opts: ServeOptions, env: Env) -> int:
+def run_serve(opts: ServeOptions, ctx: Context) -> int:
     from cobrowse_cli.sandbox.errors import ApiError
     from cobrowse_cli.sandbox.faults import FaultConfig
     from cobrowse_cli.sandbox.seed import SeedParams
@@ -163,7 +163,7 @@ def run_serve(opts: ServeOptions, env: Env) -> int:
     return exitcodes.OK
 
 
-def run_token(opts: TokenOptions, env: Env) -> int:
+def run_token(opts: TokenOptions, ctx: Context) -> int:
     if not opts.state_dir:
         raise exitcodes.UsageError(
             "--state-dir is required: tokens are signed with the key the sandbox keeps there "
@@ -174,5 +174,5 @@ def run_token(opts: TokenOptions, env: Env) -> int:
     from cobrowse_cli.sandbox.auth import load_or_create_keys, mint_token
 
     keys = load_or_create_keys(opts.state_dir)
-    env.stdout.write(mint_token(keys, sub=opts.sub, role=opts.role, ttl=opts.ttl, name=opts.name, expired=opts.expired) + "\n")
+    ctx.stdout.write(mint_token(keys, sub=opts.sub, role=opts.role, ttl=opts.ttl, name=opts.name, expired=opts.expired) + "\n")
     return exitcodes.OK

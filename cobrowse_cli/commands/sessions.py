@@ -23,7 +23,7 @@ from cobrowse_cli.commands._options import (
     epilog,
 )
 from cobrowse_cli.commands._output import OutputFlags, make_writer, scope_hint
-from cobrowse_cli.commands._context import Env, get_env
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 DEFAULT_LIMIT = 100
@@ -79,10 +79,10 @@ class Query:
         )
 
 
-def print_notes(env: Env, selection) -> None:
+def print_notes(ctx: Context, selection) -> None:
     """What the server got wrong (items outside the selection) and an --agent that matched nobody."""
-    for line in selection.notes(debug=env.globals.debug):
-        env.warn(line)
+    for line in selection.notes(debug=ctx.globals.debug):
+        ctx.warn(line)
 
 
 # ---- list -------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ class ListOptions:
     output: OutputFlags = field(default_factory=OutputFlags)
 
 
-def run_list(opts: ListOptions, env: Env) -> int:
+def run_list(opts: ListOptions, ctx: Context) -> int:
     from cobrowse_cli.client.listing import select_sessions
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
@@ -104,8 +104,8 @@ def run_list(opts: ListOptions, env: Env) -> int:
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
-    client = env.client()
+    writer = make_writer(ctx, opts.output, session_columns(), known=SESSION_FIELDS)
+    client = ctx.client()
     if writer.is_machine:  # streamed as pages arrive
         selection = select_sessions(client, query, limit=limit)
         shown = writer.write_rows(selection)
@@ -114,9 +114,9 @@ def run_list(opts: ListOptions, env: Env) -> int:
             selection = select_sessions(client, query, limit=limit, on_page=advance)
             rows = list(selection)
         shown = writer.write_rows(rows)
-    print_notes(env, selection)
+    print_notes(ctx, selection)
     if opts.query.agent is None:
-        scope_hint(env, shown)
+        scope_hint(ctx, shown)
     return exitcodes.OK
 
 
@@ -129,12 +129,12 @@ class GetOptions:
     output: OutputFlags = field(default_factory=OutputFlags)
 
 
-def run_get(opts: GetOptions, env: Env) -> int:
+def run_get(opts: GetOptions, ctx: Context) -> int:
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     session_id = _parse.require_id(opts.id)  # bad input is a usage error before any auth or network
-    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
-    writer.write_item(env.client().get_session(session_id))
+    writer = make_writer(ctx, opts.output, session_columns(), known=SESSION_FIELDS)
+    writer.write_item(ctx.client().get_session(session_id))
     return exitcodes.OK
 
 
@@ -147,7 +147,7 @@ class UpdateOptions:
     output: OutputFlags = field(default_factory=OutputFlags)
 
 
-def run_update(opts: UpdateOptions, env: Env) -> int:
+def run_update(opts: UpdateOptions, ctx: Context) -> int:
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     changes: dict = {}
@@ -161,8 +161,8 @@ def run_update(opts: UpdateOptions, env: Env) -> int:
     if not changes:
         raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
     session_id = _parse.require_id(opts.id)
-    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
-    writer.write_item(env.client().update_session(session_id, changes))
+    writer = make_writer(ctx, opts.output, session_columns(), known=SESSION_FIELDS)
+    writer.write_item(ctx.client().update_session(session_id, changes))
     return exitcodes.OK
 
 
@@ -182,21 +182,21 @@ class OpenOptions:
     end_action: str | None = None
 
 
-def run_open(opts: OpenOptions, env: Env) -> int:
+def run_open(opts: OpenOptions, ctx: Context) -> int:
     session_id = _parse.require_id(opts.id)
     web, with_token, end_action = opts.web, opts.with_token, opts.end_action
-    settings = env.connect()
-    session = env.client().get_session(session_id)  # fails clearly on an unknown id
+    settings = ctx.connect()
+    session = ctx.client().get_session(session_id)  # fails clearly on an unknown id
     if web:
         import webbrowser
 
         # The browser needs the token to sign the agent in; it goes to the browser, never to stdout.
         if not webbrowser.open(agent_url(settings.api, session["id"], token=settings.token(), end_action=end_action)):
             raise exitcodes.CLIError("could not open a browser here; print the URL instead (add --with-token to sign in)")
-        env.stderr.write(f"Opened session {session['id']} in your browser.\n")
+        ctx.stderr.write(f"Opened session {session['id']} in your browser.\n")
         return exitcodes.OK
     token = settings.token() if with_token else None
-    env.stdout.write(agent_url(settings.api, session["id"], token=token, end_action=end_action) + "\n")
+    ctx.stdout.write(agent_url(settings.api, session["id"], token=token, end_action=end_action) + "\n")
     return exitcodes.OK
 
 
@@ -233,7 +233,7 @@ def register(root: typer.Typer) -> None:
             all=all_,
             output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
         )
-        raise typer.Exit(run_list(opts, get_env(ctx)))
+        raise typer.Exit(run_list(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse sessions get 123456", "cobrowse sessions get SESSION_ID --json=state,agent"))
     def get(
@@ -243,7 +243,7 @@ def register(root: typer.Typer) -> None:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show one session, by id or 6-digit code."""
-        raise typer.Exit(run_get(GetOptions(id_or_code, OutputFlags(json, fields, ndjson, csv, quiet, columns)), get_env(ctx)))
+        raise typer.Exit(run_get(GetOptions(id_or_code, OutputFlags(json, fields, ndjson, csv, quiet, columns)), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse sessions update SESSION_ID --custom-data ticket=T-1 --custom-data old_key="))
     def update(
@@ -259,7 +259,7 @@ def register(root: typer.Typer) -> None:
         """Change a session's custom_data (merged), remote control or full-device request."""
         opts = UpdateOptions(id, custom_data or [], remote_control, full_device,
                              OutputFlags(json, fields, ndjson, csv, quiet, columns))
-        raise typer.Exit(run_update(opts, get_env(ctx)))
+        raise typer.Exit(run_update(opts, get_context(ctx)))
 
     register_end(app)
 
@@ -274,6 +274,6 @@ def register(root: typer.Typer) -> None:
         """Print (or open with --web) the agent URL that joins a session."""
         if end_action is not None and end_action not in ("dashboard", "none", "code"):
             raise UsageError(f"invalid --end-action {end_action!r}: expected dashboard, none or code")
-        raise typer.Exit(run_open(OpenOptions(id, web, with_token, end_action), get_env(ctx)))
+        raise typer.Exit(run_open(OpenOptions(id, web, with_token, end_action), get_context(ctx)))
 
     add_session_watch(app)
