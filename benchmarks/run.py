@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (CI smoke, < 2 min)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--json", metavar="FILE", help="also write the rows (with raw numbers) as JSON")
+    parser.add_argument("--rounds", type=int, help="start-up rounds (default 5 quick, 11 full; the test suite's smoke run uses 1)")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for section in chosen:
                 try:
-                    new_rows, new_notes = run_section(section, sandbox, home, quick=args.quick)
+                    new_rows, new_notes = run_section(section, sandbox, home, quick=args.quick, rounds=args.rounds)
                 except Exception as e:  # noqa: BLE001 - one broken section must not hide the others
                     failed = True
                     new_rows, new_notes = [Row(section, "(section failed)", f"{type(e).__name__}: {e}", result="n/a")], []
@@ -77,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def run_section(section: str, sandbox: Sandbox, home: Path, *, quick: bool) -> tuple[list[Row], list[str]]:
+def run_section(section: str, sandbox: Sandbox, home: Path, *, quick: bool,
+                rounds: int | None = None) -> tuple[list[Row], list[str]]:
     if section == "startup":
         import bench_startup
 
-        rows = bench_startup.run(sandbox, home, rounds=5 if quick else 11)
+        rows = bench_startup.run(sandbox, home, rounds=rounds or (5 if quick else 11))
         return rows, [bench_startup.format_profiles(bench_startup.import_profiles(sandbox, home))]
     if section == "scale":
         import bench_scale

@@ -3,44 +3,139 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cobrowse_cli"
 
-# layer -> layers it must never import (the sandbox and the client share no code: a shared bug would pass)
-FORBIDDEN = {
-    "client": {"commands", "output", "sandbox", "config", "watch"},
-    "sandbox": {"client", "commands", "config", "watch", "output", "timeutil"},
-    "output": {"client", "sandbox", "commands"},
-    "config": {"client", "commands", "output", "sandbox", "watch"},
-    "watch": {"commands", "sandbox"},
-}
 HEAVY = ("httpx", "rich", "jwt", "cryptography", "websockets", "cbor2", "starlette", "uvicorn", "orjson")
+ROOT = PACKAGE.parent
 
 
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+def test_import_linter_contracts_hold():
+    """The layers and forbidden imports in pyproject.toml [tool.importlinter] (every static import form)."""
+    result = _lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_import_directions(layer):
+def test_no_string_import_breaks_a_contract():
+    """importlib.import_module("...") / __import__("...") are invisible to import-linter: checked here."""
+    assert string_import_offenders(PACKAGE) == []
+
+
+VIOLATIONS = {  # file to append to -> an import that breaks a rule
+    "client/query.py": "from cobrowse_cli import commands\n",
+    "output/cells.py": "import cobrowse_cli.sandbox.store\n",
+    "config/store.py": "from ..watch import feed\n",
+    "sandbox/store.py": "def _late():\n    from cobrowse_cli.client.query import Query\n",
+    "watch/feed.py": "import importlib\nimportlib.import_module(\"cobrowse_cli.commands.watch\")\n",
+    "output/table.py": "from importlib import import_module\nimport_module(\".sandbox.store\", \"cobrowse_cli\")\n",
+    "client/paging.py": "__import__(f\"cobrowse_cli.output.{name}\")\n",
+}
+
+
+@pytest.mark.parametrize("path", sorted(VIOLATIONS))
+def test_each_import_form_that_breaks_a_rule_fails(tmp_path, path):
+    """A copy of the package with one violation added: import-linter or the string-import pass catches it."""
+    shutil.copytree(PACKAGE, tmp_path / "cobrowse_cli", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / "cobrowse_cli" / path
+    target.write_text(target.read_text() + "\n" + VIOLATIONS[path])
+    layer = path.split("/")[0]
+    strings = string_import_offenders(tmp_path / "cobrowse_cli")
+    lint = _lint_imports(tmp_path)
+    if "import_module" in VIOLATIONS[path] or "__import__" in VIOLATIONS[path]:
+        assert lint.returncode == 0, lint.stdout  # invisible to import-linter: the reason the AST pass exists
+        assert len(strings) == 1 and strings[0].startswith(f"{layer}/"), strings
+    else:
+        assert strings == []
+        assert lint.returncode != 0 and "BROKEN" in lint.stdout, lint.stdout
+        assert f"cobrowse_cli.{layer}" in lint.stdout, lint.stdout
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """lint-imports on the package under `root` (PYTHONPATH wins over the editable install)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
+    return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+
+
+def string_import_offenders(package: Path) -> list[str]:
+    """`path: target` for each string import that a [tool.importlinter] contract forbids, or that names no
+    module statically (an f-string must at least fix the package it imports from)."""
+    config = tomllib.loads((package.parent / "pyproject.toml").read_text())["tool"]["importlinter"]
     offenders = []
-    for path in sorted((PACKAGE / layer).rglob("*.py")):
-        for name in _imports(path):
-            parts = name.split(".")
-            if parts[0] == "cobrowse_cli" and len(parts) > 1 and parts[1] in FORBIDDEN[layer]:
-                offenders.append(f"{path.relative_to(PACKAGE)} imports {name}")
-    assert not offenders, "\n".join(offenders)
+    for path in sorted(package.rglob("*.py")):
+        source = "cobrowse_cli." + ".".join(path.relative_to(package).with_suffix("").parts)
+        for target in _string_imports(ast.parse(path.read_text(), str(path)), source):
+            rel = path.relative_to(package).as_posix()
+            if target is None:
+                offenders.append(f"{rel}: an import by a name no one can check")
+            elif _forbidden(config, source.removesuffix(".__init__"), target):
+                offenders.append(f"{rel}: {target}")
+    return offenders
+
+
+def _string_imports(tree: ast.AST, source: str):
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and _is_import_call(node.func)):
+            continue
+        name = _static_prefix(node.args[0])
+        if name is None:
+            yield None
+            continue
+        if name.startswith("."):  # import_module(".x", "cobrowse_cli.pkg")
+            anchor = _static_prefix(node.args[1]) if len(node.args) > 1 else None
+            anchor = anchor or next((_static_prefix(k.value) for k in node.keywords if k.arg == "package"), None)
+            if anchor is None:
+                yield None
+                continue
+            name = anchor + name
+        if name.split(".")[0] == "cobrowse_cli":
+            yield name.rstrip(".")
+
+
+def _is_import_call(func: ast.expr) -> bool:
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    return name in ("import_module", "__import__")
+
+
+def _static_prefix(node: ast.expr) -> str | None:
+    """The module name, or the literal part before the first placeholder of an f-string."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        prefix = node.values[0].value
+        return prefix if prefix.count(".") >= 1 else None
+    return None
+
+
+def _forbidden(config: dict, source: str, target: str) -> bool:
+    def within(module: str, package: str) -> bool:
+        return module == package or module.startswith(package + ".")
+
+    for contract in config["contracts"]:
+        if contract["type"] == "forbidden":
+            if any(within(source, s) for s in contract["source_modules"]) and \
+                    any(within(target, f) or within(f, target) for f in contract["forbidden_modules"]):
+                return True
+        elif contract["type"] == "layers":
+            rank = {}
+            for i, layer in enumerate(contract["layers"]):
+                for name in layer.replace(":", "|").split("|"):
+                    rank[f"{contract['containers'][0]}.{name.strip()}"] = i
+            src = next((r for m, r in rank.items() if within(source, m)), None)
+            dst = next((r for m, r in rank.items() if within(target, m) or within(m, target)), None)
+            if src is not None and dst is not None and dst < src:
+                return True
+    return False
 
 
 def test_building_every_command_imports_no_heavy_module():

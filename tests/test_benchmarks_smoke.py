@@ -18,7 +18,7 @@ SDK = REPO / "tests" / "conformance" / "node_modules" / "cobrowse-agent-sdk" / "
 
 def test_quick_startup_section_prints_the_table():
     res = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--only", "startup"],
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--only", "startup", "--rounds", "1"],
         capture_output=True, text=True, timeout=180,
     )
     assert res.returncode == 0, res.stderr

@@ -9,18 +9,15 @@ match, after relative times ("3m ago") and timestamps are normalised.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
-import select
 import shutil
-import struct
-import subprocess
 import sys
-import termios
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python tests/test_readme.py --update` too
+from tests.support.pty import run_on_pty  # noqa: E402
 
 WIDTH = 110
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -64,35 +61,8 @@ def run_in_pty(command: str, env: dict, width: int = WIDTH) -> tuple[str, str]:
     relative order is not observable: `interleaves` checks the README against any order that keeps
     each stream's own order.
     """
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
-    proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
-                            env=env, close_fds=True)
-    os.close(slave)
-    out: list[bytes] = []
-    err: list[bytes] = []
-    open_fds = {master: out, proc.stderr.fileno(): err}
-    while open_fds:
-        ready, _, _ = select.select(list(open_fds), [], [], 120)
-        if not ready:
-            break
-        for fd in ready:
-            try:
-                data = os.read(fd, 65536)
-            except OSError:  # EIO: the pty's other side closed
-                data = b""
-            if data:
-                open_fds[fd].append(data)
-            else:
-                del open_fds[fd]
-    proc.wait(timeout=120)
-    os.close(master)
-    proc.stderr.close()
-
-    def text(chunks: list[bytes]) -> str:
-        return b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
-
-    return text(out), text(err)
+    screen = run_on_pty(["bash", "-c", command], env, tty_stdin=False, width=width, timeout=120)
+    return screen.out, screen.err
 
 
 def interleaves(expected: list[str], out: list[str], err: list[str]) -> bool:

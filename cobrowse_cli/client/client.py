@@ -99,7 +99,7 @@ class Client:
         self.deadline = deadline
         self.budget = budget if budget is not None else deadline * BUDGET_FACTOR
         self.max_body = max_body
-        self._sleep: Callable[[float], None] = time.sleep  # replaceable in tests
+        self._sleep: Callable[[float], None] = retry.sleep  # replaceable in tests
         try:
             self._http = httpx.Client(
                 timeout=timeout,

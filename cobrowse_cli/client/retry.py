@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_AFTER_CAP = 60.0
+sleep = time.sleep  # the one wait between attempts; tests replace it (tests/support/cli.py)
 
 
 def retry_status(method: str, status: int) -> bool:

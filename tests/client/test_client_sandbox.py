@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import random
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -24,6 +22,7 @@ from cobrowse_cli.client import (
     ServerError,
     TokenExpiredError,
 )
+from tests.support.stub import Quiet, StubServer
 
 FAST = {"backoff": 0.001, "max_backoff": 0.01}  # retries without slowing the suite
 
@@ -143,24 +142,25 @@ def test_post_is_never_retried_after_it_was_sent(sandbox):
 def test_429_honours_retry_after(sandbox):
     sandbox.faults(rate_limit=1, retry_after=1)
     log = io.StringIO()
+    waits: list[float] = []
     with _client(sandbox, debug=log) as c:
+        c._sleep = lambda s: (waits.append(s), time.sleep(s))  # the sandbox's window is real time: really wait
         c.me()  # uses the one request of this second
-        started = time.monotonic()
         c.me()  # 429 Retry-After: 1, then succeeds
-        elapsed = time.monotonic() - started
-    assert 0.9 <= elapsed < 3.0
+    assert waits == [1.0]
     assert _requests(sandbox, "GET", "/api/1/users/me") == {"200": 2, "429": 1}
     assert "retrying in 1.0s after 429" in log.getvalue()
 
 
 def test_429_with_a_long_retry_after_fails_at_once(sandbox):
     sandbox.faults(rate_limit=1, retry_after=120)
+    waits: list[float] = []
     with _client(sandbox) as c:
+        c._sleep = waits.append
         c.me()
-        started = time.monotonic()
         with pytest.raises(RateLimitedError) as e:
             c.me()
-    assert time.monotonic() - started < 1.0
+    assert waits == []  # no wait at all
     assert e.value.status == 429 and e.value.retry_after == 120 and "retry after 120 s" in str(e.value)
 
 
@@ -234,34 +234,19 @@ def test_connect_errors_are_retried_even_for_post_then_reported():
     assert log.getvalue().count("> POST ") == 3
 
 
-class _HeaderEcho(BaseHTTPRequestHandler):
-    seen: list[dict] = []
-
+class _HeaderEcho(Quiet):
     def do_GET(self):  # noqa: N802
-        self.seen.append(dict(self.headers))
-        body = b"[]"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.server.hits.append(dict(self.headers))
+        self.answer(200, "application/json", b"[]")
 
 
 def test_header_set_and_token_callable_evaluated_per_request():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HeaderEcho)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     tokens = iter(["one", "two"])
-    try:
-        with Client(f"http://127.0.0.1:{server.server_address[1]}", token=lambda: next(tokens), license="LIC") as c:
+    with StubServer(_HeaderEcho) as server:
+        with Client(server.url, token=lambda: next(tokens), license="LIC") as c:
             c.list_sessions()
             c.list_devices()
-    finally:
-        server.shutdown()
-        server.server_close()
-    first, second = ({k.lower(): v for k, v in h.items()} for h in _HeaderEcho.seen[-2:])
+    first, second = ({k.lower(): v for k, v in h.items()} for h in server.hits[-2:])
     assert first["content-type"] == "application/json"
     assert first["x-cobrowseapiversion"] == "1.2.0" and first["x-cobrowseplatform"] == "cobrowse-cli"
     assert first["x-cobrowsesdkversion"] == __version__ and first["user-agent"] == f"cobrowse-cli/{__version__}"
@@ -282,10 +267,11 @@ def test_raw_request_for_the_api_command(sandbox):
 
 def test_read_timeout_is_retried_then_a_network_error(sandbox):
     sandbox.faults(latency_ms=400)
-    started = time.monotonic()
+    waits: list[float] = []
     with _client(sandbox, timeout=0.1, retries=1) as c, pytest.raises(NetworkError, match="no answer from .* in time after 2 attempts"):
+        c._sleep = waits.append
         c.me()
-    assert time.monotonic() - started < 1.5
+    assert len(waits) == 1 and waits[0] <= FAST["max_backoff"]  # one short backoff, not the 400 ms answer
 
 
 def test_importing_errors_stays_light():

@@ -4,13 +4,12 @@ local http.server on 127.0.0.1, and the plain-http refusal (which must happen be
 from __future__ import annotations
 
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from cobrowse_cli.client import Client, InsecureTransportError, InvalidResponseError, ServerError
+from tests.support.stub import Routes, StubServer
 
 HUGE_HTML = "<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 20000 + "</body></html>"
 ROUTES = {
@@ -22,36 +21,15 @@ ROUTES = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self):  # noqa: N802 - http.server naming
-        self.hits.append(self.path)
-        status, ctype, body = ROUTES.get(self.path.split("?")[0], (500, "text/plain", "no route"))
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def odd_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with StubServer(Routes, routes=ROUTES) as server:
+        yield server
 
 
 @pytest.fixture
 def client(odd_server):
-    with Client(odd_server, token="t", retries=1, backoff=0.001) as c:
+    with Client(odd_server.url, token="t", retries=1, backoff=0.001) as c:
         yield c
 
 
@@ -78,13 +56,13 @@ def test_html_404_is_not_mistaken_for_an_unknown_id(client):
         client.get_device("x")
 
 
-def test_huge_html_gateway_page_is_a_short_server_error_after_retrying(client):
-    before = len(_Handler.hits)
+def test_huge_html_gateway_page_is_a_short_server_error_after_retrying(client, odd_server):
+    before = len(odd_server.hits)
     with pytest.raises(ServerError) as e:
         client.list_devices()
     assert e.value.status == 502 and "502 Bad Gateway" in str(e.value)
     assert len(str(e.value)) < 200
-    assert len(_Handler.hits) - before == 2  # retries=1: one retry of a GET
+    assert len(odd_server.hits) - before == 2  # retries=1: one retry of a GET
 
 
 class _Spy(httpx.BaseTransport):

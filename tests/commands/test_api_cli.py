@@ -1,6 +1,8 @@
-"""`cobrowse api METHOD PATH` end to end: the installed CLI against a real sandbox process.
+"""`cobrowse api METHOD PATH` end to end: the CLI against a real sandbox process.
 
-The expected data is read from the sandbox with urllib (sandbox.api), never through our client.
+The expected data is read from the sandbox with urllib (sandbox.api), never through our client. The CLI
+runs in-process (`cli_in_process`): no test here is about a signal, a pipe or start-up; the terminal test
+at the end runs a real process on a pty.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import pytest
 
 from cobrowse_cli.commands.api import ApiOptions, run
 from cobrowse_cli.commands._context import Context
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    return cli_in_process
 
 
 def _requests(sandbox, method: str, path: str) -> dict[str, int]:

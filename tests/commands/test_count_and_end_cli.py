@@ -146,31 +146,12 @@ def test_no_tty_means_no_prompt(cli, sandbox, one_line_error):
 
 def _run_on_a_terminal(sandbox, home, args, answer: str) -> tuple[int, str]:
     """Run the CLI on a pseudo-terminal (stdin and stderr are TTYs) and answer its prompt."""
-    import os
-    import pty
-    import select
-
-    from tests.helpers import COBROWSE, isolated_env
+    from tests.support.cli import COBROWSE, isolated_env
+    from tests.support.pty import run_on_pty
 
     env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(COBROWSE, [COBROWSE, *args], env)
-    out, answered, deadline = b"", False, time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            if not answered and b"[y/N]" in out:
-                os.write(fd, answer.encode() + b"\n")
-                answered = True
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+    screen = run_on_pty([COBROWSE, *args], env, answers=[("[y/N]:", answer)], timeout=60)
+    return screen.code, screen.out
 
 
 def test_terminal_confirmation_shows_the_selection_and_respects_the_answer(sandbox, home):

@@ -1,4 +1,7 @@
-"""`cobrowse sessions …` end to end: the installed CLI against a real sandbox process."""
+"""`cobrowse sessions …` end to end: the CLI against a real sandbox process.
+
+The CLI runs in-process (`cli_in_process`) except where a real process is the point (the closed pipe).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,11 @@ import io
 import json
 
 import pytest
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    return cli_in_process
 
 
 def _truth_ids(sandbox, state="active"):

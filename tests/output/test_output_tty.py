@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
-import select
 import subprocess
 import sys
 import textwrap
@@ -12,6 +10,7 @@ import textwrap
 import pytest
 
 from cobrowse_cli.output import Column, OutputOptions, Writer
+from tests.support.pty import run_on_pty
 
 from .conftest import NOW, SESSION_COLUMNS, PipeStream, TTYStream, make_session
 
@@ -120,29 +119,11 @@ PTY_SCRIPT = textwrap.dedent(
 
 def run_in_pty(no_color: bool, env_extra: dict | None = None) -> str:
     """Run a Writer in a child whose stdout is a real pseudo-terminal; return what the terminal got."""
-    leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE")}
     env.update({"TERM": "xterm-256color", "COLUMNS": "100", **(env_extra or {})})
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PTY_SCRIPT % no_color], stdout=follower, stderr=subprocess.PIPE, env=env
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([leader], [], [], 10)
-        if not ready:
-            break
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    assert proc.wait(timeout=10) == 0, proc.stderr.read()
-    proc.stderr.close()
-    return b"".join(chunks).decode()
+    screen = run_on_pty([sys.executable, "-c", PTY_SCRIPT % no_color], env, tty_stdin=False, timeout=10)
+    assert screen.code == 0, screen.err
+    return screen.out
 
 
 def test_real_pty_gets_a_coloured_table_and_a_pipe_gets_plain_tsv():

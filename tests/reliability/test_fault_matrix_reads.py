@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 FAULTS = {
     "5xx": {"error_rate": 0.3, "error_status": 503},
     "500": {"error_rate": 0.3, "error_status": 500},
-    "429": {"rate_limit": 5},
+    "429": {"rate_limit": 2},  # the three commands run at once, so some requests share a second whatever the load
     "drop-before": {"drop_rate": 0.3, "drop_when": "before"},
     "drop-after": {"drop_rate": 0.3, "drop_when": "after"},
     "slow": {"latency_ms": 200},
@@ -36,9 +37,12 @@ def test_counts_and_listing_are_exact_under_faults(cli, many_active, fault):
     clean = cli("sessions", "list", "--agent", "all", "--state", "active", "--all", "-q")
     assert clean.code == 0 and len(clean.lines) == truth
     sandbox.faults(seed=5, **FAULTS[fault])
-    count = cli("count-active", "--json")
-    by = cli("count-active", "--by", "custom_data.cohort", "--json")
-    listed = cli("sessions", "list", "--agent", "all", "--state", "active", "--all", "-q")
+    with ThreadPoolExecutor(3) as pool:  # real processes side by side: a client under a shared limit
+        count, by, listed = pool.map(lambda args: cli(*args), [
+            ("count-active", "--json"),
+            ("count-active", "--by", "custom_data.cohort", "--json"),
+            ("sessions", "list", "--agent", "all", "--state", "active", "--all", "-q"),
+        ])
     sandbox.faults()
     statuses = sandbox.stats()["requests"]["by_status"]
     if fault != "slow":  # the fault really hit these commands, and the retries absorbed it

@@ -12,14 +12,14 @@ import os
 import socket
 import stat
 import subprocess
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from cobrowse_cli.app import run
+
+from tests.support.cli import no_backoff
+from tests.support.stub import Quiet, StubServer
 
 from .conftest import COBROWSE, Result, isolated_env, run_cli
 
@@ -182,13 +182,13 @@ def in_process(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("COBROWSE_TOKEN", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
 
-    def go(*argv: str) -> tuple[Result, float]:
+    def go(*argv: str) -> tuple[Result, list[float]]:
+        """The result, and the retry waits the client asked for (none: refused before trying)."""
         capsys.readouterr()
-        started = time.monotonic()
-        code = run(list(argv))
-        elapsed = time.monotonic() - started
+        with no_backoff() as waits:
+            code = run(list(argv))
         captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err), elapsed
+        return Result(code, captured.out, captured.err), waits
 
     return go
 
@@ -203,18 +203,18 @@ COMMANDS = [["sessions", "list"], ["count-active"], ["auth", "status"], ["sessio
 def test_plain_http_to_a_remote_host_is_refused_before_any_connection(in_process, no_remote_network, monkeypatch, api):
     monkeypatch.setenv("COBROWSE_API", api)
     for argv in COMMANDS:
-        result, elapsed = in_process(*argv)
+        result, waits = in_process(*argv)
         assert result.code == 2 and result.out == "", (argv, result)  # auth status too: a usage error like the rest
         assert result.err.strip().count("\n") == 0, (argv, result)
         assert "plain http" in result.err and "Traceback" not in result.err, (argv, result.err)
-        assert elapsed < 1.0, (argv, elapsed)
+        assert waits == [], (argv, waits)
     assert no_remote_network == [], f"connection or lookup attempted: {no_remote_network}"
 
 
 def test_plain_http_refusal_also_for_an_api_from_the_config_profile(in_process, no_remote_network, tmp_path):
     (tmp_path / "config.toml").write_text('[profiles.default]\napi = "http://192.0.2.10"\n')
-    result, elapsed = in_process("sessions", "list")
-    assert (result.code, result.out) == (2, "") and "plain http" in result.err and elapsed < 1.0
+    result, waits = in_process("sessions", "list")
+    assert (result.code, result.out) == (2, "") and "plain http" in result.err and waits == []
     assert no_remote_network == []
 
 
@@ -225,10 +225,9 @@ def test_the_network_guard_itself_catches_a_connection(in_process, no_remote_net
     assert result.code == 1 and no_remote_network, result
 
 
-class _RemoteSocketAPI(BaseHTTPRequestHandler):
+class _RemoteSocketAPI(Quiet):
     """A loopback API whose /users/me points the realtime socket at a plain-http, non-loopback host."""
 
-    protocol_version = "HTTP/1.1"
     session = {"id": "s1", "state": "active", "control_token": "ctl", "custom_data": {},
                "created": "2026-01-01T00:00:00.000Z", "activated": "2026-01-01T00:00:00.000Z",
                "updated": "2026-01-01T00:00:00.000Z"}
@@ -239,25 +238,12 @@ class _RemoteSocketAPI(BaseHTTPRequestHandler):
             body = {"id": "me", "notification_url": "http://192.0.2.10/", "notification_token": "notification-secret"}
         else:
             body = [self.session] if path == "/api/1/sessions" else self.session
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.answer(200, "application/json", json.dumps(body))
 
 
 def test_realtime_socket_is_refused_over_plain_ws_to_a_remote_host(in_process, no_remote_network, monkeypatch):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RemoteSocketAPI)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("COBROWSE_API", f"http://127.0.0.1:{server.server_address[1]}")
+    with StubServer(_RemoteSocketAPI) as server:
+        monkeypatch.setenv("COBROWSE_API", server.url)
         result, _ = in_process("sessions", "watch", "s1", "--transport", "socket", "--timeout", "2s", "--ndjson")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert no_remote_network == [], f"the socket tried {no_remote_network} (guard blocked it)"
     assert result.code == 2 and "plain" in result.err, result

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
-import threading
 import time
 import urllib.request
 
 import cbor2
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from cobrowse_cli.sandbox import realtime
 from cobrowse_cli.sandbox.auth import Verifier, load_or_create_keys
 from cobrowse_cli.sandbox.store import Store
+from tests.support.sandbox import ThreadedServer
 
 
 class Server:
@@ -42,11 +40,8 @@ class Server:
         )
         app.state.store = self.store
         app.state.auth = Verifier(load_or_create_keys(None))
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.http = ThreadedServer(app, lifespan="off")
+        self.url = self.http.url
 
     async def _drop(self, request: Request) -> JSONResponse:
         return JSONResponse({"dropped": realtime.drop_all_sockets(realtime.registry(request.app.state))})
@@ -74,16 +69,11 @@ class Server:
             return json.loads(r.read())
 
     def __enter__(self) -> "Server":
-        self.thread.start()
-        deadline = time.monotonic() + 5
-        while not self.server.started:
-            assert time.monotonic() < deadline, "in-process sandbox did not start"
-            time.sleep(0.01)
+        self.http.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
+        self.http.__exit__(*exc)
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import http.client
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 
 def test_latency_is_added_to_api_calls_only(sandbox):
-    t0 = time.monotonic()
-    sandbox.api("GET", "/api/1/devices")
-    base = time.monotonic() - t0
     sandbox.faults(latency_ms=300)
     t0 = time.monotonic()
     assert sandbox.api("GET", "/api/1/devices").status == 200
     assert time.monotonic() - t0 >= 0.3
+    sandbox.faults(latency_ms=60_000)
     t0 = time.monotonic()
-    sandbox.stats()  # the control surface is never slowed
-    assert time.monotonic() - t0 < 0.3 + base
+    sandbox.stats()  # the control surface is never slowed: a minute of latency would show, load would not
+    assert time.monotonic() - t0 < 30
 
 
 def test_error_rate_share_and_status(sandbox):
@@ -36,7 +35,8 @@ def test_error_rate_share_and_status(sandbox):
 def test_rate_limit_answers_429_with_retry_after(sandbox):
     sandbox.faults(rate_limit=5)
     token = sandbox.token()
-    results = [sandbox.api("GET", "/api/1/users/me", token=token) for _ in range(15)]
+    with ThreadPoolExecutor(15) as pool:  # all at once: the limit is hit however slow the machine is
+        results = list(pool.map(lambda _: sandbox.api("GET", "/api/1/users/me", token=token), range(15)))
     limited = [r for r in results if r.status == 429]
     assert limited and sum(r.status == 200 for r in results) >= 5
     assert limited[0].headers.get("retry-after") == "1"

@@ -1,4 +1,6 @@
-"""Session lifecycle and the server-side timeouts (shortened to fractions of a second)."""
+"""Session lifecycle and the server-side timeouts (shortened to fractions of a second), end to end: the
+running server's background task ends sessions. The exact deadlines are pinned against an injected clock
+in test_sandbox_timeouts_clock.py, so nothing here depends on how fast the machine is."""
 
 from __future__ import annotations
 
@@ -30,24 +32,18 @@ def test_inactivity_timeout_ends_an_active_session_whose_device_left(sandbox):
     created = sandbox.control("POST", "/_sandbox/sessions", {"count": 1, "state": "active", "device": dev["id"],
                                                              "agent": "agent@sandbox.test"})
     sid = created["ids"][0]
-    time.sleep(0.8)
-    assert sandbox.api("GET", f"/api/1/sessions/{sid}", token=sandbox.admin_token()).body["state"] == "active"  # device online: no timeout
-    t0 = time.monotonic()
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/offline")
     s = wait_state(sandbox, sid, "ended")
-    assert 0.4 <= time.monotonic() - t0 < 8
     assert s["ended_reason"] == "active_timeout"
     assert sandbox.stats()["ends"]["by_session"][sid] == 1
 
 
-def test_device_coming_back_in_time_keeps_the_session(sandbox):
-    sandbox.control("POST", "/_sandbox/timeouts", {"inactivity": 0.6})
+def test_device_going_offline_and_online_through_the_control_surface(sandbox):
+    sandbox.control("POST", "/_sandbox/timeouts", {"inactivity": 600})
     dev = sandbox.control("POST", "/_sandbox/devices", {"online": True})
     sid = sandbox.control("POST", "/_sandbox/sessions", {"count": 1, "state": "active", "device": dev["id"]})["ids"][0]
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/offline")
-    time.sleep(0.2)
     sandbox.control("POST", f"/_sandbox/devices/{dev['id']}/online")
-    time.sleep(0.8)
     assert sandbox.api("GET", f"/api/1/sessions/{sid}", token=sandbox.admin_token()).body["state"] == "active"
 
 
