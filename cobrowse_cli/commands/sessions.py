@@ -202,7 +202,6 @@ def run_open(opts: OpenOptions, ctx: Context) -> int:
 
 # ---- registration -----------------------------------------------------------------------------
 
-EPILOG = exitcodes.EPILOG
 
 
 def register(root: typer.Typer) -> None:
