@@ -203,7 +203,6 @@ def run_open(opts: OpenOptions, ctx: Context) -> int:
 # ---- registration -----------------------------------------------------------------------------
 
 
-
 def register(root: typer.Typer) -> None:
     from cobrowse_cli.commands.sessions_end import register_end
     from cobrowse_cli.commands.watch import add_session_watch
