@@ -80,14 +80,14 @@ def call(url: str, method: str, path: str, body: dict | None = None, token: str 
 
 def measure(url: str, token: str, transport: str, interval: str, changes: int) -> list[float]:
     from cobrowse_cli.client import Client
-    from cobrowse_cli.commands._context import Env
+    from cobrowse_cli.commands._context import Context
     from cobrowse_cli.commands.watch import WatchOptions, parse_interval, run_watch
 
     tag = f"bench-{transport}-{random.randrange(1 << 30)}"
     sid = call(url, "POST", "/_sandbox/sessions", {"count": 1, "state": "active", "agent": "agent@sandbox.test",
                                                    "custom_data": {"tag": tag}})["ids"][0]
     out = TimedLines()
-    env = Env(stdout=out, stderr=io.StringIO())
+    env = Context(stdout=out, stderr=io.StringIO())
     env._client = Client(api=url, token=token)
     opts = WatchOptions("session", filters=[f"tag={tag}"], transport=transport, interval=interval,
                         until=["custom_data.stop=yes"], timeout="10m")

@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from cobrowse_cli import __version__, argv_rules, exitcodes
-from cobrowse_cli.commands._context import Env, Globals
+from cobrowse_cli.commands._context import Context, Globals
+from cobrowse_cli.commands._options import epilog
 
 # Command name -> module exposing register(root); order is the order shown in --help.
 COMMAND_MODULES = {
@@ -54,8 +55,7 @@ _plain_required_arguments()
 app = typer.Typer(
     name="cobrowse",
     help="Support operations on the Cobrowse.io agent API: sessions, devices, live updates.",
-    epilog="Examples:\n\n  cobrowse --sandbox count-active --by agent\n\n  cobrowse sessions list --filter user_id=42 --json\n\n"
-    + exitcodes.EPILOG,
+    epilog=epilog("cobrowse --sandbox count-active --by agent", "cobrowse sessions list --filter user_id=42 --json"),
     no_args_is_help=True,
     add_completion=False,  # `cobrowse completion` prints the script; Typer's options would edit ~/.bashrc
     pretty_exceptions_enable=False,
@@ -127,7 +127,7 @@ def root(
     from cobrowse_cli.config.keys import parse_seconds
 
 
-    ctx.obj = Env(
+    ctx.obj = Context(
         Globals(
             profile=profile,
             debug=debug or _env_flag("COBROWSE_DEBUG"),
@@ -180,9 +180,9 @@ def register_commands(names: list[str] | None = None) -> typer.Typer:
             importlib.import_module(f"cobrowse_cli.commands.{COMMAND_MODULES[name]}").register(app)
     if "version" not in _registered:  # last in --help, after the command groups
         _registered.add("version")
-        app.command("version", epilog="Examples:\n\n  cobrowse version\n\n" + exitcodes.EPILOG)(version_command)
+        app.command("version", epilog=epilog("cobrowse version"))(version_command)
         app.command("help", context_settings={"ignore_unknown_options": True},
-                    epilog="Examples:\n\n  cobrowse help sessions list\n\n" + exitcodes.EPILOG)(help_command)
+                    epilog=epilog("cobrowse help sessions list"))(help_command)
     return app
 
 
@@ -202,11 +202,16 @@ def _needed_commands(args: list[str]) -> list[str] | None:
 
 def _error(message: str) -> None:
     # One line, always, and inert: a message may echo user input or a server's text.
+    from cobrowse_cli.commands._context import say_prefixed
     from cobrowse_cli.output.safety import terminal_safe
 
-    message = terminal_safe(message)
-    sys.stderr.write(f"cobrowse: {message}\n")
-    sys.stderr.flush()
+    say_prefixed(sys.stderr, terminal_safe(message))
+
+
+def _explained(e: Exception, message: str) -> str:
+    """The message with the context a command added (commands._context.explained)."""
+    prefix, suffix = getattr(e, "explained", ("", ""))
+    return f"{prefix}{message}{suffix}"
 
 
 def _quiet_broken_pipe() -> int:
@@ -256,7 +261,7 @@ def _run(typed: list[str]) -> int:
         return _quiet_broken_pipe()
     except exitcodes.CLIError as e:
         _traceback_if(debug)
-        _error(str(e))
+        _error(_explained(e, str(e)))
         return e.exit_code
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
         return _map_exception(e, debug, args, json_fields="--fields" in args and "--fields" not in typed)
@@ -268,7 +273,7 @@ def _map_exception(e: Exception, debug: bool, args: list[str], *, json_fields: b
     client_code = _client_exit_code(e)
     if client_code is not None:
         _traceback_if(debug)
-        _error(_redact(str(e)))  # a server may echo a token in its message
+        _error(_explained(e, _redact(str(e))))  # a server may echo a token in its message
         return client_code
     if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ("starlette", "uvicorn"):
         _error("the sandbox needs the sandbox extra: pip install 'cobrowse-cli[sandbox]'")

@@ -1,106 +1,14 @@
-"""Option declarations shared by commands, and the glue from them to the output layer."""
+"""Transition shim: kept only so branches written before the split still import. New code imports from
+_options (option types, epilog), _output (OutputFlags, make_writer, write_json, scope_hint) or _context
+(get_context; get_env is its old name). Delete this file once no module imports it."""
 
-from __future__ import annotations
+from cobrowse_cli.commands._context import get_context as get_env
+from cobrowse_cli.commands._options import (
+    OUTPUT_PANEL, ColumnsOpt, CsvOpt, FieldsOpt, FilterOpt, JsonOpt, NdjsonOpt, PlainJsonOpt, QuietOpt, epilog,
+)
+from cobrowse_cli.commands._output import SMALL_RESULT, OutputFlags, make_writer, scope_hint, write_json
 
-from dataclasses import dataclass
-from typing import Annotated, Optional
-
-import typer
-
-from cobrowse_cli.commands._context import Env
-
-OUTPUT_PANEL = "Output"
-
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="JSON array (or object). --json id,state selects fields; --jq EXPR filters.", rich_help_panel=OUTPUT_PANEL)
+__all__ = [
+    "OUTPUT_PANEL", "ColumnsOpt", "CsvOpt", "FieldsOpt", "FilterOpt", "JsonOpt", "NdjsonOpt", "PlainJsonOpt",
+    "QuietOpt", "epilog", "get_env", "SMALL_RESULT", "OutputFlags", "make_writer", "scope_hint", "write_json",
 ]
-PlainJsonOpt = Annotated[bool, typer.Option("--json", help="JSON output (--jq EXPR filters it).", rich_help_panel=OUTPUT_PANEL)]
-FieldsOpt = Annotated[
-    Optional[str],
-    typer.Option("--fields", help="Fields for --json/--ndjson/--csv, comma-separated (dotted paths ok).", rich_help_panel=OUTPUT_PANEL),
-]
-NdjsonOpt = Annotated[
-    bool, typer.Option("--ndjson", help="One JSON object per line, streamed.", rich_help_panel=OUTPUT_PANEL)
-]
-CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.", rich_help_panel=OUTPUT_PANEL)]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only ids, one per line.", rich_help_panel=OUTPUT_PANEL)]
-ColumnsOpt = Annotated[
-    Optional[str], typer.Option("--columns", help="Table columns, comma-separated.", rich_help_panel=OUTPUT_PANEL)
-]
-FilterOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--filter", "-f", metavar="KEY=VALUE", help="Match custom_data KEY (repeatable)."),
-]
-
-
-@dataclass
-class OutputFlags:
-    json: bool = False
-    fields: str | None = None
-    ndjson: bool = False
-    csv: bool = False
-    quiet: bool = False
-    columns: str | None = None
-
-
-def make_writer(env: Env, flags: OutputFlags, columns, *, id_key: str = "id", known: tuple[str, ...] | None = None):
-    """The command's Writer; with `known` (the resource's top-level fields) an unknown --json field or
-    --columns name is a usage error listing the valid ones."""
-    from cobrowse_cli.output import OutputOptions, Writer
-    from cobrowse_cli.output.fields import check_paths
-
-    opts = OutputOptions.from_flags(
-        json=flags.json,
-        ndjson=flags.ndjson,
-        csv=flags.csv,
-        quiet=flags.quiet,
-        fields=flags.fields,
-        columns=flags.columns,
-        no_color=env.globals.no_color,
-        csv_raw=env.globals.csv_raw,
-        wide=env.globals.wide,
-        jq=env.globals.jq,
-    )
-    if known is not None:
-        check_paths(opts.fields or [], known, "--json")
-        titles = tuple(name for c in columns for name in (c.key, c.title))
-        check_paths(opts.columns or [], known, "--columns", aliases=titles)
-    return Writer(opts, stdout=env.stdout, stderr=env.stderr, columns=columns, id_key=id_key)
-
-
-def get_env(ctx: typer.Context) -> Env:
-    root = ctx.find_root()
-    if not isinstance(root.obj, Env):  # only when a command is invoked without the root app (tests)
-        root.obj = Env()
-    return root.obj
-
-
-def epilog(*examples: str) -> str:
-    """A command's help epilog: its examples, then the exit codes (the same table everywhere)."""
-    from cobrowse_cli.exitcodes import EPILOG
-
-    lines = "".join(f"  {example}\n\n" for example in examples)
-    return f"Examples:\n\n{lines}{EPILOG}"
-
-
-SMALL_RESULT = 5
-
-
-def scope_hint(env: Env, shown: int) -> None:
-    """After a list that ran with the default `--agent me` scope: say so when little came back, as
-    count-active's default is every agent's (on a terminal only; scripts get data, not advice)."""
-    if shown < SMALL_RESULT and env.stderr.isatty():
-        env.stderr.write(f"({shown} of your own sessions; --agent all lists every agent's, as count-active counts)\n")
-        env.stderr.flush()
-
-
-def write_json(env: Env, value, *, indent: int | None = None) -> None:
-    """A command's one JSON document (status, config): through --jq when it is given."""
-    if env.globals.jq is not None:
-        from cobrowse_cli.output.jq import compile_program, write_results
-
-        write_results(compile_program(env.globals.jq), value, env.stdout)
-        return
-    from cobrowse_cli.output.machine import dumps
-
-    env.stdout.write(dumps(value, indent=indent) + "\n")

@@ -8,12 +8,40 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from cobrowse_cli.exitcodes import AuthError, StdoutClosed
+from cobrowse_cli.exitcodes import API_ERROR, AuthError, CLIError, StdoutClosed
+
+PREFIX = "cobrowse: "
+
+
+def say_prefixed(stream: TextIO, text: str) -> None:
+    """`cobrowse: TEXT` on one stream: every message the CLI itself signs goes through here."""
+    stream.write(PREFIX + text + "\n")
+    stream.flush()
+
+
+def explain(error: Exception, prefix: str, suffix: str = "") -> Exception:
+    """`error`, to be reported as `PREFIX<error>SUFFIX`: context for the user while the exit code stays
+    the one app.py maps (client errors are mapped there only)."""
+    error.explained = (prefix, suffix)  # type: ignore[attr-defined]
+    return error
+
+
+@contextmanager
+def explained(prefix: str, suffix: str = ""):
+    """explain() every error raised inside."""
+    try:
+        yield
+    except Exception as e:
+        raise explain(e, prefix, suffix)
 
 if TYPE_CHECKING:
+    import typer
+
     from cobrowse_cli.client import Client
+    from cobrowse_cli.config import Settings
 
 
 class GuardedStdout:
@@ -55,7 +83,7 @@ class Globals:
 
 
 @dataclass
-class Env:
+class Context:
     globals: Globals = field(default_factory=Globals)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: GuardedStdout(sys.stdout))
@@ -64,42 +92,87 @@ class Env:
     _sandbox: Any = None
     _closers: list = field(default_factory=list)
 
-    def settings(self, **overrides: Any):
-        """Resolved connection settings (flag > env > profile > default); see config.resolve."""
+    # --- the one way a command talks to the user on stderr (hatch's display_* / abort) ---------------
+
+    def say(self, text: str) -> None:
+        """A plain line for the person at the terminal (progress, confirmations): no prefix."""
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def note(self, text: str) -> None:
+        """`cobrowse: TEXT`: a notice about the run that is not a failure (e.g. --max exceeded)."""
+        say_prefixed(self.stderr, text)
+
+    def warn(self, text: str) -> None:
+        """`cobrowse: warning: TEXT`."""
+        say_prefixed(self.stderr, "warning: " + text)
+
+    @staticmethod
+    def abort(text: str, code: int = API_ERROR) -> NoReturn:
+        """Stop the command: app.py prints `cobrowse: TEXT` (made inert) and exits with `code`."""
+        raise CLIError(text, code)
+
+    def start_sandbox(self) -> None:
+        """With --sandbox: start the embedded sandbox (once per command). Explicit, so reading settings
+        never starts a server; connect() and client() call it."""
+        if self.globals.sandbox and self._sandbox is None:
+            from cobrowse_cli.sandbox.embedded import start_embedded
+
+            self._sandbox = start_embedded()
+            self._closers.append(self._sandbox.stop)
+
+    def settings(self, **overrides: Any) -> "Settings":
+        """Resolved settings (flag > env > profile > default; see config.resolve); the sandbox's URL and
+        token once start_sandbox() ran. Never starts anything."""
         from cobrowse_cli import config
 
-        if self.globals.sandbox:
-            if self._sandbox is None:  # one per command, however often settings are asked for
-                from cobrowse_cli.sandbox.embedded import start_embedded
-
-                self._sandbox = start_embedded()
-                self._closers.append(self._sandbox.stop)
+        if self._sandbox is not None:
             overrides = {"api": self._sandbox.url, "token": self._sandbox.token, **overrides}
         overrides.setdefault("request_timeout", self.globals.request_timeout)
         if self.globals.region and "region" not in overrides:
             overrides["region"] = self.globals.region
         return config.resolve(profile=self.globals.profile, **overrides)
 
-    def client(self, **overrides: Any) -> "Client":
-        if self._client is None:
-            from cobrowse_cli.client import Client
+    def connect(self, **overrides: Any) -> "Settings":
+        """The settings of the API this command talks to: starts the sandbox first under --sandbox."""
+        self.start_sandbox()
+        return self.settings(**overrides)
 
-            s = self.settings(**overrides)
+    def client(self, **overrides: Any) -> "Client":
+        """The command's one Client (built on first use, closed with the command)."""
+        if self._client is None:
+            s = self.connect(**overrides)
             if s.token() is None:
                 raise AuthError(
                     "not logged in: run `cobrowse auth login`, set COBROWSE_TOKEN, or try `cobrowse --sandbox ...`"
                 )
-            self._client = Client(
-                api=s.api,
-                token=s.token,
-                license=s.license,
-                debug=self.stderr if self.globals.debug else None,
-                insecure=self.globals.insecure or s.insecure,
-                **({"deadline": s.request_timeout} if s.request_timeout else {}),
-            )
+            self._client = self.make_client(s)
             self._closers.append(self._client.close)
         return self._client
+
+    def make_client(self, s: "Settings", **options: Any) -> "Client":
+        """The one place a Client is built from settings (--debug, --insecure, the request timeout);
+        `options` go to Client as they are (login's check passes retries=1). The caller closes it."""
+        from cobrowse_cli.client import Client
+
+        if s.request_timeout:
+            options.setdefault("deadline", s.request_timeout)
+        return Client(
+            api=s.api,
+            token=s.token,
+            license=s.license,
+            debug=self.stderr if self.globals.debug else None,
+            insecure=self.globals.insecure or s.insecure,
+            **options,
+        )
 
     def close(self) -> None:
         while self._closers:
             self._closers.pop()()
+
+
+def get_context(ctx: "typer.Context") -> Context:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Context):  # only when a command is invoked without the root app (tests)
+        root.obj = Context()
+    return root.obj

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._common import epilog, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Context, get_context
 
 
 def account_row(accounts: list, policy: dict | None, policy_error: str | None) -> dict:
@@ -33,11 +34,11 @@ def account_row(accounts: list, policy: dict | None, policy_error: str | None) -
     return row
 
 
-def run_account(json: bool, env: Env) -> int:
+def run_account(opts: OutputFlags, ctx: Context) -> int:
     from cobrowse_cli.client import errors
     from cobrowse_cli.output import Column
 
-    client = env.client()
+    client = ctx.client()
     accounts = client.accounts()
     policy, problem = None, None
     try:
@@ -45,10 +46,8 @@ def run_account(json: bool, env: Env) -> int:
     except (errors.NotFoundError, errors.ForbiddenError, errors.InvalidResponseError) as e:
         problem = str(e)  # an older or self-hosted server may not have it: show the account anyway
     row = account_row(accounts, policy, problem)
-    from cobrowse_cli.commands._common import OutputFlags, make_writer
-
     columns = [Column(k, kind="json" if k in ("features", "permissions") else "text") for k in row]
-    make_writer(env, OutputFlags(json=json), columns).write_item(row)
+    make_writer(ctx, opts, columns).write_item(row)
     return exitcodes.OK
 
 
@@ -59,4 +58,4 @@ def register(root: typer.Typer) -> None:
         json: Annotated[bool, typer.Option("--json", help="One JSON object.", rich_help_panel="Output")] = False,
     ) -> None:
         """Show the account (license key masked, features) and your token's role and permissions."""
-        raise typer.Exit(run_account(json, get_env(ctx)))
+        raise typer.Exit(run_account(OutputFlags(json=json), get_context(ctx)))

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._common import get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -64,7 +64,7 @@ def normalize_path(path: str) -> str:
     return "/api/1/" + path
 
 
-def typed_value(text: str, env: Env) -> Any:
+def typed_value(text: str, ctx: Context) -> Any:
     """gh's --field typing: true/false/null, integers, and @file (@- for stdin) read as text."""
     if text in ("true", "false"):
         return text == "true"
@@ -73,12 +73,12 @@ def typed_value(text: str, env: Env) -> Any:
     if _INTEGER.match(text):
         return int(text)
     if text.startswith("@"):
-        return _read_text(text[1:], env, what="--field value")
+        return _read_text(text[1:], ctx, what="--field value")
     return text
 
 
 def parse_fields(
-    fields: Iterable[str], raw_fields: Iterable[str], env: Env, *, typed: bool, into: dict | None = None
+    fields: Iterable[str], raw_fields: Iterable[str], ctx: Context, *, typed: bool, into: dict | None = None
 ) -> dict:
     """`-f name=x -F count=3 -F 'state[]=active' -F 'custom_data[plan]=pro'` -> a nested dict.
 
@@ -93,9 +93,9 @@ def parse_fields(
     for raw in fields:
         key, value = _split_field(raw, "--field")
         if typed:
-            assign(out, key, typed_value(value, env))
+            assign(out, key, typed_value(value, ctx))
         else:
-            assign(out, key, _read_text(value[1:], env, what="--field value") if value.startswith("@") else value)
+            assign(out, key, _read_text(value[1:], ctx, what="--field value") if value.startswith("@") else value)
     return out
 
 
@@ -135,8 +135,8 @@ def assign(target: dict, key: str, value: Any) -> None:
         container[last] = value
 
 
-def read_input(source: str, env: Env) -> Any:
-    text = _read_text(source, env, what="--input")
+def read_input(source: str, ctx: Context) -> Any:
+    text = _read_text(source, ctx, what="--input")
     if not text.strip():
         return None
     try:
@@ -146,9 +146,9 @@ def read_input(source: str, env: Env) -> Any:
         raise UsageError(f"--input {name} is not JSON: {e}") from None
 
 
-def _read_text(source: str, env: Env, *, what: str) -> str:
+def _read_text(source: str, ctx: Context, *, what: str) -> str:
     if source == "-":
-        return env.stdin.read()
+        return ctx.stdin.read()
     try:
         with open(source, encoding="utf-8") as f:
             return f.read()
@@ -161,33 +161,33 @@ def _read_text(source: str, env: Env, *, what: str) -> str:
 # ---- run ----------------------------------------------------------------------------------------
 
 
-def run(opts: ApiOptions, env: Env) -> int:
+def run(opts: ApiOptions, ctx: Context) -> int:
     method = normalize_method(opts.method)
     path = normalize_path(opts.path)
     if opts.paginate:
-        return _run_paginated(method, path, opts, env)
+        return _run_paginated(method, path, opts, ctx)
     if opts.input is not None:
-        body = read_input(opts.input, env)
-        query = parse_fields(opts.fields, opts.raw_fields, env, typed=False)
+        body = read_input(opts.input, ctx)
+        query = parse_fields(opts.fields, opts.raw_fields, ctx, typed=False)
     elif method in QUERY_METHODS:
-        body, query = None, parse_fields(opts.fields, opts.raw_fields, env, typed=False)
+        body, query = None, parse_fields(opts.fields, opts.raw_fields, ctx, typed=False)
     else:
-        body, query = parse_fields(opts.fields, opts.raw_fields, env, typed=True) or None, None
-    client = env.client()
+        body, query = parse_fields(opts.fields, opts.raw_fields, ctx, typed=True) or None, None
+    client = ctx.client()
     responses = _capture_responses(client) if opts.include else []
     try:
         data = client.request(method, path, query=query or None, json=body)
     except Exception:
         if responses:  # like gh: the status and headers of a failed call are still shown
-            _write_head(responses[-1], env)
+            _write_head(responses[-1], ctx)
         raise
     if responses:
-        _write_head(responses[-1], env)
-    _write_result(data, env, ndjson=opts.ndjson)
+        _write_head(responses[-1], ctx)
+    _write_result(data, ctx, ndjson=opts.ndjson)
     return exitcodes.OK
 
 
-def _run_paginated(method: str, path: str, opts: ApiOptions, env: Env) -> int:
+def _run_paginated(method: str, path: str, opts: ApiOptions, ctx: Context) -> int:
     if method != "GET":
         raise UsageError("--paginate works with GET only")
     if opts.include:
@@ -198,16 +198,16 @@ def _run_paginated(method: str, path: str, opts: ApiOptions, env: Env) -> int:
     query: dict = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         assign(query, key, value)
-    parse_fields(opts.fields, opts.raw_fields, env, typed=False, into=query)
+    parse_fields(opts.fields, opts.raw_fields, ctx, typed=False, into=query)
     page_size = _page_size(query.pop("limit", None))
     walker = PAGED_PATHS.get(parts.path.rstrip("/"))
     if walker is None:
         raise UsageError(f"--paginate works for {' and '.join(PAGED_PATHS)} only, not {parts.path}")
-    items = getattr(env.client(), walker)(query, page_size=page_size)
+    items = getattr(ctx.client(), walker)(query, page_size=page_size)
     if opts.ndjson:
-        _write_ndjson(items, env)
+        _write_ndjson(items, ctx)
     else:
-        _write_array(items, env, pretty=_isatty(env.stdout))
+        _write_array(items, ctx, pretty=_isatty(ctx.stdout))
     return exitcodes.OK
 
 
@@ -237,28 +237,28 @@ def _dumps(value: Any, pretty: bool) -> str:
     return dumps(value, indent=2 if pretty else None)
 
 
-def _write_result(data: Any, env: Env, *, ndjson: bool) -> None:
+def _write_result(data: Any, ctx: Context, *, ndjson: bool) -> None:
     if data is None:  # an empty body (e.g. 204): nothing to print
         return
     if ndjson:
-        _write_ndjson(data if isinstance(data, list) else [data], env)
+        _write_ndjson(data if isinstance(data, list) else [data], ctx)
         return
-    env.stdout.write(_dumps(data, _isatty(env.stdout)) + "\n")
-    env.stdout.flush()
+    ctx.stdout.write(_dumps(data, _isatty(ctx.stdout)) + "\n")
+    ctx.stdout.flush()
 
 
-def _write_ndjson(items: Iterable[Any], env: Env) -> None:
+def _write_ndjson(items: Iterable[Any], ctx: Context) -> None:
     from cobrowse_cli.output.machine import write_ndjson
 
-    write_ndjson(items, env.stdout, None)
+    write_ndjson(items, ctx.stdout, None)
 
 
-def _write_array(items: Iterable[Any], env: Env, *, pretty: bool) -> None:
+def _write_array(items: Iterable[Any], ctx: Context, *, pretty: bool) -> None:
     """One JSON array, one item per line, streamed by the output layer (left open if paging fails midway,
     so a truncated result never parses as a complete one)."""
     from cobrowse_cli.output.machine import write_json_array
 
-    write_json_array(items, env.stdout, None, pretty=pretty)
+    write_json_array(items, ctx.stdout, None, pretty=pretty)
 
 
 def _capture_responses(client: Any) -> list:
@@ -268,25 +268,23 @@ def _capture_responses(client: Any) -> list:
     return seen
 
 
-def _write_head(response: Any, env: Env) -> None:
+def _write_head(response: Any, ctx: Context) -> None:
     lines = [f"{response.http_version} {response.status_code} {response.reason_phrase}".rstrip()]
     lines += [f"{name}: {value}" for name, value in response.headers.items()]
     from cobrowse_cli.output.safety import terminal_safe  # header values are the server's: no raw controls
 
-    env.stdout.write("\n".join(terminal_safe(line) for line in lines) + "\n\n")
-    env.stdout.flush()
+    ctx.stdout.write("\n".join(terminal_safe(line) for line in lines) + "\n\n")
+    ctx.stdout.flush()
 
 
 # ---- registration -------------------------------------------------------------------------------
 
-EPILOG = (
-    "Examples:\n\n"
-    "  cobrowse api GET /api/1/users/me\n\n"
-    "  cobrowse api GET sessions -F 'state[]=active' -F limit=5\n\n"
-    "  cobrowse api PUT sessions/SESSION_ID -F 'custom_data\\[ticket]=T-1'\n\n"
-    "  cobrowse api GET sessions --paginate --ndjson -F agent=all | jq -r .id\n\n"
-    "  echo '{\"custom_data\": {\"user_id\": \"42\"}}' | cobrowse api POST sessions --input -\n\n"
-    + exitcodes.EPILOG
+EPILOG = epilog(
+    "cobrowse api GET /api/1/users/me",
+    "cobrowse api GET sessions -F 'state[]=active' -F limit=5",
+    "cobrowse api PUT sessions/SESSION_ID -F 'custom_data\\[ticket]=T-1'",
+    "cobrowse api GET sessions --paginate --ndjson -F agent=all | jq -r .id",
+    "echo '{\"custom_data\": {\"user_id\": \"42\"}}' | cobrowse api POST sessions --input -",
 )
 
 
@@ -312,4 +310,4 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Call any API endpoint with your profile's auth, retries and redaction; print the JSON."""
         opts = ApiOptions(method, path, field_ or [], raw_field or [], input_, paginate, ndjson, include)
-        raise typer.Exit(run(opts, get_env(ctx)))
+        raise typer.Exit(run(opts, get_context(ctx)))

@@ -13,15 +13,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cobrowse_cli.commands._common import epilog, get_env, write_json
-from cobrowse_cli.commands._context import Env
-from cobrowse_cli.exitcodes import AuthError, CLIError, UsageError
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._output import write_json
+from cobrowse_cli.commands._context import Context, explain, explained, get_context
+from cobrowse_cli.exitcodes import OK, AuthError, CLIError, UsageError
 
 SANDBOX_API = "http://127.0.0.1:8030"
 
 
 @dataclass
-class LoginOpts:
+class LoginOptions:
     api: str | None = None
     token: str | None = None
     token_stdin: bool = False
@@ -36,8 +37,18 @@ class LoginOpts:
 
 
 @dataclass
-class StatusOpts:
+class StatusOptions:
     json: bool = False
+
+
+@dataclass
+class TokenOptions:
+    """`auth token` has no options yet; the dataclass keeps its run() like every other."""
+
+
+@dataclass
+class LogoutOptions:
+    """`auth logout` has no options yet (the profile is the root --profile)."""
 
 
 def register(root: typer.Typer) -> None:
@@ -75,43 +86,42 @@ def register(root: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Save credentials for a profile after checking them against the API."""
-        opts = LoginOpts(api, token, token_stdin, private_key, license, sub, name, role, token_ttl, sandbox, state_dir)
-        run_login(opts, get_env(ctx))
+        opts = LoginOptions(api, token, token_stdin, private_key, license, sub, name, role, token_ttl, sandbox, state_dir)
+        raise typer.Exit(run_login(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth status", "cobrowse --profile eu auth status --json"))
     def status(
         ctx: typer.Context, json_: Annotated[bool, typer.Option("--json", help="A JSON object.")] = False
     ) -> None:
         """Show the profile, API, agent, role and token expiry (exit 3 when not logged in)."""
-        run_status(StatusOpts(json=json_), get_env(ctx))
+        raise typer.Exit(run_status(StatusOptions(json=json_), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth token", "cobrowse --profile eu auth token"))
     def token(ctx: typer.Context) -> None:
         """Print a valid token (minted if needed) on stdout, for scripts."""
-        run_token(get_env(ctx))
+        raise typer.Exit(run_token(TokenOptions(), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse auth logout", "cobrowse --profile staging auth logout"))
     def logout(ctx: typer.Context) -> None:
         """Remove the profile's credentials (token, private_key) and its cached minted tokens."""
-        run_logout(get_env(ctx))
+        raise typer.Exit(run_logout(LogoutOptions(), get_context(ctx)))
 
 
-def _profile_name(env: Env, data: dict) -> str:
-    from cobrowse_cli.config import DEFAULT_PROFILE, keys
+def _profile_name(ctx: Context, data: dict) -> str:
+    from cobrowse_cli.config import keys, select_profile
 
-    name = env.globals.profile or os.environ.get("COBROWSE_PROFILE") or data.get("default_profile") or DEFAULT_PROFILE
-    return keys.check_profile_name(name)
+    return keys.check_profile_name(select_profile(ctx.globals.profile, data)[0])
 
 
 # --- login ---------------------------------------------------------------------------------------
 
 
-def run_login(opts: LoginOpts, env: Env) -> None:
+def run_login(opts: LoginOptions, ctx: Context) -> int:
     from cobrowse_cli.config import DEFAULT_API, config_path, keys, store
 
     path = config_path()
     data = store.load(path)  # stop before any network call if the file cannot be saved later
-    profile_name = _profile_name(env, data)
+    profile_name = _profile_name(ctx, data)
     current = dict(store.profiles(data).get(profile_name, {}))
 
     if opts.sandbox:
@@ -119,18 +129,18 @@ def run_login(opts: LoginOpts, env: Env) -> None:
     if opts.token_stdin:
         if opts.token:
             raise UsageError("use either --token or --token-stdin, not both")
-        opts.token = env.stdin.read().strip()
+        opts.token = ctx.stdin.read().strip()
         if not opts.token:
             raise UsageError("--token-stdin: stdin was empty")
     if opts.token and opts.private_key:
         raise UsageError("use either a static token (--token) or minting (--private-key), not both")
     if not opts.token and not opts.private_key:
-        if not env.stdin.isatty():
+        if not ctx.stdin.isatty():
             raise UsageError(
                 "no credentials: pass --token, --token-stdin or --private-key with --license and --sub "
                 "(prompts only on a terminal)"
             )
-        _prompt(opts, current, env)
+        _prompt(opts, current, ctx)
 
     profile = dict(current)
     profile["api"] = keys.normalize_api(opts.api or current.get("api") or DEFAULT_API)
@@ -143,20 +153,21 @@ def run_login(opts: LoginOpts, env: Env) -> None:
         profile.update(_mint_settings(opts, profile))
         profile.pop("token", None)
 
-    me = _validate(env, profile)
+    me = _validate(ctx, profile)
     with store.transaction(path) as data:  # read again under the lock: others may have saved meanwhile
         data.setdefault("profiles", {})[profile_name] = profile
         data.setdefault("default_profile", profile_name)
     _prime_cache(profile_name, profile)
     if os.environ.get("COBROWSE_TOKEN"):
-        env.stderr.write("note: COBROWSE_TOKEN is set and takes precedence over the saved credentials\n")
-    env.stderr.write(
+        ctx.stderr.write("note: COBROWSE_TOKEN is set and takes precedence over the saved credentials\n")
+    ctx.stderr.write(
         f"Logged in to {profile['api']} as {me.get('name') or '?'} ({me.get('id') or '?'}), "
         f"role {me.get('role') or 'agent'}; profile {profile_name}\n"
     )
+    return OK
 
 
-def _apply_sandbox_defaults(opts: LoginOpts) -> None:
+def _apply_sandbox_defaults(opts: LoginOptions) -> None:
     opts.api = opts.api or SANDBOX_API
     if opts.state_dir and not opts.token and not opts.private_key:
         from cobrowse_cli.config.sandbox_state import sandbox_credentials
@@ -171,7 +182,7 @@ def _apply_sandbox_defaults(opts: LoginOpts) -> None:
         raise UsageError("--sandbox needs --state-dir DIR (the sandbox's state directory) or --token")
 
 
-def _mint_settings(opts: LoginOpts, profile: dict[str, Any]) -> dict[str, Any]:
+def _mint_settings(opts: LoginOptions, profile: dict[str, Any]) -> dict[str, Any]:
     from cobrowse_cli.config import keys
 
     out: dict[str, Any] = {"private_key": keys.validate("private_key", opts.private_key or "")}
@@ -187,7 +198,7 @@ def _mint_settings(opts: LoginOpts, profile: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _prompt(opts: LoginOpts, current: dict[str, Any], env: Env) -> None:
+def _prompt(opts: LoginOptions, current: dict[str, Any], ctx: Context) -> None:
     """Each answer is checked as it is typed (a missing key file is said at its own prompt) and re-asked."""
     from cobrowse_cli.commands._prompt import ask, choice
     from cobrowse_cli.config import DEFAULT_API, keys
@@ -195,7 +206,7 @@ def _prompt(opts: LoginOpts, current: dict[str, Any], env: Env) -> None:
     def key_check(name: str):
         return lambda answer: keys.validate(name, answer)
 
-    err = env.stderr
+    err = ctx.stderr
     opts.api = ask("API base URL", check=keys.normalize_api, default=opts.api or current.get("api") or DEFAULT_API, stderr=err)
     method = choice("Authenticate with a static token (t) or a private key that mints tokens (k)?",
                     {"t": "token", "k": "key"}, default="k" if current.get("private_key") else "t", stderr=err)
@@ -210,59 +221,31 @@ def _prompt(opts: LoginOpts, current: dict[str, Any], env: Env) -> None:
                                  default=current.get("role") or "agent", stderr=err)
 
 
-def _token_source(profile_name: str, profile: dict[str, Any], *, cached: bool):
-    from cobrowse_cli.config import keys
-    from cobrowse_cli.config.jwt import CachedMinter, MintSpec, mint
-
-    if profile.get("token"):
-        return lambda: profile["token"]
-    spec = MintSpec(
-        private_key=Path(profile["private_key"]),
-        license=profile["license_key"],
-        sub=profile["sub"],
-        name=profile.get("name"),
-        role=profile.get("role"),
-        ttl=keys.parse_ttl(profile.get("token_ttl", keys.DEFAULT_TOKEN_TTL)),
-    )
-    return CachedMinter(profile_name, spec) if cached else (lambda: mint(spec))
-
-
-def _validate(env: Env, profile: dict[str, Any]) -> dict[str, Any]:
+def _validate(ctx: Context, profile: dict[str, Any]) -> dict[str, Any]:
     """GET /api/1/users/me with the candidate settings; any failure leaves the config untouched."""
-    from cobrowse_cli.client import errors
+    from cobrowse_cli.config import Settings
+    from cobrowse_cli.config.jwt import minted_token
 
-    token = _token_source("login", profile, cached=False)
-    try:
-        with _client(env, profile["api"], token, profile.get("license_key"), bool(profile.get("insecure"))) as client:
+    token = (lambda: profile["token"]) if profile.get("token") else minted_token("login", profile, cached=False)
+    candidate = Settings(profile="login", api=profile["api"], license=profile.get("license_key"), token=token,
+                         insecure=bool(profile.get("insecure")))
+    with explained(f"cannot verify the credentials at {profile['api']}: ", "; nothing saved"):
+        with _check_client(ctx, candidate) as client:
             return client.me()
-    except errors.AuthenticationError as e:
-        raise AuthError(f"{profile['api']} rejected the credentials: {e}; nothing saved") from None
-    except errors.ForbiddenError as e:
-        raise AuthError(f"{profile['api']} refused the credentials: {e}; nothing saved") from None
-    except errors.InsecureTransportError as e:
-        raise UsageError(f"{e}; nothing saved") from None
-    except errors.CobrowseError as e:
-        raise CLIError(f"cannot verify the credentials at {profile['api']}: {e}; nothing saved") from None
 
 
-def _client(env: Env, api: str, token, license: str | None, insecure: bool):
-    from cobrowse_cli.client import Client
-
-    return Client(
-        api=api,
-        token=token,
-        license=license,
-        debug=env.stderr if env.globals.debug else None,
-        insecure=env.globals.insecure or insecure,
-        retries=1,  # a person is waiting for this check: fail in seconds, not after a long backoff
-    )
+def _check_client(ctx: Context, settings):
+    # A person is waiting for this check: fail in seconds, not after a long backoff.
+    return ctx.make_client(settings, retries=1)
 
 
 def _prime_cache(profile_name: str, profile: dict[str, Any]) -> None:
     # Mint once into the cache now, so the next command (often a cron job) starts with a token.
+    from cobrowse_cli.config.jwt import minted_token
+
     if profile.get("private_key"):
         try:
-            _token_source(profile_name, profile, cached=True)()
+            minted_token(profile_name, profile)()
         except (CLIError, OSError):
             pass
 
@@ -270,12 +253,12 @@ def _prime_cache(profile_name: str, profile: dict[str, Any]) -> None:
 # --- status / token / logout ---------------------------------------------------------------------
 
 
-def run_status(opts: StatusOpts, env: Env) -> None:
+def run_status(opts: StatusOptions, ctx: Context) -> int:
     from cobrowse_cli.client import errors
     from cobrowse_cli.config import keys
     from cobrowse_cli.config.jwt import WARN_MARGIN, describe_left, inspect, seconds_left
 
-    settings = env.settings()
+    settings = ctx.connect()
     info: dict[str, Any] = {
         "profile": settings.profile,
         "api": settings.api,
@@ -304,25 +287,26 @@ def run_status(opts: StatusOpts, env: Env) -> None:
         if left is not None and left <= 0:
             problem = f"the token expired {describe_left(left)}; run `cobrowse auth login` (or configure private_key to mint tokens)"
         elif left is not None and left < WARN_MARGIN:
-            env.stderr.write(f"cobrowse: warning: the token expires {describe_left(left)}\n")
+            ctx.warn(f"the token expires {describe_left(left)}")
     elif problem is None:
         problem = f"not logged in (profile {settings.profile}); run `cobrowse auth login`"
     if token and problem is None:
         try:
-            with _client(env, settings.api, settings.token, settings.license, settings.insecure) as client:
+            with _check_client(ctx, settings) as client:
                 me = client.me()
             info["agent"] = {k: me.get(k) for k in ("id", "name", "email", "role") if me.get(k) is not None}
             info["logged_in"] = True
         except (errors.AuthenticationError, errors.ForbiddenError) as e:
-            problem = f"the API rejected the token: {e}"
-        except errors.InsecureTransportError as e:
-            raise UsageError(str(e)) from None  # exit 2, as every other command reports it
-        except errors.CobrowseError as e:
-            _write_status(env, opts, info, problem=f"cannot reach the API: {e}")
-            raise CLIError(f"cannot reach {settings.api}: {e}") from None
-    _write_status(env, opts, info, problem=problem)
+            problem = f"the API rejected the token: {e}"  # shown as the status, still exit 3 below
+        except errors.InsecureTransportError:
+            raise
+        except errors.CobrowseError as e:  # still show what is known, then fail as app.py maps it
+            _write_status(ctx, opts, info, problem=f"cannot reach the API: {e}")
+            raise explain(e, f"cannot reach {settings.api}: ")
+    _write_status(ctx, opts, info, problem=problem)
     if problem:
         raise AuthError(problem)
+    return OK
 
 
 def _iso(epoch: float) -> str:
@@ -331,13 +315,13 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: str | None) -> None:
+def _write_status(ctx: Context, opts: StatusOptions, info: dict[str, Any], *, problem: str | None) -> None:
     from cobrowse_cli.config.jwt import describe_left
 
     if problem:
         info["problem"] = problem
-    if opts.json or env.globals.jq is not None:
-        write_json(env, info, indent=2)
+    if opts.json or ctx.globals.jq is not None:
+        write_json(ctx, info, indent=2)
         return
     src = info["sources"]
     agent = info.get("agent") or {}
@@ -361,26 +345,27 @@ def _write_status(env: Env, opts: StatusOpts, info: dict[str, Any], *, problem: 
     if problem:
         lines.append(("Status", problem))
     width = max(len(k) for k, _ in lines) + 1
-    env.stdout.writelines(f"{(k + ':').ljust(width)} {v}\n" for k, v in lines)
+    ctx.stdout.writelines(f"{(k + ':').ljust(width)} {v}\n" for k, v in lines)
 
 
-def run_token(env: Env) -> None:
-    settings = env.settings()
+def run_token(opts: TokenOptions, ctx: Context) -> int:
+    settings = ctx.connect()
     token = settings.token()
     if not token:
         raise AuthError(f"not logged in (profile {settings.profile}); run `cobrowse auth login`")
-    env.stdout.write(token + "\n")
+    ctx.stdout.write(token + "\n")
+    return OK
 
 
-def run_logout(env: Env) -> None:
+def run_logout(opts: LogoutOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path, store
     from cobrowse_cli.config.jwt import remove_cached
 
     path = config_path()
     data = store.load(path)
-    name = _profile_name(env, data)
+    name = _profile_name(ctx, data)
     profile = store.profiles(data).get(name)
-    if profile is None and (env.globals.profile or os.environ.get("COBROWSE_PROFILE")):
+    if profile is None and (ctx.globals.profile or os.environ.get("COBROWSE_PROFILE")):
         known = ", ".join(sorted(store.profiles(data))) or "none"
         raise UsageError(f"unknown profile {name!r}; known profiles: {known}")
     removed = [key for key in ("token", "private_key") if profile and profile.pop(key, None) is not None]
@@ -389,6 +374,7 @@ def run_logout(env: Env) -> None:
     cache_removed = remove_cached(name)
     if removed or cache_removed:
         what = ", ".join(removed + (["cached tokens"] if cache_removed else []))
-        env.stderr.write(f"Logged out of profile {name} (removed {what})\n")
+        ctx.stderr.write(f"Logged out of profile {name} (removed {what})\n")
     else:
-        env.stderr.write(f"Profile {name} had no credentials; nothing to do\n")
+        ctx.stderr.write(f"Profile {name} had no credentials; nothing to do\n")
+    return OK

@@ -7,13 +7,15 @@ checked by tests/test_completions.py); the shell then calls `cobrowse` with _COB
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._common import get_env
+from cobrowse_cli.commands._context import Context, get_context
+from cobrowse_cli.commands._options import epilog
 from cobrowse_cli.exitcodes import UsageError
 
 PROG_NAME = "cobrowse"
@@ -43,12 +45,10 @@ def detect_shell(environ: "os._Environ[str] | dict[str, str] | None" = None) -> 
     raise UsageError(f"cannot tell your shell{shown}: give one of bash, zsh, fish")
 
 
-EPILOG = (
-    "Examples:\n\n"
-    "  cobrowse completion bash > ~/.local/share/bash-completion/completions/cobrowse\n\n"
-    "  cobrowse completion zsh > \"${fpath[1]}/_cobrowse\"\n\n"
-    "  cobrowse completion fish > ~/.config/fish/completions/cobrowse.fish\n\n"
-    + exitcodes.EPILOG
+EPILOG = epilog(
+    "cobrowse completion bash > ~/.local/share/bash-completion/completions/cobrowse",
+    "cobrowse completion zsh > \"${fpath[1]}/_cobrowse\"",
+    "cobrowse completion fish > ~/.config/fish/completions/cobrowse.fish",
 )
 
 
@@ -59,7 +59,15 @@ def register(root: typer.Typer) -> None:
         shell: Annotated[Optional[Shell], typer.Argument(help="bash, zsh or fish (default: from $SHELL).")] = None,
     ) -> None:
         """Print the shell completion script for bash, zsh or fish."""
-        env = get_env(ctx)
-        env.stdout.write(completion_script(shell.value if shell else detect_shell()))
-        env.stdout.flush()
-        raise typer.Exit(exitcodes.OK)
+        raise typer.Exit(run_completion(CompletionOptions(shell.value if shell else None), get_context(ctx)))
+
+
+@dataclass
+class CompletionOptions:
+    shell: str | None = None  # None: from $SHELL
+
+
+def run_completion(opts: CompletionOptions, ctx: Context) -> int:
+    ctx.stdout.write(completion_script(opts.shell or detect_shell()))
+    ctx.stdout.flush()
+    return exitcodes.OK

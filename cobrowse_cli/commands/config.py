@@ -6,33 +6,38 @@ The profile edited is the root --profile (or COBROWSE_PROFILE, or default_profil
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
-from cobrowse_cli.commands._common import epilog, get_env, write_json
-from cobrowse_cli.commands._context import Env
-from cobrowse_cli.exitcodes import EPILOG, NotFound, UsageError
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._output import write_json
+from cobrowse_cli.commands._context import Context, get_context
+from cobrowse_cli.exitcodes import OK, NotFound, UsageError
 
 
 @dataclass
-class ConfigOpts:
+class ConfigOptions:
     key: str | None = None
     value: str | None = None
     all_profiles: bool = False
     json: bool = False
+    name: str | None = None  # use, rename (the old name), delete
+    new_name: str | None = None  # rename
+    yes: bool = False  # delete
 
 
 def register(root: typer.Typer) -> None:
     app = typer.Typer(
         help="Show and edit the config file (profiles, API URL, credentials).",
         no_args_is_help=True,
-        epilog="Examples:\n\n  cobrowse config list --all\n\n  cobrowse config set api https://eu.cobrowse.io\n\n"
-        "Keys: default_profile, api, license_key, token, private_key, sub, name, role, token_ttl, insecure. "
-        "Precedence: flag > environment (COBROWSE_TOKEN, COBROWSE_API, COBROWSE_LICENSE, COBROWSE_PROFILE) "
-        "> profile > default.\n\n" + EPILOG,
+        epilog=epilog(
+            "cobrowse config list --all", "cobrowse config set api https://eu.cobrowse.io",
+            notes="Keys: default_profile, api, license_key, token, private_key, sub, name, role, token_ttl, insecure. "
+            "Precedence: flag > environment (COBROWSE_TOKEN, COBROWSE_API, COBROWSE_LICENSE, COBROWSE_PROFILE) "
+            "> profile > default.",
+        ),
     )
     root.add_typer(app, name="config")
 
@@ -43,12 +48,12 @@ def register(root: typer.Typer) -> None:
         json_: Annotated[bool, typer.Option("--json", help="A JSON object (tokens still masked).")] = False,
     ) -> None:
         """List the profile's settings as KEY=VALUE (tokens masked)."""
-        run_list(ConfigOpts(all_profiles=all_profiles, json=json_), get_env(ctx))
+        raise typer.Exit(run_list(ConfigOptions(all_profiles=all_profiles, json=json_), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config get api", "cobrowse --profile eu config get token"))
     def get(ctx: typer.Context, key: KeyArg) -> None:
         """Print one value (tokens masked); exit 4 when it is not set."""
-        run_get(ConfigOpts(key=key), get_env(ctx))
+        raise typer.Exit(run_get(ConfigOptions(key=key), get_context(ctx)))
 
     @app.command("set", epilog=epilog("cobrowse config set api https://cobrowse.example.com", "mint-token | cobrowse config set token -", "cobrowse config set default_profile eu"))
     def set_(
@@ -57,17 +62,17 @@ def register(root: typer.Typer) -> None:
         value: Annotated[str, typer.Argument(help="The value; '-' reads it from stdin (for tokens).")],
     ) -> None:
         """Set a value in the profile (created if needed); values are validated first."""
-        run_set(ConfigOpts(key=key, value=value), get_env(ctx))
+        raise typer.Exit(run_set(ConfigOptions(key=key, value=value), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config unset token"))
     def unset(ctx: typer.Context, key: KeyArg) -> None:
         """Remove a value from the profile (a profile left empty is removed)."""
-        run_unset(ConfigOpts(key=key), get_env(ctx))
+        raise typer.Exit(run_unset(ConfigOptions(key=key), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config path", "COBROWSE_CONFIG=./ops.toml cobrowse config path"))
     def path(ctx: typer.Context) -> None:
         """Print the config file's path (COBROWSE_CONFIG overrides it)."""
-        run_path(ConfigOpts(), get_env(ctx))
+        raise typer.Exit(run_path(ConfigOptions(), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config profiles", "cobrowse config profiles --json"))
     def profiles(
@@ -75,17 +80,17 @@ def register(root: typer.Typer) -> None:
         json_: Annotated[bool, typer.Option("--json", help="A JSON array of {name, current, default}.")] = False,
     ) -> None:
         """List the profiles; `*` marks the one commands use now (--profile, COBROWSE_PROFILE or the default)."""
-        run_profiles(ConfigOpts(json=json_), get_env(ctx))
+        raise typer.Exit(run_profiles(ConfigOptions(json=json_), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config use eu"))
     def use(ctx: typer.Context, name: ProfileArg) -> None:
         """Make NAME the default profile (sets default_profile)."""
-        _edit(get_env(ctx), lambda data: profiles_ops().use(data, name), f"default profile is now {name!r}")
+        raise typer.Exit(run_use(ConfigOptions(name=name), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config rename default us"))
     def rename(ctx: typer.Context, old: ProfileArg, new: Annotated[str, typer.Argument(help="The new name.")]) -> None:
         """Rename a profile (default_profile follows it)."""
-        _edit(get_env(ctx), lambda data: profiles_ops().rename(data, old, new), f"profile {old!r} is now {new!r}")
+        raise typer.Exit(run_rename(ConfigOptions(name=old, new_name=new), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse config delete eu", "cobrowse config delete eu --yes"))
     def delete(
@@ -94,7 +99,7 @@ def register(root: typer.Typer) -> None:
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ) -> None:
         """Delete a profile and its saved credentials (asks first on a terminal)."""
-        run_delete(name, yes, get_env(ctx))
+        raise typer.Exit(run_delete(ConfigOptions(name=name, yes=yes), get_context(ctx)))
 
 
 def _complete_keys(incomplete: str) -> list[str]:
@@ -119,55 +124,69 @@ def profiles_ops():
     return profiles
 
 
-def _edit(env: Env, change, message: str) -> None:
+def _edit(ctx: Context, change, message: str) -> None:
     from cobrowse_cli.config import config_path, store
 
     path = config_path()
     data = store.load(path)
     change(data)
     store.save(path, data)
-    env.stderr.write(message + "\n")
+    ctx.stderr.write(message + "\n")
 
 
-def run_profiles(opts: ConfigOpts, env: Env) -> None:
+def run_profiles(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import store
 
     _, data = _load()
-    current = _profile_name(env, data, must_exist=False)
+    current = _profile_name(ctx, data, must_exist=False)
     default = data.get("default_profile")
     rows = [{"name": n, "current": n == current, "default": n == default} for n in store.profiles(data)]
-    if opts.json or env.globals.jq is not None:
-        write_json(env, rows, indent=2)
-        return
-    env.stdout.writelines(f"{'*' if r['current'] else ' '} {r['name']}\n" for r in rows)
+    if opts.json or ctx.globals.jq is not None:
+        write_json(ctx, rows, indent=2)
+        return OK
+    ctx.stdout.writelines(f"{'*' if r['current'] else ' '} {r['name']}\n" for r in rows)
     if not rows:
-        env.stderr.write("no profiles yet: run `cobrowse auth login`\n")
+        ctx.stderr.write("no profiles yet: run `cobrowse auth login`\n")
+    return OK
 
 
-def run_delete(name: str, yes: bool, env: Env) -> None:
+def run_use(opts: ConfigOptions, ctx: Context) -> int:
+    name = opts.name or ""
+    _edit(ctx, lambda data: profiles_ops().use(data, name), f"default profile is now {name!r}")
+    return OK
+
+
+def run_rename(opts: ConfigOptions, ctx: Context) -> int:
+    old, new = opts.name or "", opts.new_name or ""
+    _edit(ctx, lambda data: profiles_ops().rename(data, old, new), f"profile {old!r} is now {new!r}")
+    return OK
+
+
+def run_delete(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.commands._prompt import confirm
     from cobrowse_cli.config import profiles
 
+    name, yes = opts.name or "", opts.yes
     _, data = _load()
     profiles.delete(dict(data, profiles=dict(data.get("profiles") or {})), name)  # checks the name first
     if not yes:
-        if not (env.stdin.isatty() and env.stderr.isatty()):
+        if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
             raise UsageError(f"refusing to delete profile {name!r} without confirmation: not a terminal; pass --yes")
-        confirm(f"Delete profile {name!r} and its saved credentials?", stderr=env.stderr)
-    _edit(env, lambda d: profiles.delete(d, name), f"deleted profile {name!r}")
+        confirm(f"Delete profile {name!r} and its saved credentials?", stderr=ctx.stderr)
+    _edit(ctx, lambda d: profiles.delete(d, name), f"deleted profile {name!r}")
+    return OK
 
 
 
 
-def _profile_name(env: Env, data: dict, *, must_exist: bool) -> str:
+def _profile_name(ctx: Context, data: dict, *, must_exist: bool) -> str:
     """The profile to show or edit: --profile / COBROWSE_PROFILE, else default_profile, else "default"."""
-    from cobrowse_cli.config import DEFAULT_PROFILE, keys, store
+    from cobrowse_cli.config import keys, select_profile, store
 
-    explicit = env.globals.profile or os.environ.get("COBROWSE_PROFILE") or None
-    name = explicit or data.get("default_profile") or DEFAULT_PROFILE
+    name, source = select_profile(ctx.globals.profile, data)
     keys.check_profile_name(name)
     profiles = store.profiles(data)
-    if must_exist and explicit and name not in profiles:
+    if must_exist and source in ("flag", "env") and name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
         raise UsageError(f"unknown profile {name!r}; known profiles: {known}")
     return name
@@ -180,7 +199,7 @@ def _load():
     return path, store.load(path)
 
 
-def run_list(opts: ConfigOpts, env: Env) -> None:
+def run_list(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import keys, store
 
     _, data = _load()
@@ -192,17 +211,18 @@ def run_list(opts: ConfigOpts, env: Env) -> None:
             for key, value in conf.items():
                 flat[f"profiles.{pname}.{key}"] = keys.display(key, value)
     else:
-        name = _profile_name(env, data, must_exist=True)
+        name = _profile_name(ctx, data, must_exist=True)
         conf = store.profiles(data).get(name, {})
         flat = {key: keys.display(key, conf[key]) for key in keys.PROFILE_KEYS if key in conf}
         flat.update({key: keys.display(key, v) for key, v in conf.items() if key not in keys.PROFILE_KEYS})
-    if opts.json or env.globals.jq is not None:
-        write_json(env, flat, indent=2)
+    if opts.json or ctx.globals.jq is not None:
+        write_json(ctx, flat, indent=2)
     else:
-        env.stdout.writelines(f"{key}={value}\n" for key, value in flat.items())
+        ctx.stdout.writelines(f"{key}={value}\n" for key, value in flat.items())
+    return OK
 
 
-def run_get(opts: ConfigOpts, env: Env) -> None:
+def run_get(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import keys, store
 
     key = keys.check_key(opts.key or "")
@@ -211,21 +231,22 @@ def run_get(opts: ConfigOpts, env: Env) -> None:
         value = data.get(key)
         where = "the config file"
     else:
-        name = _profile_name(env, data, must_exist=True)
+        name = _profile_name(ctx, data, must_exist=True)
         value = store.profiles(data).get(name, {}).get(key)
         where = f"profile {name!r}"
     if value is None:
         raise NotFound(f"{key} is not set in {where}")
-    env.stdout.write(keys.display(key, value) + "\n")
+    ctx.stdout.write(keys.display(key, value) + "\n")
+    return OK
 
 
-def run_set(opts: ConfigOpts, env: Env) -> None:
+def run_set(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path, keys, store
 
     key = keys.check_key(opts.key or "")
     raw = opts.value or ""
     if raw == "-":
-        raw = env.stdin.read().strip()
+        raw = ctx.stdin.read().strip()
     value = keys.validate(key, raw)
     path = config_path()
     with store.transaction(path) as data:  # a file that does not parse stops us here, untouched
@@ -235,14 +256,15 @@ def run_set(opts: ConfigOpts, env: Env) -> None:
                 raise UsageError(f"no profile named {value!r}; known profiles: {', '.join(sorted(known)) or 'none'}")
             data[key] = value
         else:
-            name = _profile_name(env, data, must_exist=False)
+            name = _profile_name(ctx, data, must_exist=False)
             profile = data.setdefault("profiles", {}).setdefault(name, {})
             profile[key] = value
             if key == "private_key" and "token" in profile:
-                env.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
+                ctx.stderr.write(f"note: profile {name!r} also has a static token, which takes precedence over minting\n")
+    return OK
 
 
-def run_unset(opts: ConfigOpts, env: Env) -> None:
+def run_unset(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path, keys, store
 
     key = keys.check_key(opts.key or "")
@@ -251,19 +273,21 @@ def run_unset(opts: ConfigOpts, env: Env) -> None:
         if key in keys.TOP_KEYS:
             target = data
         else:
-            name = _profile_name(env, data, must_exist=True)
+            name = _profile_name(ctx, data, must_exist=True)
             target = store.profiles(data).get(name, {})
         if key not in target:
-            return  # already unset: nothing to write
+            return OK  # already unset: nothing to write
         del target[key]  # cached minted tokens need no purge: their cache key covers every claim
         if target is not data:
             from cobrowse_cli.config.profiles import drop_if_empty
 
             if drop_if_empty(data, name):
-                env.stderr.write(f"profile {name!r} is now empty and was removed\n")
+                ctx.stderr.write(f"profile {name!r} is now empty and was removed\n")
+    return OK
 
 
-def run_path(opts: ConfigOpts, env: Env) -> None:
+def run_path(opts: ConfigOptions, ctx: Context) -> int:
     from cobrowse_cli.config import config_path
 
-    env.stdout.write(f"{config_path()}\n")
+    ctx.stdout.write(f"{config_path()}\n")
+    return OK

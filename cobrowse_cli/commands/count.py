@@ -15,8 +15,8 @@ import typer
 from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.choices import unknown
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import FilterOpt, PlainJsonOpt, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import FilterOpt, PlainJsonOpt, epilog
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 NONE_KEY = "(none)"
@@ -92,7 +92,7 @@ def _label_agents(groups: Counter, names: dict) -> Counter:
     return labelled
 
 
-def _render(env: Env, opts: CountOptions, total: int, groups: Counter, jq=None) -> None:
+def _render(ctx: Context, opts: CountOptions, total: int, groups: Counter, jq=None) -> None:
     if opts.json or jq is not None:
         from cobrowse_cli.output.machine import dumps
 
@@ -102,61 +102,60 @@ def _render(env: Env, opts: CountOptions, total: int, groups: Counter, jq=None) 
         if jq is not None:
             from cobrowse_cli.output.jq import write_results
 
-            write_results(jq, body, env.stdout)
+            write_results(jq, body, ctx.stdout)
         else:
-            env.stdout.write(dumps(body) + "\n")
+            ctx.stdout.write(dumps(body) + "\n")
     elif opts.by:
-        _render_breakdown(env, opts.by, total, groups)
+        _render_breakdown(ctx, opts.by, total, groups)
     else:
-        env.stdout.write(f"{total}\n")
-    env.stdout.flush()
+        ctx.stdout.write(f"{total}\n")
+    ctx.stdout.flush()
 
 
-def _render_breakdown(env: Env, by: str, total: int, groups: Counter) -> None:
+def _render_breakdown(ctx: Context, by: str, total: int, groups: Counter) -> None:
     from cobrowse_cli.output import Column, OutputOptions, Writer
 
     rows = [{"key": k, "active": n} for k, n in groups.most_common()]
     columns = [Column("key", by.upper()), Column("active", "ACTIVE", kind="number")]
-    Writer(OutputOptions(no_color=env.globals.no_color), stdout=env.stdout, stderr=env.stderr,
+    Writer(OutputOptions(no_color=ctx.globals.no_color), stdout=ctx.stdout, stderr=ctx.stderr,
            columns=columns, id_key="key").write_rows(rows)
-    if env.stdout.isatty():
-        env.stdout.write(f"{total} active in total\n")
+    if ctx.stdout.isatty():
+        ctx.stdout.write(f"{total} active in total\n")
 
 
-def run(opts: CountOptions, env: Env) -> int:
+def run(opts: CountOptions, ctx: Context) -> int:
     if opts.warning is not None or opts.critical is not None:
         from cobrowse_cli.commands import count_plugin
 
-        return count_plugin.run(opts, env)
+        return count_plugin.run(opts, ctx)
     query = _validate(opts)
     jq = None
-    if env.globals.jq is not None:
+    if ctx.globals.jq is not None:
         if opts.watch is not None:
             raise UsageError("--jq does not apply to --watch (pipe its --json lines to jq)")
         from cobrowse_cli.output.jq import compile_program
 
-        jq = compile_program(env.globals.jq)
-    client = env.client()
+        jq = compile_program(ctx.globals.jq)
+    client = ctx.client()
     if opts.watch is not None:
-        return _watch(opts, env, client, query)
-    total, groups = count(client, query, opts.by, on_note=lambda line: _note(env, line), debug=env.globals.debug)
-    _render(env, opts, total, groups, jq)
-    return _threshold(opts, env, total)
+        return _watch(opts, ctx, client, query)
+    total, groups = count(client, query, opts.by, on_note=lambda line: _note(ctx, line), debug=ctx.globals.debug)
+    _render(ctx, opts, total, groups, jq)
+    return _threshold(opts, ctx, total)
 
 
-def _note(env: Env, line: str) -> None:
-    env.stderr.write(f"cobrowse: warning: {line}\n")
-    env.stderr.flush()
+def _note(ctx: Context, line: str) -> None:
+    ctx.warn(line)
 
 
-def _threshold(opts: CountOptions, env: Env, total: int) -> int:
+def _threshold(opts: CountOptions, ctx: Context, total: int) -> int:
     if opts.max is not None and total > opts.max:
-        env.stderr.write(f"cobrowse: {total} active sessions is above --max {opts.max}\n")
+        ctx.note(f"{total} active sessions is above --max {opts.max}")
         return exitcodes.THRESHOLD
     return exitcodes.OK
 
 
-def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
+def _watch(opts: CountOptions, ctx: Context, client, query: dict) -> int:
     """Refresh in place on a TTY (rich Live); one timestamped line per refresh otherwise. Ends with Ctrl-C."""
     import time
     from datetime import datetime, timezone
@@ -165,11 +164,11 @@ def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
 
     interval = durations.parse_seconds(opts.watch, option="--watch", bare_seconds=True, minimum=MIN_REFRESH)
     live = None
-    if env.stdout.isatty() and not opts.json:
+    if ctx.stdout.isatty() and not opts.json:
         from rich.console import Console
         from rich.live import Live
 
-        console = Console(file=env.stdout, no_color=env.globals.no_color, markup=False, emoji=False, highlight=False)
+        console = Console(file=ctx.stdout, no_color=ctx.globals.no_color, markup=False, emoji=False, highlight=False)
         live = Live(console=console, auto_refresh=False)
         live.start()
     try:
@@ -179,9 +178,9 @@ def _watch(opts: CountOptions, env: Env, client, query: dict) -> int:
             if live is not None:
                 live.update(_live_view(opts, total, groups), refresh=True)
             else:
-                env.stdout.write(_tick_lines(opts, stamp, total, groups, dumps))
-            env.stdout.flush()
-            _threshold(opts, env, total)  # a notice on stderr each time the queue is over --max
+                ctx.stdout.write(_tick_lines(opts, stamp, total, groups, dumps))
+            ctx.stdout.flush()
+            _threshold(opts, ctx, total)  # a notice on stderr each time the queue is over --max
             time.sleep(interval)
     finally:
         if live is not None:
@@ -235,9 +234,7 @@ PLUGIN_HELP = ("WARNING when the total is outside RANGE (10, 10:, ~:10, 10:20, @
 def register(root: typer.Typer) -> None:
     @root.command(
         "count-active",
-        epilog="Examples:\n\n  cobrowse count-active\n\n  cobrowse count-active --by agent\n\n"
-        "  cobrowse count-active --filter plan=enterprise --max 500 || page-oncall\n\n"
-        "  cobrowse count-active --warning 800 --critical 1000 --by agent\n\n" + exitcodes.EPILOG,
+        epilog=epilog("cobrowse count-active", "cobrowse count-active --by agent", "cobrowse count-active --filter plan=enterprise --max 500 || page-oncall", "cobrowse count-active --warning 800 --critical 1000 --by agent"),
     )
     def count_active(
         ctx: typer.Context,
@@ -252,4 +249,4 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Count the sessions active right now (exact, at any size)."""
         opts = CountOptions(filter or [], agent, by, watch, max_, json, warning, critical)
-        raise typer.Exit(run(opts, get_env(ctx)))
+        raise typer.Exit(run(opts, get_context(ctx)))

@@ -91,7 +91,7 @@ def perfdata(total: int, warning: Range | None, critical: Range | None, by: str 
     return items
 
 
-def run(opts, env) -> int:
+def run(opts, ctx) -> int:
     """count-active in plugin mode (opts: count.CountOptions with warning/critical set)."""
     from cobrowse_cli.commands import count
 
@@ -101,11 +101,11 @@ def run(opts, env) -> int:
         if given:
             raise UsageError(f"{name} does not combine with --warning/--critical (the status line is the output)")
     query = count._validate(opts)
-    total, groups = count.count(env.client(), query, opts.by)
+    total, groups = count.count(ctx.client(), query, opts.by)
     code = status_for(total, warning, critical)
     noun = "session" if total == 1 else "sessions"
-    env.stdout.write(status_line(code, f"{total} active {noun}", perfdata(total, warning, critical, opts.by, groups)) + "\n")
-    env.stdout.flush()
+    ctx.stdout.write(status_line(code, f"{total} active {noun}", perfdata(total, warning, critical, opts.by, groups)) + "\n")
+    ctx.stdout.flush()
     _printed.append(code)
     return code
 

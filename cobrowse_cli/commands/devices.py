@@ -9,20 +9,18 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
+from cobrowse_cli.commands._options import (
     ColumnsOpt,
     CsvOpt,
     FieldsOpt,
     FilterOpt,
     JsonOpt,
     NdjsonOpt,
-    OutputFlags,
     QuietOpt,
     epilog,
-    get_env,
-    make_writer,
 )
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 DEFAULT_LIMIT = 100
@@ -48,7 +46,7 @@ def device_query(filters: list[str], seen_after: str | None, seen_before: str | 
     )
 
 
-def run_list(opts: ListOptions, env: Env) -> int:
+def run_list(opts: ListOptions, ctx: Context) -> int:
     from cobrowse_cli.client.listing import select_devices
     from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
     from cobrowse_cli.commands.sessions import print_notes
@@ -57,24 +55,30 @@ def run_list(opts: ListOptions, env: Env) -> int:
         raise UsageError("--all and --limit cannot be used together")
     query = device_query(opts.filters, opts.seen_after, opts.seen_before)
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, device_columns(), known=DEVICE_FIELDS)
+    writer = make_writer(ctx, opts.output, device_columns(), known=DEVICE_FIELDS)
     if writer.is_machine:  # streamed as pages arrive
-        selection = select_devices(env.client(), query, limit=limit)
+        selection = select_devices(ctx.client(), query, limit=limit)
         writer.write_rows(selection)
     else:
         with writer.progress("Fetching devices") as advance:  # a table needs every row: fetch, then draw
-            selection = select_devices(env.client(), query, limit=limit, on_page=advance)
+            selection = select_devices(ctx.client(), query, limit=limit, on_page=advance)
             rows = list(selection)
         writer.write_rows(rows)
-    print_notes(env, selection)
+    print_notes(ctx, selection)
     return exitcodes.OK
 
 
-def run_get(device_id: str, output: OutputFlags, env: Env) -> int:
+@dataclass
+class GetOptions:
+    id: str
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_get(opts: GetOptions, ctx: Context) -> int:
     from cobrowse_cli.commands._columns import DEVICE_FIELDS, device_columns
 
-    device_id = _parse.require_id(device_id, kind="device")
-    make_writer(env, output, device_columns(), known=DEVICE_FIELDS).write_item(env.client().get_device(device_id))
+    device_id = _parse.require_id(opts.id, kind="device")
+    make_writer(ctx, opts.output, device_columns(), known=DEVICE_FIELDS).write_item(ctx.client().get_device(device_id))
     return exitcodes.OK
 
 
@@ -87,7 +91,7 @@ class NotifyOptions:
     json: bool = False
 
 
-def run_notify(opts: NotifyOptions, env: Env, sleep=None) -> int:
+def run_notify(opts: NotifyOptions, ctx: Context, sleep=None) -> int:
     """Push "an agent wants to connect" up to N times; stop early once the session has left `pending`
     (the device joined, or the session ended). One row per attempt."""
     import time
@@ -100,10 +104,10 @@ def run_notify(opts: NotifyOptions, env: Env, sleep=None) -> int:
         raise UsageError(f"invalid --attempts {opts.attempts}: must be between 1 and 100")
     pause = _parse.parse_duration(opts.every, option="--every").total_seconds()
     sleep = sleep or time.sleep
-    client = env.client()
+    client = ctx.client()
     columns = [Column("attempt", "ATTEMPT", kind="number"), Column("device"), Column("session"),
                Column("sent", "SENT", kind="bool"), Column("session_state", "SESSION STATE", kind="state")]
-    writer = make_writer(env, OutputFlags(ndjson=opts.json), columns, id_key="device")
+    writer = make_writer(ctx, OutputFlags(ndjson=opts.json), columns, id_key="device")
 
     def attempts():
         for attempt in range(1, opts.attempts + 1):
@@ -130,7 +134,7 @@ def register(root: typer.Typer) -> typer.Typer:
                       epilog=epilog("cobrowse devices list --filter user_id=42", "cobrowse devices watch --filter user_id=42"))
     root.add_typer(app, name="devices")
 
-    @app.command("list", epilog="Examples:\n\n  cobrowse devices list --filter user_id=42 --seen-after 1h\n\n" + exitcodes.EPILOG)
+    @app.command("list", epilog=epilog("cobrowse devices list --filter user_id=42 --seen-after 1h"))
     def list_(
         ctx: typer.Context,
         filter: FilterOpt = None,
@@ -145,9 +149,9 @@ def register(root: typer.Typer) -> typer.Typer:
         opts = ListOptions(filter or [], seen_after, seen_before,
                            limit if (limit is not None or all_) else DEFAULT_LIMIT, all_,
                            OutputFlags(json, fields, ndjson, csv, quiet, columns))
-        raise typer.Exit(run_list(opts, get_env(ctx)))
+        raise typer.Exit(run_list(opts, get_context(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse devices get DEVICE_ID --json\n\n" + exitcodes.EPILOG)
+    @app.command(epilog=epilog("cobrowse devices get DEVICE_ID --json"))
     def get(
         ctx: typer.Context,
         id: Annotated[str, typer.Argument(metavar="ID", help="Device id.")],
@@ -155,7 +159,7 @@ def register(root: typer.Typer) -> typer.Typer:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show one device."""
-        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_get(GetOptions(id, OutputFlags(json, fields, ndjson, csv, quiet, columns)), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse devices notify DEVICE_ID --session SESSION_ID",
                                "cobrowse devices notify DEVICE_ID --session SESSION_ID --attempts 5 --every 4s"))
@@ -171,7 +175,7 @@ def register(root: typer.Typer) -> typer.Typer:
 
         Stops early when the session leaves pending (the device joined, or it ended).
         """
-        raise typer.Exit(run_notify(NotifyOptions(id, session, attempts, every, json), get_env(ctx)))
+        raise typer.Exit(run_notify(NotifyOptions(id, session, attempts, every, json), get_context(ctx)))
 
     add_device_watch(app)
     return app

@@ -16,8 +16,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli.commands._common import FilterOpt, epilog, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import FilterOpt, epilog
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 STATES = ("active", "pending", "authorizing")
@@ -181,20 +181,20 @@ def _validate(opts: ExporterOptions):
     return query, interval
 
 
-def run(opts: ExporterOptions, env: Env) -> int:
+def run(opts: ExporterOptions, ctx: Context) -> int:
     from prometheus_client import CollectorRegistry
 
     query, interval = _validate(opts)
     host, port = parse_listen(opts.listen)
-    collector = Collector(env.client(), query, list(dict.fromkeys(opts.by)), opts.max_series)
+    collector = Collector(ctx.client(), query, list(dict.fromkeys(opts.by)), opts.max_series)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     if opts.once:
-        return _once(opts, env, collector, registry)
-    return _serve(env, collector, registry, host, port, interval)
+        return _once(opts, ctx, collector, registry)
+    return _serve(ctx, collector, registry, host, port, interval)
 
 
-def _once(opts: ExporterOptions, env: Env, collector: Collector, registry) -> int:
+def _once(opts: ExporterOptions, ctx: Context, collector: Collector, registry) -> int:
     from prometheus_client import generate_latest, write_to_textfile
 
     error = collector.refresh()
@@ -204,14 +204,14 @@ def _once(opts: ExporterOptions, env: Env, collector: Collector, registry) -> in
         except OSError as e:
             raise UsageError(f"cannot write --textfile {opts.textfile!r}: {e.strerror or e}") from None
     else:
-        env.stdout.write(generate_latest(registry).decode("utf-8"))
-        env.stdout.flush()
+        ctx.stdout.write(generate_latest(registry).decode("utf-8"))
+        ctx.stdout.flush()
     if error is not None:
         raise error  # the metrics (cobrowse_up 0) are written; app.py maps the error to its exit code
     return 0
 
 
-def _serve(env: Env, collector: Collector, registry, host: str, port: int, interval: float) -> int:
+def _serve(ctx: Context, collector: Collector, registry, host: str, port: int, interval: float) -> int:
     from prometheus_client import start_http_server
 
     stop = threading.Event()
@@ -221,10 +221,10 @@ def _serve(env: Env, collector: Collector, registry, host: str, port: int, inter
         raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     shown = f"[{host}]" if ":" in host else host
-    env.stderr.write(f"cobrowse exporter: serving http://{shown}:{server.server_port}/metrics, "
+    ctx.stderr.write(f"cobrowse exporter: serving http://{shown}:{server.server_port}/metrics, "
                      f"collecting every {interval:g}s (SIGTERM or Ctrl-C stops)\n")
-    env.stderr.flush()
-    worker = threading.Thread(target=_collect_loop, args=(env, collector, interval, stop), daemon=True)
+    ctx.stderr.flush()
+    worker = threading.Thread(target=_collect_loop, args=(ctx, collector, interval, stop), daemon=True)
     worker.start()
     try:
         while not stop.wait(1.0):
@@ -235,11 +235,11 @@ def _serve(env: Env, collector: Collector, registry, host: str, port: int, inter
         server.server_close()
         signal.signal(signal.SIGTERM, previous)
         worker.join(timeout=2.0)  # a collection stuck in a slow request is abandoned, not waited for
-    env.stderr.write("cobrowse exporter: stopped\n")
+    ctx.stderr.write("cobrowse exporter: stopped\n")
     return 0
 
 
-def _collect_loop(env: Env, collector: Collector, interval: float, stop: threading.Event) -> None:
+def _collect_loop(ctx: Context, collector: Collector, interval: float, stop: threading.Event) -> None:
     """Fixed rate: a slow collection shortens the next wait instead of drifting or bunching up."""
     from cobrowse_cli.client.redact import redact
 
@@ -249,9 +249,9 @@ def _collect_loop(env: Env, collector: Collector, interval: float, stop: threadi
         error = collector.refresh()
         message = None if error is None else redact(str(error).splitlines()[0] if str(error) else type(error).__name__)
         if message != last_error:  # one line per change of health, not one per interval
-            env.stderr.write(f"cobrowse exporter: collection failed: {message}\n" if message else
+            ctx.stderr.write(f"cobrowse exporter: collection failed: {message}\n" if message else
                              "cobrowse exporter: collection ok\n" if last_error else "")
-            env.stderr.flush()
+            ctx.stderr.flush()
             last_error = message
         next_run = max(next_run + interval, time.monotonic())
         stop.wait(max(0.0, next_run - time.monotonic()))
@@ -278,4 +278,4 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Serve Prometheus metrics about open sessions (or write them once for node_exporter)."""
         opts = ExporterOptions(listen, interval, by or [], filter or [], max_series, once, textfile)
-        raise typer.Exit(run(opts, get_env(ctx)))
+        raise typer.Exit(run(opts, get_context(ctx)))

@@ -15,20 +15,18 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
+from cobrowse_cli.commands._options import (
     ColumnsOpt,
     CsvOpt,
     FieldsOpt,
     FilterOpt,
     JsonOpt,
     NdjsonOpt,
-    OutputFlags,
     QuietOpt,
     epilog,
-    get_env,
-    make_writer,
 )
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.commands.sessions import AgentOpt, Query, StateOpt
 from cobrowse_cli.exitcodes import UsageError
 
@@ -61,13 +59,13 @@ def session_query(sel: RecordingSelection, now: datetime):
     return query
 
 
-def select_recorded(sel: RecordingSelection, env: Env, now: datetime, *, limit: int | None = None):
+def select_recorded(sel: RecordingSelection, ctx: Context, now: datetime, *, limit: int | None = None):
     """Recorded sessions in the selection, newest first: each one re-checked by the client's query model
     (a server that ignores a parameter cannot widen it), then `recorded: true`."""
     from cobrowse_cli.client.listing import select_sessions
     from cobrowse_cli.commands.sessions import print_notes
 
-    selection = select_sessions(env.client(), session_query(sel, now), now=now)
+    selection = select_sessions(ctx.client(), session_query(sel, now), now=now)
     found = 0
     for session in selection:
         if session.get("recorded") is True:
@@ -75,7 +73,7 @@ def select_recorded(sel: RecordingSelection, env: Env, now: datetime, *, limit: 
             found += 1
             if limit is not None and found >= limit:
                 break
-    print_notes(env, selection)
+    print_notes(ctx, selection)
 
 
 def _duration(session: dict) -> float | None:
@@ -102,9 +100,9 @@ def _outcome_columns():
 # ---- list / get -------------------------------------------------------------------------------------
 
 
-def run_list(sel: RecordingSelection, limit: int | None, output: OutputFlags, env: Env) -> int:
-    writer = make_writer(env, output, _columns())
-    rows = ({**s, "duration": _duration(s)} for s in select_recorded(sel, env, datetime.now(timezone.utc), limit=limit))
+def run_list(sel: RecordingSelection, limit: int | None, output: OutputFlags, ctx: Context) -> int:
+    writer = make_writer(ctx, output, _columns())
+    rows = ({**s, "duration": _duration(s)} for s in select_recorded(sel, ctx, datetime.now(timezone.utc), limit=limit))
     if writer.is_machine:
         writer.write_rows(rows)
         return exitcodes.OK
@@ -128,11 +126,11 @@ def _number(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
+def run_get(session_id: str, output: OutputFlags, ctx: Context) -> int:
     from cobrowse_cli.output import Column
 
     session_id = _parse.require_id(session_id)
-    recording = env.client().get_recording(session_id)
+    recording = ctx.client().get_recording(session_id)
     events = recording.get("events")
     row = {
         "id": session_id,
@@ -143,18 +141,18 @@ def run_get(session_id: str, output: OutputFlags, env: Env) -> int:
         "actions": public_url(recording.get("actions")),
     }
     columns = [Column(k, kind="number" if k in ("size", "duration", "events") else "text") for k in row]
-    make_writer(env, output, columns).write_item(row)
+    make_writer(ctx, output, columns).write_item(row)
     return exitcodes.OK
 
 
 # ---- download / delete: choosing ids -------------------------------------------------------------------
 
 
-def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, env: Env, *, verb: str) -> tuple[list[str], list[str]]:
+def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, ctx: Context, *, verb: str) -> tuple[list[str], list[str]]:
     """The session ids to act on (distinct, in order) and a preview of them for a confirmation."""
     ids = [_parse.require_id(i) for i in ids]
     if from_stdin:
-        for line in env.stdin:
+        for line in ctx.stdin:
             line = line.strip()
             if line and not line.startswith("#"):
                 ids.append(_parse.require_id(line))
@@ -162,7 +160,7 @@ def _ids(ids: list[str], from_stdin: bool, sel: RecordingSelection, env: Env, *,
         raise UsageError("give either session ids or a selection (--filter/--state/--older-than/...), not both")
     preview: list[str] = []
     if sel.given:
-        for session in select_recorded(sel, env, datetime.now(timezone.utc)):
+        for session in select_recorded(sel, ctx, datetime.now(timezone.utc)):
             ids.append(session["id"])
             if len(preview) < PREVIEW:
                 custom = session.get("custom_data") if isinstance(session.get("custom_data"), dict) else {}
@@ -218,7 +216,7 @@ class DownloadOptions:
     fsync: bool = False
 
 
-def run_download(opts: DownloadOptions, env: Env) -> int:
+def run_download(opts: DownloadOptions, ctx: Context) -> int:
     import os
     import time
     from pathlib import Path
@@ -235,10 +233,10 @@ def run_download(opts: DownloadOptions, env: Env) -> int:
         raise UsageError(f"--dir {opts.directory}: {e.strerror or e}") from None
     if not os.access(directory, os.W_OK):
         raise UsageError(f"--dir {opts.directory}: not writable")
-    ids, _ = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="download")
-    writer = make_writer(env, opts.output, _outcome_columns())
-    client = env.client()
-    fetcher = MediaFetcher(env.settings().api, idle_timeout=idle, max_connections=opts.concurrency)
+    ids, _ = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="download")
+    writer = make_writer(ctx, opts.output, _outcome_columns())
+    client = ctx.client()
+    fetcher = MediaFetcher(ctx.connect().api, idle_timeout=idle, max_connections=opts.concurrency)
     counts: dict[str, int] = {}
     stopped: list[Exception] = []
     started = time.monotonic()
@@ -281,19 +279,21 @@ def _delete_columns():
     return [Column("id", "SESSION"), Column("outcome", "OUTCOME", kind="state"), Column("error", "ERROR")]
 
 
-def _confirm(env: Env, count: int, preview: list[str]) -> None:
+def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
     if count == 0:
         return
-    if not (env.stdin.isatty() and env.stderr.isatty()):
+    if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
         raise UsageError(f"refusing to delete {count} recording(s) without confirmation: not a terminal; pass --yes")
     from cobrowse_cli.commands._prompt import confirm
 
     more = f"  … and {count - len(preview)} more (--dry-run lists them all)\n" if count > len(preview) else ""
-    env.stderr.write("".join(f"  {line}\n" for line in preview) + more)
-    confirm(f"Delete {count} recording(s)? This cannot be undone.", stderr=env.stderr)  # "n": exit 10
+    from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
+
+    ctx.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + more)
+    confirm(f"Delete {count} recording(s)? This cannot be undone.", stderr=ctx.stderr)  # "n": exit 10
 
 
-def run_delete(opts: DeleteOptions, env: Env) -> int:
+def run_delete(opts: DeleteOptions, ctx: Context) -> int:
     """On the bulk-end engine (client/bulk.py, commands/sessions_end_run.py): the same interruption path,
     lost-output handling, --report, summary and exit codes as `sessions end`, and its own run lock."""
     from contextlib import nullcontext
@@ -311,16 +311,16 @@ def run_delete(opts: DeleteOptions, env: Env) -> int:
     wait_s = durations.parse_seconds(opts.wait_lock, option="--wait-lock", bare_seconds=True) if opts.wait_lock else 0.0
     if opts.from_stdin and not (opts.yes or opts.dry_run):
         raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
-    writer = make_writer(env, opts.output, _delete_columns())
-    env.client().check_transport()  # a usage error before the lock, the report or any outcome
+    writer = make_writer(ctx, opts.output, _delete_columns())
+    ctx.client().check_transport()  # a usage error before the lock, the report or any outcome
     report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
     started = runner.utc_now()
     locked = opts.no_lock or opts.dry_run
     lock = nullcontext() if locked else runner.run_lock(
-        "recordings delete", env.settings(), wait_s=wait_s, wait_text=opts.wait_lock, started=started)
+        "recordings delete", ctx.connect(), wait_s=wait_s, wait_text=opts.wait_lock, started=started)
     try:
-        with runner.Signals(env.stderr, VOCABULARY) as signals, lock:
-            ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, env, verb="delete")
+        with runner.Signals(ctx.stderr, VOCABULARY) as signals, lock:
+            ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete")
             if opts.max_delete is not None and len(ids) > opts.max_delete:
                 raise exitcodes.CLIError(f"the selection holds {len(ids)} recordings, more than --max-delete "
                                          f"{opts.max_delete}: nothing was deleted", exitcodes.PARTIAL)
@@ -329,10 +329,10 @@ def run_delete(opts: DeleteOptions, env: Env) -> int:
                 writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
                 return exitcodes.OK
             if not opts.yes:
-                _confirm(env, len(ids), preview)
-            run = BulkEnd(RecordingDeleter(env.client()), concurrency=opts.concurrency, vocab=VOCABULARY,
+                _confirm(ctx, len(ids), preview)
+            run = BulkEnd(RecordingDeleter(ctx.client()), concurrency=opts.concurrency, vocab=VOCABULARY,
                           outcome=DeleteOutcome)
-            code = runner.execute(run, ids, writer=writer, stderr=env.stderr, signals=signals, report=report,
+            code = runner.execute(run, ids, writer=writer, stderr=ctx.stderr, signals=signals, report=report,
                                   summary_json=opts.summary_json, started=started)
             report = None  # closed (fsynced) by execute
             return code
@@ -373,7 +373,7 @@ def register(root: typer.Typer) -> None:
             raise UsageError("--all and --limit cannot be used together")
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         n = None if all_ else _parse.parse_limit(limit if limit is not None else DEFAULT_LIMIT)
-        raise typer.Exit(run_list(sel, n, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_list(sel, n, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings get SESSION_ID --json"))
     def get(
@@ -382,7 +382,7 @@ def register(root: typer.Typer) -> None:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show a recording's metadata: size, duration, event count (media URLs without their signature)."""
-        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings download SESSION_ID --dir ./recordings",
                                "cobrowse recordings download --agent all --activated-after 1d --dir ./recordings --ndjson",
@@ -406,7 +406,7 @@ def register(root: typer.Typer) -> None:
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         opts = DownloadOptions(ids or [], stdin, sel, dir, concurrency, idle_timeout,
                                OutputFlags(json, fields, ndjson, csv, quiet, columns), fsync)
-        raise typer.Exit(run_download(opts, get_env(ctx)))
+        raise typer.Exit(run_download(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings delete SESSION_ID --yes",
                                "cobrowse recordings delete --agent all --older-than 90d --dry-run",
@@ -442,4 +442,4 @@ def register(root: typer.Typer) -> None:
         opts = DeleteOptions(ids or [], stdin, sel, dry_run, yes, concurrency,
                              OutputFlags(json, fields, ndjson, csv, quiet, columns), report, summary_json,
                              wait_lock, no_lock, max_delete)
-        raise typer.Exit(run_delete(opts, get_env(ctx)))
+        raise typer.Exit(run_delete(opts, get_context(ctx)))

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._common import OutputFlags, epilog, get_env, make_writer
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Context, get_context
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.", rich_help_panel="Output")]
 
@@ -19,12 +20,12 @@ def _columns():
     return [Column("id", "REGION"), Column("type", "TYPE"), Column("api", "API")]
 
 
-def run_list(json: bool, env: Env) -> int:
+def run_list(opts: OutputFlags, ctx: Context) -> int:
     from cobrowse_cli.config.keys import REGIONS
 
-    api = env.settings().api
+    api = ctx.connect().api
     rows = [{"id": k, "type": "cloud", "api": v, "current": v == api} for k, v in REGIONS.items()]
-    make_writer(env, OutputFlags(json=json), [*_columns(), _current()]).write_rows(rows)
+    make_writer(ctx, opts, [*_columns(), _current()]).write_rows(rows)
     return exitcodes.OK
 
 
@@ -34,16 +35,16 @@ def _current():
     return Column("current", "IN USE", kind="bool")
 
 
-def run_closest(json: bool, env: Env) -> int:
+def run_closest(opts: OutputFlags, ctx: Context) -> int:
     from cobrowse_cli.config.keys import REGIONS
 
-    answer = env.client().closest_region()
+    answer = ctx.client().closest_region()
     region = answer.get("id")
     row = {"id": region if isinstance(region, str) else None, "type": answer.get("type"),
            "api": REGIONS.get(region) if isinstance(region, str) else None}
-    make_writer(env, OutputFlags(json=json), _columns()).write_item(row)
-    if row["api"] and not json:
-        env.stderr.write(f"Use it with --region {region}, COBROWSE_REGION={region} or "
+    make_writer(ctx, opts, _columns()).write_item(row)
+    if row["api"] and not opts.json:
+        ctx.stderr.write(f"Use it with --region {region}, COBROWSE_REGION={region} or "
                          f"`cobrowse config set region {region}`.\n")
     return exitcodes.OK
 
@@ -56,9 +57,9 @@ def register(root: typer.Typer) -> None:
     @app.command("list", epilog=epilog("cobrowse regions list", "COBROWSE_REGION=eu cobrowse regions list --json"))
     def list_(ctx: typer.Context, json: JsonFlag = False) -> None:
         """The known regions and their API URLs; IN USE marks the one this profile talks to."""
-        raise typer.Exit(run_list(json, get_env(ctx)))
+        raise typer.Exit(run_list(OutputFlags(json=json), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse regions closest", "cobrowse regions closest --json"))
     def closest(ctx: typer.Context, json: JsonFlag = False) -> None:
         """Ask the API which region is closest to this machine."""
-        raise typer.Exit(run_closest(json, get_env(ctx)))
+        raise typer.Exit(run_closest(OutputFlags(json=json), get_context(ctx)))

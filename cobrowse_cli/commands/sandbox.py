@@ -5,15 +5,51 @@ The sandbox package (starlette, uvicorn, ...) is imported inside the commands on
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli.commands._common import epilog
-
 from cobrowse_cli import exitcodes
+from cobrowse_cli.commands._options import epilog
+from cobrowse_cli.commands._context import Context, get_context
 
 MAX_TTL = 86_400
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8030
+    state_dir: str | None = None
+    sessions: int = 500
+    active: int = 40
+    devices: int = 30
+    seed: int = 1
+    busy: bool = False
+    inactivity_timeout: float = 300.0
+    pending_timeout: float = 900.0
+    authorizing_timeout: float = 300.0
+    latency: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 503
+    rate_limit: float = 0.0
+    drop_rate: float = 0.0
+    drop_when: str = "before"
+    fault_seed: int = 0
+    allow_remote: bool = False
+    log_level: str = "warning"
+    variant: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TokenOptions:
+    state_dir: str | None = None
+    role: str | None = None
+    sub: str = "agent@sandbox.test"
+    name: str | None = None
+    ttl: int = 3600
+    expired: bool = False
 
 
 def register(root: typer.Typer) -> None:
@@ -23,6 +59,7 @@ def register(root: typer.Typer) -> None:
 
     @app.command(epilog=epilog("cobrowse sandbox serve", "cobrowse sandbox serve --port 0 --state-dir ./sb --busy", "cobrowse sandbox serve --sessions 100000 --active 6000 --latency 50 --error-rate 0.1", "cobrowse sandbox serve --variant page-cap=50,ignore-state"))
     def serve(
+        ctx: typer.Context,
         host: Annotated[str, typer.Option(help="Interface to bind (loopback unless --allow-remote).")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = 8030,
         state_dir: Annotated[
@@ -63,45 +100,14 @@ def register(root: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Serve the sandbox until Ctrl-C. First line of output: `Sandbox listening on <url>`."""
-        from cobrowse_cli.sandbox.errors import ApiError
-        from cobrowse_cli.sandbox.faults import FaultConfig
-        from cobrowse_cli.sandbox.seed import SeedParams
-        from cobrowse_cli.sandbox.server import ServeOptions, is_loopback, serve as run_server
-        from cobrowse_cli.sandbox.store import Timeouts
-        from cobrowse_cli.sandbox.variants import UnknownVariant, parse_variants
-
-        try:
-            variants = parse_variants(variant or [])
-        except UnknownVariant as e:
-            raise exitcodes.UsageError(str(e)) from None
-        if not is_loopback(host) and not allow_remote:
-            raise exitcodes.UsageError(f"refusing to serve on non-loopback host {host!r} without --allow-remote")
-        faults = FaultConfig(
-            latency_ms=latency, error_rate=error_rate, error_status=error_status, rate_limit=rate_limit,
-            drop_rate=drop_rate, drop_when=drop_when, seed=fault_seed,
-        )
-        try:
-            faults.validate()
-        except ApiError as e:
-            raise exitcodes.UsageError(e.message) from None
-        opts = ServeOptions(
-            host=host,
-            port=port,
-            state_dir=state_dir,
-            allow_remote=allow_remote,
-            seed=SeedParams(sessions=sessions, active=active, devices=devices, seed=seed, busy=busy),
-            timeouts=Timeouts(pending=pending_timeout, authorizing=authorizing_timeout, inactivity=inactivity_timeout),
-            faults=faults,
-            log_level=log_level,
-            variants=variants,
-        )
-        try:
-            run_server(opts)
-        except OSError as e:
-            raise exitcodes.CLIError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+        opts = ServeOptions(host, port, state_dir, sessions, active, devices, seed, busy, inactivity_timeout,
+                            pending_timeout, authorizing_timeout, latency, error_rate, error_status, rate_limit,
+                            drop_rate, drop_when, fault_seed, allow_remote, log_level, variant or [])
+        raise typer.Exit(run_serve(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse sandbox token --state-dir ./sb", "cobrowse sandbox token --state-dir ./sb --role administrator --ttl 600", "cobrowse sandbox token --state-dir ./sb --expired"))
     def token(
+        ctx: typer.Context,
         state_dir: Annotated[
             Optional[str],
             typer.Option("--state-dir", envvar="COBROWSE_SANDBOX_STATE_DIR", help="The state dir the sandbox serves from."),
@@ -113,14 +119,60 @@ def register(root: typer.Typer) -> None:
         expired: Annotated[bool, typer.Option("--expired", help="Mint a token that expired an hour ago.")] = False,
     ) -> None:
         """Print a token that a sandbox serving --state-dir accepts."""
-        if not state_dir:
-            raise exitcodes.UsageError(
-                "--state-dir is required: tokens are signed with the key the sandbox keeps there "
-                "(start it with 'cobrowse sandbox serve --state-dir DIR')"
-            )
-        if ttl > MAX_TTL:
-            raise exitcodes.UsageError(f"--ttl must be at most {MAX_TTL} seconds (Cobrowse rejects longer-lived tokens)")
-        from cobrowse_cli.sandbox.auth import load_or_create_keys, mint_token
+        raise typer.Exit(run_token(TokenOptions(state_dir, role, sub, name, ttl, expired), get_context(ctx)))
 
-        keys = load_or_create_keys(state_dir)
-        print(mint_token(keys, sub=sub, role=role, ttl=ttl, name=name, expired=expired))
+
+def run_serve(opts: ServeOptions, ctx: Context) -> int:
+    from cobrowse_cli.sandbox.errors import ApiError
+    from cobrowse_cli.sandbox.faults import FaultConfig
+    from cobrowse_cli.sandbox.seed import SeedParams
+    from cobrowse_cli.sandbox.server import ServeOptions as ServerOptions, is_loopback, serve
+    from cobrowse_cli.sandbox.store import Timeouts
+    from cobrowse_cli.sandbox.variants import UnknownVariant, parse_variants
+
+    try:
+        variants = parse_variants(opts.variant)
+    except UnknownVariant as e:
+        raise exitcodes.UsageError(str(e)) from None
+    if not is_loopback(opts.host) and not opts.allow_remote:
+        raise exitcodes.UsageError(f"refusing to serve on non-loopback host {opts.host!r} without --allow-remote")
+    faults = FaultConfig(
+        latency_ms=opts.latency, error_rate=opts.error_rate, error_status=opts.error_status,
+        rate_limit=opts.rate_limit, drop_rate=opts.drop_rate, drop_when=opts.drop_when, seed=opts.fault_seed,
+    )
+    try:
+        faults.validate()
+    except ApiError as e:
+        raise exitcodes.UsageError(e.message) from None
+    server = ServerOptions(
+        host=opts.host,
+        port=opts.port,
+        state_dir=opts.state_dir,
+        allow_remote=opts.allow_remote,
+        seed=SeedParams(sessions=opts.sessions, active=opts.active, devices=opts.devices, seed=opts.seed, busy=opts.busy),
+        timeouts=Timeouts(pending=opts.pending_timeout, authorizing=opts.authorizing_timeout,
+                          inactivity=opts.inactivity_timeout),
+        faults=faults,
+        log_level=opts.log_level,
+        variants=variants,
+    )
+    try:
+        serve(server)
+    except OSError as e:
+        raise exitcodes.CLIError(f"cannot serve on {opts.host}:{opts.port}: {e.strerror or e}") from None
+    return exitcodes.OK
+
+
+def run_token(opts: TokenOptions, ctx: Context) -> int:
+    if not opts.state_dir:
+        raise exitcodes.UsageError(
+            "--state-dir is required: tokens are signed with the key the sandbox keeps there "
+            "(start it with 'cobrowse sandbox serve --state-dir DIR')"
+        )
+    if opts.ttl > MAX_TTL:
+        raise exitcodes.UsageError(f"--ttl must be at most {MAX_TTL} seconds (Cobrowse rejects longer-lived tokens)")
+    from cobrowse_cli.sandbox.auth import load_or_create_keys, mint_token
+
+    keys = load_or_create_keys(opts.state_dir)
+    ctx.stdout.write(mint_token(keys, sub=opts.sub, role=opts.role, ttl=opts.ttl, name=opts.name, expired=opts.expired) + "\n")
+    return exitcodes.OK

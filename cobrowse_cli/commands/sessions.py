@@ -12,21 +12,18 @@ import typer
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
+from cobrowse_cli.commands._options import (
     ColumnsOpt,
     CsvOpt,
     FieldsOpt,
     FilterOpt,
     JsonOpt,
     NdjsonOpt,
-    OutputFlags,
     QuietOpt,
     epilog,
-    get_env,
-    make_writer,
-    scope_hint,
 )
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._output import OutputFlags, make_writer, scope_hint
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 DEFAULT_LIMIT = 100
@@ -82,11 +79,10 @@ class Query:
         )
 
 
-def print_notes(env: Env, selection) -> None:
+def print_notes(ctx: Context, selection) -> None:
     """What the server got wrong (items outside the selection) and an --agent that matched nobody."""
-    for line in selection.notes(debug=env.globals.debug):
-        env.stderr.write(f"cobrowse: warning: {line}\n")
-    env.stderr.flush()
+    for line in selection.notes(debug=ctx.globals.debug):
+        ctx.warn(line)
 
 
 # ---- list -------------------------------------------------------------------------------------
@@ -100,7 +96,7 @@ class ListOptions:
     output: OutputFlags = field(default_factory=OutputFlags)
 
 
-def run_list(opts: ListOptions, env: Env) -> int:
+def run_list(opts: ListOptions, ctx: Context) -> int:
     from cobrowse_cli.client.listing import select_sessions
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
@@ -108,8 +104,8 @@ def run_list(opts: ListOptions, env: Env) -> int:
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
-    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
-    client = env.client()
+    writer = make_writer(ctx, opts.output, session_columns(), known=SESSION_FIELDS)
+    client = ctx.client()
     if writer.is_machine:  # streamed as pages arrive
         selection = select_sessions(client, query, limit=limit)
         shown = writer.write_rows(selection)
@@ -118,21 +114,27 @@ def run_list(opts: ListOptions, env: Env) -> int:
             selection = select_sessions(client, query, limit=limit, on_page=advance)
             rows = list(selection)
         shown = writer.write_rows(rows)
-    print_notes(env, selection)
+    print_notes(ctx, selection)
     if opts.query.agent is None:
-        scope_hint(env, shown)
+        scope_hint(ctx, shown)
     return exitcodes.OK
 
 
 # ---- get / update / open ------------------------------------------------------------------------
 
 
-def run_get(id_or_code: str, output: OutputFlags, env: Env) -> int:
+@dataclass
+class GetOptions:
+    id: str  # a session id or 6-digit code
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_get(opts: GetOptions, ctx: Context) -> int:
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
-    session_id = _parse.require_id(id_or_code)  # bad input is a usage error before any auth or network
-    writer = make_writer(env, output, session_columns(), known=SESSION_FIELDS)
-    writer.write_item(env.client().get_session(session_id))
+    session_id = _parse.require_id(opts.id)  # bad input is a usage error before any auth or network
+    writer = make_writer(ctx, opts.output, session_columns(), known=SESSION_FIELDS)
+    writer.write_item(ctx.client().get_session(session_id))
     return exitcodes.OK
 
 
@@ -145,7 +147,7 @@ class UpdateOptions:
     output: OutputFlags = field(default_factory=OutputFlags)
 
 
-def run_update(opts: UpdateOptions, env: Env) -> int:
+def run_update(opts: UpdateOptions, ctx: Context) -> int:
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     changes: dict = {}
@@ -159,8 +161,8 @@ def run_update(opts: UpdateOptions, env: Env) -> int:
     if not changes:
         raise UsageError("nothing to update: give --custom-data, --remote-control or --full-device")
     session_id = _parse.require_id(opts.id)
-    writer = make_writer(env, opts.output, session_columns(), known=SESSION_FIELDS)
-    writer.write_item(env.client().update_session(session_id, changes))
+    writer = make_writer(ctx, opts.output, session_columns(), known=SESSION_FIELDS)
+    writer.write_item(ctx.client().update_session(session_id, changes))
     return exitcodes.OK
 
 
@@ -172,26 +174,33 @@ def agent_url(api: str, session_id: str, *, token: str | None = None, end_action
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def run_open(session_id: str, *, web: bool, with_token: bool, end_action: str | None, env: Env) -> int:
-    session_id = _parse.require_id(session_id)
-    settings = env.settings()
-    session = env.client().get_session(session_id)  # fails clearly on an unknown id
+@dataclass
+class OpenOptions:
+    id: str
+    web: bool = False
+    with_token: bool = False
+    end_action: str | None = None
+
+
+def run_open(opts: OpenOptions, ctx: Context) -> int:
+    session_id = _parse.require_id(opts.id)
+    web, with_token, end_action = opts.web, opts.with_token, opts.end_action
+    settings = ctx.connect()
+    session = ctx.client().get_session(session_id)  # fails clearly on an unknown id
     if web:
         import webbrowser
 
         # The browser needs the token to sign the agent in; it goes to the browser, never to stdout.
         if not webbrowser.open(agent_url(settings.api, session["id"], token=settings.token(), end_action=end_action)):
             raise exitcodes.CLIError("could not open a browser here; print the URL instead (add --with-token to sign in)")
-        env.stderr.write(f"Opened session {session['id']} in your browser.\n")
+        ctx.stderr.write(f"Opened session {session['id']} in your browser.\n")
         return exitcodes.OK
     token = settings.token() if with_token else None
-    env.stdout.write(agent_url(settings.api, session["id"], token=token, end_action=end_action) + "\n")
+    ctx.stdout.write(agent_url(settings.api, session["id"], token=token, end_action=end_action) + "\n")
     return exitcodes.OK
 
 
 # ---- registration -----------------------------------------------------------------------------
-
-EPILOG = exitcodes.EPILOG
 
 
 def register(root: typer.Typer) -> None:
@@ -202,8 +211,7 @@ def register(root: typer.Typer) -> None:
                       epilog=epilog("cobrowse sessions list --agent all --state active", "cobrowse sessions end --agent all --state pending --older-than 20m --yes"))
     root.add_typer(app, name="sessions")
 
-    @app.command("list", epilog="Examples:\n\n  cobrowse sessions list --state active --filter user_id=42\n\n"
-                 "  cobrowse sessions list --all --ndjson | jq -r .id\n\n" + EPILOG)
+    @app.command("list", epilog=epilog("cobrowse sessions list --state active --filter user_id=42", "cobrowse sessions list --all --ndjson | jq -r .id"))
     def list_(
         ctx: typer.Context,
         filter: FilterOpt = None,
@@ -223,9 +231,9 @@ def register(root: typer.Typer) -> None:
             all=all_,
             output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
         )
-        raise typer.Exit(run_list(opts, get_env(ctx)))
+        raise typer.Exit(run_list(opts, get_context(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse sessions get 123456\n\n  cobrowse sessions get SESSION_ID --json=state,agent\n\n" + EPILOG)
+    @app.command(epilog=epilog("cobrowse sessions get 123456", "cobrowse sessions get SESSION_ID --json=state,agent"))
     def get(
         ctx: typer.Context,
         id_or_code: Annotated[str, typer.Argument(metavar="ID_OR_CODE", help="Session id or 6-digit code.")],
@@ -233,9 +241,9 @@ def register(root: typer.Typer) -> None:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show one session, by id or 6-digit code."""
-        raise typer.Exit(run_get(id_or_code, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_env(ctx)))
+        raise typer.Exit(run_get(GetOptions(id_or_code, OutputFlags(json, fields, ndjson, csv, quiet, columns)), get_context(ctx)))
 
-    @app.command(epilog="Examples:\n\n  cobrowse sessions update SESSION_ID --custom-data ticket=T-1 --custom-data old_key=\n\n" + EPILOG)
+    @app.command(epilog=epilog("cobrowse sessions update SESSION_ID --custom-data ticket=T-1 --custom-data old_key="))
     def update(
         ctx: typer.Context,
         id: Annotated[str, typer.Argument(metavar="ID", help="Session id.")],
@@ -249,11 +257,11 @@ def register(root: typer.Typer) -> None:
         """Change a session's custom_data (merged), remote control or full-device request."""
         opts = UpdateOptions(id, custom_data or [], remote_control, full_device,
                              OutputFlags(json, fields, ndjson, csv, quiet, columns))
-        raise typer.Exit(run_update(opts, get_env(ctx)))
+        raise typer.Exit(run_update(opts, get_context(ctx)))
 
     register_end(app)
 
-    @app.command("open", epilog="Examples:\n\n  cobrowse sessions open SESSION_ID --web\n\n" + EPILOG)
+    @app.command("open", epilog=epilog("cobrowse sessions open SESSION_ID --web"))
     def open_(
         ctx: typer.Context,
         id: Annotated[str, typer.Argument(metavar="ID", help="Session id or 6-digit code.")],
@@ -264,6 +272,6 @@ def register(root: typer.Typer) -> None:
         """Print (or open with --web) the agent URL that joins a session."""
         if end_action is not None and end_action not in ("dashboard", "none", "code"):
             raise UsageError(f"invalid --end-action {end_action!r}: expected dashboard, none or code")
-        raise typer.Exit(run_open(id, web=web, with_token=with_token, end_action=end_action, env=get_env(ctx)))
+        raise typer.Exit(run_open(OpenOptions(id, web, with_token, end_action), get_context(ctx)))
 
     add_session_watch(app)

@@ -11,19 +11,9 @@ import typer
 
 from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import (
-    ColumnsOpt,
-    CsvOpt,
-    FieldsOpt,
-    FilterOpt,
-    JsonOpt,
-    NdjsonOpt,
-    OutputFlags,
-    QuietOpt,
-    get_env,
-    make_writer,
-)
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import ColumnsOpt, CsvOpt, FieldsOpt, FilterOpt, JsonOpt, NdjsonOpt, QuietOpt
+from cobrowse_cli.commands._output import OutputFlags, make_writer
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.commands.sessions import (
     OPEN_STATES,
     AgentOpt,
@@ -95,26 +85,26 @@ class ServerClock:
         return datetime.now(timezone.utc) + timedelta(seconds=self.offset_s)
 
 
-def _select_by_query(query, env: Env, clock: ServerClock):
+def _select_by_query(query, ctx: Context, clock: ServerClock):
     """Sessions the server returned that pass the query on the client (client/listing.py: role before
     reach, named agents matched here); the others are counted on one stderr line, never ended."""
     from cobrowse_cli.client.listing import select_sessions
 
-    if query.inactive_for and "active" in query.states and env.stderr.isatty():
-        env.stderr.write("cobrowse: caution: --inactive-for reads `updated` (property changes), not presence: "
-                         "an active conversation can look inactive\n")
-    client = env.client()
+    if query.inactive_for and "active" in query.states and ctx.stderr.isatty():
+        ctx.note("caution: --inactive-for reads `updated` (property changes), not presence: "
+                 "an active conversation can look inactive")
+    client = ctx.client()
     client.on_response(clock.observe)
     if query.older_than or query.inactive_for:
         client.me()  # one cheap request first, so ages are measured against the server's clock
     selection = select_sessions(client, query, now=clock.now())
     yield from selection
-    print_notes(env, selection)
+    print_notes(ctx, selection)
 
 
-def _read_ids(env: Env) -> list[str]:
+def _read_ids(ctx: Context) -> list[str]:
     ids = []
-    for line in env.stdin:
+    for line in ctx.stdin:
         line = line.strip()
         if line and not line.startswith("#"):
             ids.append(_parse.require_id(line))
@@ -124,19 +114,19 @@ def _read_ids(env: Env) -> list[str]:
 PREVIEW = 10
 
 
-def _confirm(env: Env, count: int, preview: list[str]) -> None:
+def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
     if count == 0:
         return
-    if not (env.stdin.isatty() and env.stderr.isatty()):
+    if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
         raise UsageError(f"refusing to end {count} session(s) without confirmation: not a terminal; pass --yes")
     # Show what is about to be ended: the person confirming must see it is the right set.
     more = f"\n  … and {count - len(preview)} more (--dry-run lists them all)" if count > len(preview) else ""
     from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
 
-    env.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
+    ctx.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
     from cobrowse_cli.commands._prompt import confirm
 
-    confirm(f"End {count} session(s)?", stderr=env.stderr)  # "n" raises Declined: exit 10, nothing ended
+    confirm(f"End {count} session(s)?", stderr=ctx.stderr)  # "n" raises Declined: exit 10, nothing ended
 
 
 def _describe(session: dict) -> str:
@@ -148,7 +138,7 @@ def _describe(session: dict) -> str:
     return f"{session['id']}  {session.get('state', '?')}  {agent}  {custom}"[:width]
 
 
-def run_end(opts: EndOptions, env: Env) -> int:
+def run_end(opts: EndOptions, ctx: Context) -> int:
     from cobrowse_cli.client.bulk import WOULD_END, BulkEnd, Outcome, SessionEnder
     from cobrowse_cli.commands import sessions_end_run as runner
     from cobrowse_cli.commands._columns import outcome_columns
@@ -164,27 +154,27 @@ def run_end(opts: EndOptions, env: Env) -> int:
     if opts.from_stdin:
         if not opts.yes and not opts.dry_run:
             raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
-        ids += _read_ids(env)
+        ids += _read_ids(ctx)
     if ids and opts.by_query:
         raise UsageError("give either session ids or a selection (--filter/--state/--older-than/...), not both")
     if not ids and not opts.by_query:
         raise UsageError("nothing selected: give session ids, --stdin, or a selection such as --filter or --older-than")
     query = session_query(opts) if opts.by_query else None
 
-    writer = make_writer(env, opts.output, outcome_columns())
+    writer = make_writer(ctx, opts.output, outcome_columns())
     if not opts.dry_run or query is not None:
-        env.client().check_transport()  # a usage error before the lock, the report or any outcome
+        ctx.client().check_transport()  # a usage error before the lock, the report or any outcome
     metrics = _metrics_target(opts)
     report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
     started = runner.utc_now()
     tally: dict = {}
     try:
-        with runner.Signals(env.stderr) as signals, _run_lock(opts, env, wait_s, started):
+        with runner.Signals(ctx.stderr) as signals, _run_lock(opts, ctx, wait_s, started):
             clock = ServerClock()
             preview: list[str] = []
             if query is not None:
                 ids = []
-                for session in _select_by_query(query, env, clock):
+                for session in _select_by_query(query, ctx, clock):
                     ids.append(session["id"])
                     if len(preview) < PREVIEW:
                         preview.append(_describe(session))
@@ -198,12 +188,12 @@ def run_end(opts: EndOptions, env: Env) -> int:
                 writer.info(f"dry run: would end {len(ids)} session(s); nothing was changed")
                 return exitcodes.OK
             if not opts.yes:
-                _confirm(env, len(ids), preview)
+                _confirm(ctx, len(ids), preview)
             recheck = None
             if query is not None and opts.recheck and _has_conditions(opts, query):
                 recheck = lambda session: query.mismatch(session, now=clock.now()) is None  # noqa: E731
-            run = BulkEnd(SessionEnder(env.client(), started=started, recheck=recheck), concurrency=opts.concurrency)
-            code = runner.execute(run, ids, writer=writer, stderr=env.stderr, signals=signals, report=report,
+            run = BulkEnd(SessionEnder(ctx.client(), started=started, recheck=recheck), concurrency=opts.concurrency)
+            code = runner.execute(run, ids, writer=writer, stderr=ctx.stderr, signals=signals, report=report,
                                   summary_json=opts.summary_json, started=started,
                                   on_summary=lambda counts, code, seconds: tally.update(
                                       counts=dict(counts), code=code, seconds=seconds))
@@ -238,7 +228,7 @@ def _has_conditions(opts: EndOptions, query) -> bool:
 
 
 @contextmanager
-def _run_lock(opts: EndOptions, env: Env, wait_s: float, started: datetime):
+def _run_lock(opts: EndOptions, ctx: Context, wait_s: float, started: datetime):
     """One `sessions end` at a time per profile and API URL (advisory flock; POSIX)."""
     if opts.no_lock or opts.dry_run:
         yield
@@ -246,7 +236,7 @@ def _run_lock(opts: EndOptions, env: Env, wait_s: float, started: datetime):
     from cobrowse_cli.config.runlock import LockHeld, RunLock, lock_path
     from cobrowse_cli.timeutil import iso_ms
 
-    settings = env.settings()
+    settings = ctx.connect()
     lock = RunLock(lock_path("sessions-end", settings.profile, settings.api), wait_s=wait_s, started=iso_ms(started))
     try:
         lock.acquire()
@@ -312,4 +302,4 @@ def register_end(app: typer.Typer) -> None:
             recheck=not no_recheck, max_end=max_end, metrics_textfile=metrics_textfile,
             output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
         )
-        raise typer.Exit(run_end(opts, get_env(ctx)))
+        raise typer.Exit(run_end(opts, get_context(ctx)))

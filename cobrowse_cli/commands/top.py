@@ -21,8 +21,8 @@ from typing import Annotated, Optional
 import typer
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._common import FilterOpt, epilog, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import FilterOpt, epilog
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 OPEN = ("pending", "authorizing", "active")
@@ -163,12 +163,12 @@ def _validate(opts: TopOptions):
     return query, parse_interval(opts.interval), columns
 
 
-def run(opts: TopOptions, env: Env) -> int:
-    if not env.stdout.isatty():
+def run(opts: TopOptions, ctx: Context) -> int:
+    if not ctx.stdout.isatty():
         raise UsageError("top draws a full-screen view and needs a terminal; for pipes and logs use "
                          "`cobrowse count-active --watch 5` (add --by agent or --json as needed)")
     query, interval, columns = _validate(opts)
-    client = env.client()
+    client = ctx.client()
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
     board = Board(write_fd, opts.by, columns)
@@ -176,7 +176,7 @@ def run(opts: TopOptions, env: Env) -> int:
     watcher = threading.Thread(target=_watch, args=(client, query, interval, board, stop), daemon=True)
     watcher.start()
     try:
-        _screen(env, opts, board, interval, columns, read_fd)
+        _screen(ctx, opts, board, interval, columns, read_fd)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a full-screen view is left: not an error
     finally:
@@ -207,7 +207,7 @@ def _watch(client, query, interval: float, board: Board, stop: threading.Event) 
             board.rows.clear()  # the next listing is the truth; drop what may have ended meanwhile
 
 
-def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: list[str], wake_fd: int) -> None:
+def _screen(ctx: Context, opts: TopOptions, board: Board, interval: float, columns: list[str], wake_fd: int) -> None:
     import select
     import signal
 
@@ -216,8 +216,8 @@ def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: 
 
     from cobrowse_cli.output.top_view import render
 
-    console = Console(file=env.stdout, no_color=env.globals.no_color)
-    keys_fd = env.stdin.fileno() if env.stdin.isatty() else None
+    console = Console(file=ctx.stdout, no_color=ctx.globals.no_color)
+    keys_fd = ctx.stdin.fileno() if ctx.stdin.isatty() else None
     restore = _cbreak(keys_fd)
     previous = signal.signal(signal.SIGWINCH, lambda *_: board.poke()) if hasattr(signal, "SIGWINCH") else None
     try:
@@ -225,7 +225,7 @@ def _screen(env: Env, opts: TopOptions, board: Board, interval: float, columns: 
             last_draw = 0.0
             while True:
                 time.sleep(max(0.0, last_draw + MIN_FRAME_S - time.monotonic()))
-                console.size = _terminal_size(env.stdout, console.size)  # the real size: COLUMNS/LINES go stale
+                console.size = _terminal_size(ctx.stdout, console.size)  # the real size: COLUMNS/LINES go stale
                 view = _view(board, opts, interval, columns, console.size.height)
                 live.update(render(view, console.size.width, console.size.height), refresh=True)
                 last_draw = time.monotonic()
@@ -333,4 +333,4 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Full-screen live view: totals, active by agent, the waiting queue, the longest-running sessions."""
         opts = TopOptions(filter or [], by, columns, interval, agent)
-        raise typer.Exit(run(opts, get_env(ctx)))
+        raise typer.Exit(run(opts, get_context(ctx)))

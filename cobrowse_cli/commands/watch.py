@@ -1,7 +1,7 @@
 """`cobrowse sessions watch` and `cobrowse devices watch`: live changes, one line (or NDJSON object) each.
 
 sessions.register / devices.register call add_session_watch / add_device_watch. The work happens in
-run_watch(opts, env); the watch package (socket libraries included) loads only when a watch runs.
+run_watch(opts, ctx); the watch package (socket libraries included) loads only when a watch runs.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import typer
 
 from cobrowse_cli import durations, exitcodes
 from cobrowse_cli.commands import _parse
-from cobrowse_cli.commands._common import FieldsOpt, FilterOpt, NdjsonOpt, get_env
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._options import FieldsOpt, FilterOpt, NdjsonOpt, epilog
+from cobrowse_cli.commands._context import Context, get_context
 from cobrowse_cli.exitcodes import UsageError
 
 WATCH_PANEL = "Watch"
@@ -56,7 +56,7 @@ def build_query(opts: WatchOptions):
     return device_query(opts.filters, opts.seen_after, None)
 
 
-def run_watch(opts: WatchOptions, env: Env) -> int:
+def run_watch(opts: WatchOptions, ctx: Context) -> int:
     from cobrowse_cli.output.events import EventWriter
     from cobrowse_cli.output.options import parse_path_list
     from cobrowse_cli.watch import run
@@ -78,25 +78,21 @@ def run_watch(opts: WatchOptions, env: Env) -> int:
     interval = parse_interval(opts.interval)
     fields = parse_path_list(opts.fields, option="--fields") if opts.fields is not None else None
     jq = None
-    if env.globals.jq is not None:  # implies --ndjson; compiled before any request
+    if ctx.globals.jq is not None:  # implies --ndjson; compiled before any request
         from cobrowse_cli.output.jq import compile_program
 
-        jq = compile_program(env.globals.jq)
+        jq = compile_program(ctx.globals.jq)
     if fields is not None and not (opts.ndjson or jq is not None):
         raise UsageError("--fields needs --ndjson")
     query = None if opts.ids else build_query(opts)
 
-    client = env.client()
+    client = ctx.client()
     source = Source(opts.kind, client, query)
     if opts.ids:
         source.ids = _resolve_ids(source, opts.ids)
-    writer = EventWriter(env.stdout, ndjson=opts.ndjson, fields=fields, jq=jq)
+    writer = EventWriter(ctx.stdout, ndjson=opts.ndjson, fields=fields, jq=jq)
 
-    def notice(message: str) -> None:
-        env.stderr.write(f"cobrowse: {message}\n")
-        env.stderr.flush()
-
-    return run(source, conditions, writer.write, notice, transport=opts.transport, interval=interval,
+    return run(source, conditions, writer.write, ctx.note, transport=opts.transport, interval=interval,
                socket_settings=opts.socket_settings)
 
 
@@ -161,24 +157,26 @@ def add_session_watch(app: typer.Typer) -> None:
         """Follow sessions live: the current ones, then every change (open sessions unless --state says otherwise)."""
         opts = WatchOptions("session", ids or [], filter or [], state or [], agent, None, until or [], count,
                             timeout, transport, interval, ndjson, fields)
-        raise typer.Exit(run_watch(opts, get_env(ctx)))
+        raise typer.Exit(run_watch(opts, get_context(ctx)))
 
     # Imported here (not at module level) so sessions.py may import this module at its top without a
     # cycle; postponed annotations are resolved in module globals, so hand Typer the objects directly.
     watch.__annotations__.update(state=StateOpt, agent=AgentOpt)
     app.command(
         "watch",
-        epilog="Examples:\n\n  cobrowse sessions watch --state pending --agent all\n\n"
-        "  cobrowse sessions watch SESSION_ID --until state=ended --timeout 30m\n\n"
-        "  cobrowse sessions watch --filter user_id=42 --ndjson | jq .changed\n\n" + _EPILOG_TAIL,
+        epilog=epilog("cobrowse sessions watch --state pending --agent all",
+                      "cobrowse sessions watch SESSION_ID --until state=ended --timeout 30m",
+                      "cobrowse sessions watch --filter user_id=42 --ndjson | jq .changed",
+                      notes=_EPILOG_TAIL, exit_codes=False),
     )(watch)
 
 
 def add_device_watch(app: typer.Typer) -> None:
     @app.command(
         "watch",
-        epilog="Examples:\n\n  cobrowse devices watch --filter user_id=42\n\n"
-        "  cobrowse devices watch DEVICE_ID --until online=true --timeout 10m\n\n" + _EPILOG_TAIL,
+        epilog=epilog("cobrowse devices watch --filter user_id=42",
+                      "cobrowse devices watch DEVICE_ID --until online=true --timeout 10m",
+                      notes=_EPILOG_TAIL, exit_codes=False),
     )
     def watch(
         ctx: typer.Context,
@@ -196,4 +194,4 @@ def add_device_watch(app: typer.Typer) -> None:
         """Follow devices live: the current ones, then every change, including online/offline (socket)."""
         opts = WatchOptions("device", ids or [], filter or [], [], None, seen_after, until or [], count,
                             timeout, transport, interval, ndjson, fields)
-        raise typer.Exit(run_watch(opts, get_env(ctx)))
+        raise typer.Exit(run_watch(opts, get_context(ctx)))

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from cobrowse_cli.config.paths import config_path
 
-__all__ = ["Settings", "resolve", "config_path", "profile_names", "DEFAULT_API", "DEFAULT_PROFILE"]
+__all__ = ["Settings", "resolve", "select_profile", "config_path", "profile_names", "DEFAULT_API", "DEFAULT_PROFILE"]
 
 DEFAULT_API = "https://cobrowse.io"
 DEFAULT_PROFILE = "default"
@@ -65,7 +65,7 @@ def resolve(
     UsageError listing the known ones. `warn` receives the near-expiry warning (default: stderr).
     """
     from cobrowse_cli.config import keys, store
-    from cobrowse_cli.config.jwt import CachedMinter, MintSpec, StaticToken
+    from cobrowse_cli.config.jwt import StaticToken, minted_token
     from cobrowse_cli.exitcodes import UsageError
 
     env = os.environ if env is None else env
@@ -75,9 +75,7 @@ def resolve(
     profiles = store.profiles(data)
     sources: dict[str, str] = {}
 
-    name, sources["profile"] = _pick(
-        profile, env.get("COBROWSE_PROFILE"), data.get("default_profile"), DEFAULT_PROFILE
-    )
+    name, sources["profile"] = select_profile(profile, data, env)
     explicit = sources["profile"] in ("flag", "env")
     if name not in profiles and explicit:
         known = ", ".join(sorted(profiles)) or "none (run `cobrowse auth login`)"
@@ -115,18 +113,17 @@ def resolve(
                 f"profile {name!r} mints tokens but has no {missing}; "
                 f"set it with `cobrowse --profile {name} config set {missing} VALUE`"
             )
-        spec = MintSpec(
-            private_key=Path(conf["private_key"]),
-            license=license_value,
-            sub=str(conf["sub"]),
-            name=conf.get("name"),
-            role=conf.get("role"),
-            ttl=keys.parse_ttl(conf.get("token_ttl", keys.DEFAULT_TOKEN_TTL)),
-        )
-        settings.token, settings.token_kind = CachedMinter(name, spec), "minted"
-        settings.private_key = str(spec.private_key)
+        settings.token, settings.token_kind = minted_token(name, conf, license=license_value), "minted"
+        settings.private_key = str(conf["private_key"])
         sources["token"] = "profile"
     return settings
+
+
+def select_profile(flag: str | None, data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The profile commands use, and where it came from: --profile > COBROWSE_PROFILE > the file's
+    default_profile > "default". The one place this precedence is written."""
+    env = os.environ if env is None else env
+    return _pick(flag, env.get("COBROWSE_PROFILE"), data.get("default_profile"), DEFAULT_PROFILE)
 
 
 def _pick(flag: Any, env_value: Any, profile_value: Any, default: Any) -> tuple[Any, str]:

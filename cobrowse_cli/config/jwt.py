@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from cobrowse_cli.exitcodes import AuthError, UsageError
 
@@ -63,11 +63,39 @@ def mint(spec: MintSpec, *, now: float | None = None) -> str:
     return jwt.encode(spec.claims(issued), key, algorithm="RS256")
 
 
-def inspect(token: str) -> dict[str, Any] | None:
-    """The token's claims, decoded without verifying the signature; None when it is not a JWT."""
-    from cobrowse_cli.client.errors import jwt_claims  # the one unverified decoder (stdlib only)
+def minted_token(profile: str, conf: Mapping[str, Any], *, license: str | None = None, cached: bool = True):
+    """The token source of a profile that mints (`private_key`, `sub`, ...): the one place a MintSpec is
+    built. `license` overrides the profile's license_key (flag or env); `cached=False` mints fresh each call
+    (login checks candidate credentials without touching the cache)."""
+    from cobrowse_cli.config.keys import DEFAULT_TOKEN_TTL, parse_ttl
 
-    return jwt_claims(token)
+    spec = MintSpec(
+        private_key=Path(conf["private_key"]),
+        license=str(license or conf["license_key"]),
+        sub=str(conf["sub"]),
+        name=conf.get("name"),
+        role=conf.get("role"),
+        ttl=parse_ttl(conf.get("token_ttl", DEFAULT_TOKEN_TTL)),
+    )
+    return CachedMinter(profile, spec) if cached else (lambda: mint(spec))
+
+
+def inspect(token: str) -> dict[str, Any] | None:
+    """The token's claims, decoded without verifying the signature; None when it is not a JWT.
+
+    Config owns credentials, so it owns the decoder (stdlib only: `auth status` and expiry checks run it
+    on every command). The client keeps its own two-line reader for its error hints: it imports no config.
+    """
+    import base64
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, TypeError):  # binascii.Error, JSONDecodeError, UnicodeDecodeError; non-str input
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 def seconds_left(token: str, *, now: float | None = None) -> float | None:

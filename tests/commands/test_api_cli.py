@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from cobrowse_cli.commands.api import ApiOptions, run
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._context import Context
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_output_is_pretty_on_a_terminal(sandbox):
 
     out = _Terminal()
     with Client(api=sandbox.url, token=sandbox.admin_token()) as client:
-        env = Env(stdout=out, stderr=io.StringIO(), stdin=io.StringIO(), _client=client)
+        env = Context(stdout=out, stderr=io.StringIO(), stdin=io.StringIO(), _client=client)
         assert run(ApiOptions("GET", "users/me"), env) == 0
         me = out.getvalue()
         assert me.startswith('{\n  "id": ') and json.loads(me)["email"] == "admin@sandbox.test"

@@ -70,7 +70,7 @@ def test_bad_token_exits_3_and_saves_nothing(home, local_sandbox):
     before = home.config.read_text()
     forged = local_sandbox.token(sub="x@example.com")[:-6] + "AAAAAA"
     result = home.run("auth", "login", "--api", local_sandbox.url, "--token", forged)
-    assert result.code == 3 and "rejected the credentials" in result.err and "nothing saved" in result.err
+    assert result.code == 3 and "cannot verify the credentials" in result.err and "nothing saved" in result.err
     assert forged not in result.err
     wrong_license = home.run(
         "auth", "login", "--api", local_sandbox.url, "--private-key", str(local_sandbox.private_key),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from cobrowse_cli.client import Client
-from cobrowse_cli.commands._context import Env
+from cobrowse_cli.commands._context import Context
 from cobrowse_cli.commands.watch import WatchOptions, run_watch
 from cobrowse_cli.watch.socket import SocketSettings
 
@@ -72,7 +72,7 @@ def start_watch():
 
     def start(api: str, token: str, *, socket_settings: dict | None = None, **fields) -> RunningWatch:
         out, err = Lines(), Lines()
-        env = Env(stdout=out, stderr=err)
+        env = Context(stdout=out, stderr=err)
         client = Client(api=api, token=token)
         clients.append(client)
         env._client = client
