@@ -93,6 +93,7 @@ class Env:
                 debug=self.stderr if self.globals.debug else None,
                 insecure=self.globals.insecure or s.insecure,
                 **({"deadline": s.request_timeout} if s.request_timeout else {}),
+                **({"concurrency": s.concurrency} if s.concurrency else {}),
             )
             self._closers.append(self._client.close)
         return self._client

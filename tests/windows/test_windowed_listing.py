@@ -169,3 +169,10 @@ def test_count_active_cli_uses_windows_and_matches_the_truth(cli, sandbox):
     r = cli("--debug", "count-active", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out) == {"active": truth(sandbox)} and "windowed listing:" in r.err
+
+
+def test_concurrency_setting_one_means_sequential_and_a_bad_value_is_a_usage_error(cli, sandbox, one_line_error):
+    sandbox.reset(sessions=2500, active=2100, devices=0, seed=8)
+    r = cli("--debug", "count-active", env={"COBROWSE_CONCURRENCY": "1"})
+    assert r.code == 0 and r.out.strip() == "2100" and "windowed listing:" not in r.err
+    one_line_error(cli("count-active", env={"COBROWSE_CONCURRENCY": "lots"}), 2, "concurrency")
