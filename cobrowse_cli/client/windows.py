@@ -9,7 +9,8 @@ paging.iter_paged. Items come out in no particular order (newest-first within a 
   so items near an edge are de-duplicated by id; only those ids are kept, so memory stays flat in N.
 - Every item of a window must lie within its bounds. One that does not shows the server ignored a bound:
   the rest is listed sequentially (exact or a PagingError), skipping what verified windows already gave.
-- Concurrency is bounded; a 429 (the client retries it, honouring Retry-After) halves it for the run.
+- Concurrency is bounded and starts at one window, doubling while windows find items; a 429 (the client
+  retries it, honouring Retry-After) halves the bound for the rest of the run.
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ def iter_windowed(
 class _Run:
     def __init__(self, fetch_page, cursor, base, concurrency, page_size, rate_limited, log):
         self.fetch, self.cursor, self.base, self.page_size = fetch_page, cursor, base, page_size
-        self.limit, self.rate_limited, self.log = min(concurrency, MAX_CONCURRENCY), rate_limited, log
+        # Slow start: one window first (a small account then costs one extra request, not `concurrency`),
+        # doubling with each window that finds items, up to the cap a 429 halves.
+        self.cap, self.limit = min(concurrency, MAX_CONCURRENCY), 1
+        self.rate_limited, self.log = rate_limited, log
         self.edges: set[datetime] = set()  # milliseconds next to a window edge (±1 ms)
         self.edge_ids: set[str] = set()  # ids already yielded within those milliseconds
         self.covered: list[tuple[datetime, datetime]] = []  # [lo, hi) of windows already yielded
@@ -104,7 +108,7 @@ class _Run:
     def _windows(self, top: datetime) -> Iterator[dict]:
         """Run windows below `top` until one is empty; yield their items; return the lowest bound."""
         hi, launching, running = top, True, {}
-        with ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="cobrowse-window") as pool:
+        with ThreadPoolExecutor(max_workers=self.cap, thread_name_prefix="cobrowse-window") as pool:
             try:
                 while running or launching:
                     while launching and len(running) < self.limit:
@@ -116,11 +120,12 @@ class _Run:
                     for future in done:
                         lo, whi = running.pop(future)
                         items, limited = future.result()
-                        if limited and self.limit > 1:
-                            self.limit = max(1, self.limit // 2)
-                            self.log(f"  windowed listing: rate limited; concurrency lowered to {self.limit}")
+                        if limited and self.cap > 1:
+                            self.cap = max(1, self.cap // 2)
+                            self.log(f"  windowed listing: rate limited; concurrency lowered to {self.cap}")
                         if not items:
                             launching = False
+                        self.limit = min(self.cap, self.limit * 2 if items else self.limit)
                         self.items_seen += len(items)
                         self.span_seen += whi - lo
                         yield from self._fresh(items)
