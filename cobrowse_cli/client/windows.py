@@ -9,8 +9,9 @@ paging.iter_paged. Items come out in no particular order (newest-first within a 
   so items near an edge are de-duplicated by id; only those ids are kept, so memory stays flat in N.
 - Every item of a window must lie within its bounds. One that does not shows the server ignored a bound:
   the rest is listed sequentially (exact or a PagingError), skipping what verified windows already gave.
-- Concurrency is bounded and starts at one window, doubling while windows find items; a 429 (the client
-  retries it, honouring Retry-After) halves the bound for the rest of the run.
+- The second page is read as the sequential walk reads it (so a one-page account costs no more); windows
+  start below it when it is full too.
+- Concurrency is bounded; a 429 (the client retries it, honouring Retry-After) halves it for the run.
 """
 
 from __future__ import annotations
@@ -53,9 +54,7 @@ def iter_windowed(
 class _Run:
     def __init__(self, fetch_page, cursor, base, concurrency, page_size, rate_limited, log):
         self.fetch, self.cursor, self.base, self.page_size = fetch_page, cursor, base, page_size
-        # Slow start: one window first (a small account then costs one extra request, not `concurrency`),
-        # doubling with each window that finds items, up to the cap a 429 halves.
-        self.cap, self.limit = min(concurrency, MAX_CONCURRENCY), 1
+        self.cap = self.limit = min(concurrency, MAX_CONCURRENCY)  # a 429 halves both
         self.rate_limited, self.log = rate_limited, log
         self.edges: set[datetime] = set()  # milliseconds next to a window edge (±1 ms)
         self.edge_ids: set[str] = set()  # ids already yielded within those milliseconds
@@ -66,6 +65,7 @@ class _Run:
         start = dict(self.base)
         head = self.fetch(dict(start, limit=self.page_size))
         paging._check_items(head, self.cursor)
+        second = True  # the first round reads a second page as the sequential walk would
         while True:
             oldest = self._usable(head)
             if oldest is None:  # short, unsorted or timeless: the sequential walk decides what it means
@@ -74,6 +74,13 @@ class _Run:
             self._learn(head)
             self._edge(oldest)
             yield from self._fresh(head)
+            if second:  # a one-page account then costs what the sequential walk costs: no idle windows
+                second, start = False, dict(self.base, **{self.cursor.param: iso_ms(oldest + ONE_MS)})
+                size, head = len(head), self.fetch(dict(start, limit=self.page_size))
+                paging._check_items(head, self.cursor)
+                if len(head) < size and all(item["id"] in self.edge_ids for item in head):
+                    return  # only the edge group came back, and no cap cut it (paging.py's rule)
+                continue
             try:
                 bottom = yield from self._windows(oldest + ONE_MS)
             except BoundsIgnored as exc:
@@ -125,7 +132,7 @@ class _Run:
                             self.log(f"  windowed listing: rate limited; concurrency lowered to {self.cap}")
                         if not items:
                             launching = False
-                        self.limit = min(self.cap, self.limit * 2 if items else self.limit)
+                        self.limit = min(self.cap, self.limit)
                         self.items_seen += len(items)
                         self.span_seen += whi - lo
                         yield from self._fresh(items)

@@ -68,6 +68,14 @@ def test_one_page_or_less_is_one_sequential_walk(sandbox):
     assert len(requests) == 2 and "windowed" not in log.getvalue()  # the page, then the empty proof
 
 
+def test_exactly_one_full_page_costs_what_the_sequential_walk_costs(sandbox):
+    sandbox.reset(sessions=1200, active=1000, devices=0, seed=3)
+    client, log = client_for(sandbox)
+    with client:
+        assert len(set(listed(client, True))) == 1000
+    assert sum(line.startswith("> GET") for line in log.getvalue().splitlines()) == 2
+
+
 @pytest.mark.parametrize("variant", ["inclusive-cursor", "after-inclusive", "inclusive-cursor,after-inclusive",
                                      "page-cap=300", "page-cap=300,inclusive-cursor,after-inclusive",
                                      "ignore-state", "ignore-filters", "ignore-agent", "no-ended-reason"])
