@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_harness import Row, Sandbox, progress  # noqa: E402
 
-SECTIONS = ("startup", "scale", "bulk", "watch", "monitoring", "recordings")
+SECTIONS = ("startup", "scale", "bulk", "watch", "monitoring", "recordings", "windows")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +93,10 @@ def run_section(section: str, sandbox: Sandbox, home: Path, *, quick: bool,
         import bench_bulk
 
         return bench_bulk.run(sandbox, home, quick=quick), []
+    if section == "windows":
+        import bench_windows
+
+        return bench_windows.run(sandbox, home, quick=quick), []
     if section == "monitoring":
         import bench_monitoring
 

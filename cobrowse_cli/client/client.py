@@ -82,6 +82,7 @@ class Client:
         deadline: float = DEFAULT_DEADLINE,
         budget: float | None = None,
         max_body: int = MAX_BODY,
+        concurrency: int = 1,  # windowed listing is opt-in until it is measured faster (issue 18)
     ):
         self.api = api or DEFAULT_API
         parts = urlsplit(self.api)
@@ -99,6 +100,8 @@ class Client:
         self.deadline = deadline
         self.budget = budget if budget is not None else deadline * BUDGET_FACTOR
         self.max_body = max_body
+        self.concurrency = max(1, concurrency)  # requests at once for an unordered (windowed) listing
+        self.rate_limited = 0  # 429s met so far: a windowed listing lowers its concurrency on one
         self._sleep: Callable[[float], None] = retry.sleep  # replaceable in tests
         try:
             self._http = httpx.Client(
@@ -267,6 +270,7 @@ class Client:
                 self._log(f"< {status} {method} {short} ({ms:.0f} ms{_size(data)})")
                 return data
             self._log(f"< {status} {method} {short} ({ms:.0f} ms)")
+            self.rate_limited += status == 429
             wait = retry.parse_retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
             if retry.retry_status(method, status) and attempt < self.retries:
                 if (wait is None or wait <= retry.RETRY_AFTER_CAP) and self._wait(attempt, wait, str(status), give_up):

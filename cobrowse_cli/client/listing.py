@@ -10,7 +10,7 @@ and `.notes()` the stderr lines a command should print.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from cobrowse_cli.client import paging
 from cobrowse_cli.client.errors import RoleError, jwt_claims
@@ -150,15 +150,47 @@ class Selection:
 
 
 def select_sessions(client: Any, query: SessionQuery, *, now: datetime | None = None, limit: int | None = None,
-                    on_page: Callable[[int], None] | None = None, catch_up: bool = True) -> Selection:
-    """Role check now (RoleError), then a lazy verified walk of every page (see Selection)."""
+                    on_page: Callable[[int], None] | None = None, catch_up: bool = True,
+                    unordered: bool = False) -> Selection:
+    """Role check now (RoleError), then a lazy verified walk of every page (see Selection). `unordered`
+    (for callers that count, or sort afterwards) lists concurrently over time windows (windows.py)."""
     params = scope_params(client, query)
     # A session moves across the cursor only by becoming active (its `activated` is set): that loses a
     # session only when the selection holds it before and after; `state=active` alone is a snapshot.
     states = set(query.states)
     catch_up = catch_up and (not states or bool(states & {"pending", "authorizing"} and "active" in states))
-    return Selection(lambda p, size: client.iter_sessions(p, page_size=size, on_page=on_page),
-                     query, params, paging.SESSIONS, now=now, limit=limit, catch_up=catch_up)
+    if unordered and limit is None:
+        items = _windowed(client, client.list_sessions, paging.SESSIONS, on_page)
+    else:
+        items = lambda p, size: client.iter_sessions(p, page_size=size, on_page=on_page)  # noqa: E731
+    return Selection(items, query, params, paging.SESSIONS, now=now, limit=limit, catch_up=catch_up)
+
+
+def newest_first(sessions: Iterable[dict]) -> list[dict]:
+    """An unordered listing back in the order the sequential walk gives (newest first by the cursor)."""
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(sessions, key=lambda s: paging.item_time(s, paging.SESSIONS) or oldest, reverse=True)
+
+
+def _windowed(client: Any, list_page: Callable[..., list], cursor: paging.Cursor,
+              on_page: Callable[[int], None] | None) -> Callable[[dict, int], Iterator[dict]]:
+    from cobrowse_cli.client.windows import DEFAULT_CONCURRENCY, iter_windowed
+
+    debug = getattr(client, "debug", None)
+
+    def items(params: dict, size: int) -> Iterator[dict]:
+        n = 0
+        for item in iter_windowed(lambda q: list_page(**q), cursor, params, page_size=size,
+                                  concurrency=getattr(client, "concurrency", DEFAULT_CONCURRENCY),
+                                  rate_limited=lambda: getattr(client, "rate_limited", 0),
+                                  log=client._log if debug is not None else (lambda line: None)):
+            n += 1
+            if on_page and n % size == 0:
+                on_page(n)
+            yield item
+        if on_page:
+            on_page(n)
+    return items
 
 
 def select_devices(client: Any, query: DeviceQuery, *, limit: int | None = None,

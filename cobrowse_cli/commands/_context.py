@@ -157,6 +157,8 @@ class Context:
 
         if s.request_timeout:
             options.setdefault("deadline", s.request_timeout)
+        if s.concurrency:
+            options.setdefault("concurrency", s.concurrency)
         return Client(
             api=s.api,
             token=s.token,

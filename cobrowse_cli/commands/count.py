@@ -64,7 +64,7 @@ def count(client, query, by: str | None, on_page=None, on_note=None, debug: bool
     from cobrowse_cli.client.listing import select_sessions
 
     total, groups, names = 0, Counter(), {}
-    selection = select_sessions(client, query, on_page=on_page)
+    selection = select_sessions(client, query, on_page=on_page, unordered=True)
     for session in selection:
         total += 1
         if by:

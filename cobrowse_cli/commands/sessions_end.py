@@ -88,7 +88,7 @@ class ServerClock:
 def _select_by_query(query, ctx: Context, clock: ServerClock):
     """Sessions the server returned that pass the query on the client (client/listing.py: role before
     reach, named agents matched here); the others are counted on one stderr line, never ended."""
-    from cobrowse_cli.client.listing import select_sessions
+    from cobrowse_cli.client.listing import newest_first, select_sessions
 
     if query.inactive_for and "active" in query.states and ctx.stderr.isatty():
         ctx.note("caution: --inactive-for reads `updated` (property changes), not presence: "
@@ -97,8 +97,8 @@ def _select_by_query(query, ctx: Context, clock: ServerClock):
     client.on_response(clock.observe)
     if query.older_than or query.inactive_for:
         client.me()  # one cheap request first, so ages are measured against the server's clock
-    selection = select_sessions(client, query, now=clock.now())
-    yield from selection
+    selection = select_sessions(client, query, now=clock.now(), unordered=True)
+    yield from newest_first(selection)
     print_notes(ctx, selection)
 
 

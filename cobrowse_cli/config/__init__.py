@@ -42,6 +42,7 @@ class Settings:
     private_key: str | None = None  # the key file minting uses, for `auth status`
     config_file: Path | None = None
     request_timeout: float | None = None  # seconds for one API request, start to last byte (None: default)
+    concurrency: int | None = None  # requests at once for a windowed listing (None: the client's default)
 
 
 def _no_token() -> None:
@@ -91,6 +92,7 @@ def resolve(
     timeout_value, _ = _pick(
         request_timeout, env.get("COBROWSE_REQUEST_TIMEOUT"), conf.get("request_timeout"), None
     )
+    concurrency_value, _ = _pick(None, env.get("COBROWSE_CONCURRENCY"), conf.get("concurrency"), None)
     settings = Settings(
         profile=name,
         api=api_value,
@@ -100,6 +102,7 @@ def resolve(
         sources=sources,
         config_file=path,
         request_timeout=None if timeout_value is None else keys.parse_seconds(timeout_value, "request_timeout"),
+        concurrency=None if concurrency_value is None else keys.parse_concurrency(concurrency_value),
     )
     static, sources["token"] = _pick(token, env.get("COBROWSE_TOKEN"), conf.get("token"), None)
     if callable(static):

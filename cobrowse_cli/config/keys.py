@@ -15,6 +15,7 @@ ROLES = ("administrator", "agent")
 MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT = 0.1, 3600.0
 # Cobrowse's clouds: a region picks the API base URL (an explicit `api` at the same level wins).
 REGIONS = {"us": "https://cobrowse.io", "eu": "https://eu.cobrowse.io"}
+MAX_CONCURRENCY = 16
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 # key -> one-line description (shown in errors and `config list --help`).
@@ -30,6 +31,7 @@ PROFILE_KEYS = {
     "token_ttl": f"minted token lifetime in seconds (1..{MAX_TOKEN_TTL}, default {DEFAULT_TOKEN_TTL})",
     "insecure": "true to allow a token over plain http to a non-loopback host",
     "request_timeout": f"seconds one API request may take, connect to last byte ({MIN_REQUEST_TIMEOUT:g}..{MAX_REQUEST_TIMEOUT:g}, default 60)",
+    "concurrency": f"requests at once when a count or selection lists over time windows (1..{MAX_CONCURRENCY}, default 1 = sequential; try 4 over a slow link)",
 }
 TOP_KEYS = {"default_profile": "profile used when neither --profile nor COBROWSE_PROFILE names one"}
 SECRET_KEYS = {"token"}
@@ -82,6 +84,8 @@ def validate(key: str, raw: str) -> Any:
         raise UsageError(f"invalid insecure {raw!r}: expected true or false")
     if key == "request_timeout":
         return parse_seconds(value, key)
+    if key == "concurrency":
+        return parse_concurrency(value)
     if key == "default_profile":
         return check_profile_name(value)
     if not value:
@@ -89,6 +93,13 @@ def validate(key: str, raw: str) -> Any:
     if key in ("token", "license_key", "sub") and re.search(r"\s", value):
         raise UsageError(f"invalid {key}: must not contain whitespace")
     return value
+
+
+def parse_concurrency(raw: Any) -> int:
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CONCURRENCY:
+        raise UsageError(f"invalid concurrency {text!r}: expected a whole number from 1 to {MAX_CONCURRENCY}")
+    return int(text)
 
 
 def normalize_api(value: str) -> str:
