@@ -321,12 +321,9 @@ def run_delete(opts: DeleteOptions, ctx: Context) -> int:
     try:
         with runner.Signals(ctx.stderr, VOCABULARY) as signals, lock:
             ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete")
-            if opts.max_delete is not None and len(ids) > opts.max_delete:
-                raise exitcodes.CLIError(f"the selection holds {len(ids)} recordings, more than --max-delete "
-                                         f"{opts.max_delete}: nothing was deleted", exitcodes.PARTIAL)
-            if opts.dry_run:
-                writer.write_rows(DeleteOutcome(i, WOULD_DELETE).as_row() for i in ids)
-                writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
+            if runner.refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=opts.max_delete, option="--max-delete",
+                                        noun="recording", verb="delete", past="deleted",
+                                        dry_row=lambda i: DeleteOutcome(i, WOULD_DELETE).as_row()):
                 return exitcodes.OK
             if not opts.yes:
                 _confirm(ctx, len(ids), preview)

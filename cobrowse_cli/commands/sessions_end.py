@@ -180,12 +180,9 @@ def run_end(opts: EndOptions, ctx: Context) -> int:
                         preview.append(_describe(session))
             ids = list(dict.fromkeys(ids))  # an id given twice is ended (and reported) once
             preview = preview or ids[:PREVIEW]
-            if opts.max_end is not None and len(ids) > opts.max_end:
-                raise exitcodes.CLIError(f"the selection holds {len(ids)} sessions, more than --max-end "
-                                         f"{opts.max_end}: nothing was ended", exitcodes.PARTIAL)
-            if opts.dry_run:
-                writer.write_rows(Outcome(i, WOULD_END).as_row() for i in ids)
-                writer.info(f"dry run: would end {len(ids)} session(s); nothing was changed")
+            if runner.refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=opts.max_end, option="--max-end",
+                                        noun="session", verb="end", past="ended",
+                                        dry_row=lambda i: Outcome(i, WOULD_END).as_row()):
                 return exitcodes.OK
             if not opts.yes:
                 _confirm(ctx, len(ids), preview)

@@ -175,6 +175,19 @@ def summary_object(counts: Counter, selected: int, started: datetime, seconds: f
             "counts": dict(sorted(counts.items())), "stopped": stop, "exit_code": code}
 
 
+def refuse_or_dry_run(ids: list[str], writer, *, dry_run: bool, max_n: int | None, option: str, noun: str,
+                      verb: str, past: str, dry_row) -> bool:
+    """Before anything changes: `option` (--max-end, --max-delete) refuses a selection larger than `max_n`;
+    --dry-run writes `dry_row(id)` per id. True when the dry run is all there is to do."""
+    if max_n is not None and len(ids) > max_n:
+        raise exitcodes.CLIError(f"the selection holds {len(ids)} {noun}s, more than {option} {max_n}: "
+                                 f"nothing was {past}", exitcodes.PARTIAL)
+    if dry_run:
+        writer.write_rows(dry_row(i) for i in ids)
+        writer.info(f"dry run: would {verb} {len(ids)} {noun}(s); nothing was changed")
+    return dry_run
+
+
 def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, report: ReportFile | None,
             summary_json: bool, started: datetime, on_summary=None) -> int:
     """Run the ends and report them; returns the exit code (a 401 that stopped the run: 3).
