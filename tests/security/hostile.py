@@ -6,6 +6,7 @@ import subprocess
 
 from tests.helpers import COBROWSE
 from tests.support.pty import run_on_pty
+from tests.support.stub import TcpServer
 
 # What a customer can type into custom_data to attack an operator's terminal or spreadsheet.
 HOSTILE = {
@@ -32,36 +33,15 @@ def run_in_pty(args: list[str], env: dict, *, seconds: float | None = None,
     return screen.code, screen.out
 
 
-class HostileServer:
-    """A raw TCP server on 127.0.0.1 port 0; `handler(conn)` plays one hostile HTTP server per connection.
-    Counts connections; `sent` adds up what handlers report sending."""
+class HostileServer(TcpServer):
+    """A raw TCP server; `handler(conn, server)` plays one hostile HTTP server per connection (over TLS with
+    `tls_context`). Counts connections; `sent` adds up what handlers report sending."""
 
     def __init__(self, handler, *, tls_context=None):
-        import socket
-        import threading
-
         self.handler = handler
         self.tls_context = tls_context
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        scheme = "https" if tls_context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.connections = 0
         self.sent = 0
-        self._threads = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import threading
-
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
-            thread.start()
+        super().__init__(self._run, scheme="https" if tls_context else "http")
 
     def _run(self, conn) -> None:
         try:
@@ -75,9 +55,6 @@ class HostileServer:
                 conn.close()
             except OSError:
                 pass
-
-    def close(self) -> None:
-        self.server.close()
 
 
 def read_request(conn) -> bytes:
