@@ -280,17 +280,10 @@ def _delete_columns():
 
 
 def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
-    if count == 0:
-        return
-    if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
-        raise UsageError(f"refusing to delete {count} recording(s) without confirmation: not a terminal; pass --yes")
-    from cobrowse_cli.commands._prompt import confirm
+    from cobrowse_cli.commands.sessions_end_run import confirm_run
 
-    more = f"  … and {count - len(preview)} more (--dry-run lists them all)\n" if count > len(preview) else ""
-    from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
-
-    ctx.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + more)
-    confirm(f"Delete {count} recording(s)? This cannot be undone.", stderr=ctx.stderr)  # "n": exit 10
+    confirm_run(ctx, count, preview, action=f"delete {count} recording(s)",
+                question=f"Delete {count} recording(s)? This cannot be undone.")  # "n": exit 10
 
 
 def run_delete(opts: DeleteOptions, ctx: Context) -> int:
