@@ -61,7 +61,7 @@ def run_in_pty(command: str, env: dict, width: int = WIDTH) -> tuple[str, str]:
     relative order is not observable: `interleaves` checks the README against any order that keeps
     each stream's own order.
     """
-    screen = run_on_pty(["bash", "-c", command], env, tty_stdin=False, width=width, timeout=120)
+    screen = run_on_pty(["bash", "-c", command], env, tty="stdout", width=width, timeout=120)
     return screen.out, screen.err
 
 

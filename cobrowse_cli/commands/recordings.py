@@ -280,17 +280,10 @@ def _delete_columns():
 
 
 def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
-    if count == 0:
-        return
-    if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
-        raise UsageError(f"refusing to delete {count} recording(s) without confirmation: not a terminal; pass --yes")
-    from cobrowse_cli.commands._prompt import confirm
+    from cobrowse_cli.commands.sessions_end_run import confirm_run
 
-    more = f"  … and {count - len(preview)} more (--dry-run lists them all)\n" if count > len(preview) else ""
-    from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
-
-    ctx.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + more)
-    confirm(f"Delete {count} recording(s)? This cannot be undone.", stderr=ctx.stderr)  # "n": exit 10
+    confirm_run(ctx, count, preview, action=f"delete {count} recording(s)",
+                question=f"Delete {count} recording(s)? This cannot be undone.")  # "n": exit 10
 
 
 def run_delete(opts: DeleteOptions, ctx: Context) -> int:
@@ -321,12 +314,9 @@ def run_delete(opts: DeleteOptions, ctx: Context) -> int:
     try:
         with runner.Signals(ctx.stderr, VOCABULARY) as signals, lock:
             ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete")
-            if opts.max_delete is not None and len(ids) > opts.max_delete:
-                raise exitcodes.CLIError(f"the selection holds {len(ids)} recordings, more than --max-delete "
-                                         f"{opts.max_delete}: nothing was deleted", exitcodes.PARTIAL)
-            if opts.dry_run:
-                writer.write_rows(DeleteOutcome(i, WOULD_DELETE).as_row() for i in ids)
-                writer.info(f"dry run: would delete {len(ids)} recording(s); nothing was changed")
+            if runner.refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=opts.max_delete, option="--max-delete",
+                                        noun="recording", verb="delete", past="deleted",
+                                        dry_row=lambda i: DeleteOutcome(i, WOULD_DELETE).as_row()):
                 return exitcodes.OK
             if not opts.yes:
                 _confirm(ctx, len(ids), preview)

@@ -115,18 +115,11 @@ PREVIEW = 10
 
 
 def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
-    if count == 0:
-        return
-    if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
-        raise UsageError(f"refusing to end {count} session(s) without confirmation: not a terminal; pass --yes")
     # Show what is about to be ended: the person confirming must see it is the right set.
-    more = f"\n  … and {count - len(preview)} more (--dry-run lists them all)" if count > len(preview) else ""
-    from cobrowse_cli.output.safety import terminal_safe  # the preview shows customer data
+    from cobrowse_cli.commands.sessions_end_run import confirm_run
 
-    ctx.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + (more.lstrip("\n") + "\n" if more else ""))
-    from cobrowse_cli.commands._prompt import confirm
-
-    confirm(f"End {count} session(s)?", stderr=ctx.stderr)  # "n" raises Declined: exit 10, nothing ended
+    confirm_run(ctx, count, preview, action=f"end {count} session(s)",
+                question=f"End {count} session(s)?")  # "n" raises Declined: exit 10, nothing ended
 
 
 def _describe(session: dict) -> str:
@@ -180,12 +173,9 @@ def run_end(opts: EndOptions, ctx: Context) -> int:
                         preview.append(_describe(session))
             ids = list(dict.fromkeys(ids))  # an id given twice is ended (and reported) once
             preview = preview or ids[:PREVIEW]
-            if opts.max_end is not None and len(ids) > opts.max_end:
-                raise exitcodes.CLIError(f"the selection holds {len(ids)} sessions, more than --max-end "
-                                         f"{opts.max_end}: nothing was ended", exitcodes.PARTIAL)
-            if opts.dry_run:
-                writer.write_rows(Outcome(i, WOULD_END).as_row() for i in ids)
-                writer.info(f"dry run: would end {len(ids)} session(s); nothing was changed")
+            if runner.refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=opts.max_end, option="--max-end",
+                                        noun="session", verb="end", past="ended",
+                                        dry_row=lambda i: Outcome(i, WOULD_END).as_row()):
                 return exitcodes.OK
             if not opts.yes:
                 _confirm(ctx, len(ids), preview)

@@ -175,6 +175,34 @@ def summary_object(counts: Counter, selected: int, started: datetime, seconds: f
             "counts": dict(sorted(counts.items())), "stopped": stop, "exit_code": code}
 
 
+def confirm_run(ctx, count: int, preview: list[str], *, action: str, question: str) -> None:
+    """On a terminal: show `preview` (customer data, made inert) and ask `question`; "n" raises Declined
+    (exit 10). Anywhere else `action` (e.g. "end 3 session(s)") is refused: a usage error, pass --yes."""
+    if count == 0:
+        return
+    if not (ctx.stdin.isatty() and ctx.stderr.isatty()):
+        raise exitcodes.UsageError(f"refusing to {action} without confirmation: not a terminal; pass --yes")
+    from cobrowse_cli.commands._prompt import confirm
+    from cobrowse_cli.output.safety import terminal_safe
+
+    more = f"  … and {count - len(preview)} more (--dry-run lists them all)\n" if count > len(preview) else ""
+    ctx.stderr.write("".join(f"  {terminal_safe(line)}\n" for line in preview) + more)
+    confirm(question, stderr=ctx.stderr)
+
+
+def refuse_or_dry_run(ids: list[str], writer, *, dry_run: bool, max_n: int | None, option: str, noun: str,
+                      verb: str, past: str, dry_row) -> bool:
+    """Before anything changes: `option` (--max-end, --max-delete) refuses a selection larger than `max_n`;
+    --dry-run writes `dry_row(id)` per id. True when the dry run is all there is to do."""
+    if max_n is not None and len(ids) > max_n:
+        raise exitcodes.CLIError(f"the selection holds {len(ids)} {noun}s, more than {option} {max_n}: "
+                                 f"nothing was {past}", exitcodes.PARTIAL)
+    if dry_run:
+        writer.write_rows(dry_row(i) for i in ids)
+        writer.info(f"dry run: would {verb} {len(ids)} {noun}(s); nothing was changed")
+    return dry_run
+
+
 def execute(run: BulkEnd, ids: list[str], *, writer, stderr, signals: Signals, report: ReportFile | None,
             summary_json: bool, started: datetime, on_summary=None) -> int:
     """Run the ends and report them; returns the exit code (a 401 that stopped the run: 3).

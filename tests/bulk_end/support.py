@@ -34,6 +34,25 @@ def popen(env, *args: str, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL) -> 
     return subprocess.Popen([COBROWSE, *args], stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, env=env, text=True)
 
 
+def piped_to_head(env, *args: str, report: Path, lines: int = 3) -> tuple[Accounting, str]:
+    """The run's stdout into `head -N`, which exits early: (the run's accounting, what head showed)."""
+    run = popen(env, *args, "--report", str(report))
+    head = subprocess.Popen(["head", f"-{lines}"], stdin=run.stdout, stdout=subprocess.PIPE, text=True)
+    run.stdout.close()  # head alone holds the read end, as in a shell pipeline
+    shown, _ = head.communicate(timeout=60)
+    err = run.stderr.read()
+    run.wait(timeout=60)
+    return Accounting.of(run.returncode, "", err, report), shown
+
+
+def into_dev_full(env, *args: str) -> Accounting:
+    """The run with /dev/full (every write fails: no space) as its stdout."""
+    with open("/dev/full", "w") as full:
+        run = popen(env, *args, stdout=full)
+        _, err = run.communicate(timeout=60)
+    return Accounting.of(run.returncode, "", err)
+
+
 def outcomes_in(text: str) -> list[dict]:
     return [row for row in (json.loads(line) for line in text.splitlines() if line.startswith("{"))
             if row.get("type") != "summary"]

@@ -3,9 +3,17 @@ exits 8, and every id is still named exactly once somewhere a cron job keeps (th
 
 from __future__ import annotations
 
-import subprocess
-
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record
+from .support import (
+    END,
+    Accounting,
+    create,
+    ended_on_server,
+    env_for,
+    into_dev_full,
+    piped_to_head,
+    popen,
+    record,
+)
 
 SESSIONS = 300
 
@@ -20,13 +28,8 @@ def _setup(sandbox, latency_ms: int = 10) -> set[str]:
 def test_head_3_stops_the_run_exit_8_and_the_report_has_every_id(sandbox, home, tmp_path):
     selected = _setup(sandbox, latency_ms=30)  # slow enough that head exits long before a pipe buffer fills
     report = tmp_path / "end.ndjson"
-    end = popen(env_for(sandbox, home), *END, "--report", str(report))
-    head = subprocess.Popen(["head", "-3"], stdin=end.stdout, stdout=subprocess.PIPE, text=True)
-    end.stdout.close()  # head alone holds the read end, as in a shell pipeline
-    shown, _ = head.communicate(timeout=60)
-    err = end.stderr.read()
-    end.wait(timeout=60)
-    run = Accounting.of(end.returncode, "", err, report)
+    run, shown = piped_to_head(env_for(sandbox, home), *END, report=report)
+    err = run.err
 
     assert run.code == 8, err[-2000:]
     assert len(shown.splitlines()) == 3
@@ -40,10 +43,8 @@ def test_head_3_stops_the_run_exit_8_and_the_report_has_every_id(sandbox, home, 
 
 def test_dev_full_as_stdout_sends_every_outcome_to_stderr(sandbox, home, tmp_path):
     selected = _setup(sandbox)
-    with open("/dev/full", "w") as full:
-        proc = popen(env_for(sandbox, home), *END, stdout=full)
-        _, err = proc.communicate(timeout=60)
-    run = Accounting.of(proc.returncode, "", err)
+    run = into_dev_full(env_for(sandbox, home), *END)
+    err = run.err
 
     assert run.code == 8, err[-2000:]
     run.assert_every_id_once(selected)  # all of them on stderr, since stdout took none

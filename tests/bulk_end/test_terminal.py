@@ -3,12 +3,8 @@ interrupt character typed into the pty) leaves a table that is accurate up to th
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import time
-
 from tests.helpers import COBROWSE
+from tests.support.pty import run_on_pty
 
 from .support import create, ended_on_server, env_for, record
 
@@ -18,32 +14,20 @@ def test_rows_stream_on_a_terminal_and_ctrl_c_leaves_an_accurate_table(sandbox, 
     selected = set(create(sandbox, 200))
     sandbox.faults(latency_ms=30)
     env = env_for(sandbox, home, COLUMNS="120")
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(COBROWSE, [COBROWSE, "sessions", "end", "--agent", "all", "--filter", "cohort=x",
-                             "--concurrency", "2"], env)
-    screen, answered, interrupted, deadline = b"", False, False, time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-            if not answered and b"[y/N]" in screen:
-                os.write(fd, b"y\n")
-                answered = True
-            if answered and not interrupted and screen.count(b" ended ") >= 10:
-                os.write(fd, b"\x03")  # Ctrl-C: the terminal sends SIGINT, as for a person
-                interrupted = True
-    _, status = os.waitpid(pid, 0)
-    text = screen.decode(errors="replace").replace("^C", "")  # the terminal echoes the keypress
+    fired: list[bool] = []
+
+    def after_ten_rows(screen: bytes, _elapsed: float) -> bool:  # typed once the confirmation is answered
+        fired.append(screen.count(b" ended ") >= 10)
+        return fired[-1]
+
+    result = run_on_pty([COBROWSE, "sessions", "end", "--agent", "all", "--filter", "cohort=x", "--concurrency", "2"],
+                        env, answers=[("[y/N]:", "y")], ctrl_c_when=after_ten_rows, timeout=120)
+    interrupted = any(fired)
+    text = result.out.replace("^C", "")  # the terminal echoes the keypress
     table = text[text.index("OUTCOME"):]  # after the confirmation's preview
     rows = [line for line in table.splitlines() if line.split() and line.split()[0] in selected]
 
-    assert os.waitstatus_to_exitcode(status) == 130, text[-2000:]
+    assert result.code == 130, text[-2000:]
     assert interrupted, "no rows streamed before the run finished"
     assert text.count("OUTCOME") == 1  # one header, then streamed rows
     assert sorted(r.split()[0] for r in rows) == sorted(selected)

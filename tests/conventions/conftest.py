@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 
 import pytest
 
@@ -41,11 +40,7 @@ def tty(sandbox, tmp_path):
     the width comes from the terminal itself), answering each prompt whose text ends the screen."""
     if sys.platform == "win32":
         pytest.skip("needs a POSIX pseudo-terminal")
-    import fcntl
-    import pty
-    import select
-    import struct
-    import termios
+    from tests.support.pty import run_on_pty
 
     def go(*argv: str, width: int = 80, answers: list[tuple[str, str]] | None = None, env: dict | None = None,
            token: str | None = None, timeout: float = 60) -> tuple[int, str]:
@@ -54,32 +49,8 @@ def tty(sandbox, tmp_path):
         environ.pop("COLUMNS", None)
         environ.pop("LINES", None)
         environ.update(env or {})
-        pid, fd = pty.fork()
-        if pid == 0:  # the child: size its terminal, then become the CLI
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, width, 0, 0))
-            os.execve(COBROWSE, [COBROWSE, *argv], environ)
-        pending, screen = list(answers or []), b""
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                if not select.select([fd], [], [], 0.1)[0]:
-                    continue
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                screen += chunk
-                if pending and screen.rstrip().endswith(pending[0][0].encode()):
-                    time.sleep(0.2)  # getpass flushes typed-ahead input when it turns echo off
-                    os.write(fd, pending.pop(0)[1].encode() + b"\r")
-        finally:
-            if time.monotonic() >= deadline:
-                os.kill(pid, 9)
-            _, status = os.waitpid(pid, 0)
-            os.close(fd)
-        text = ANSI.sub("", screen.decode(errors="replace").replace("\r\n", "\n"))
-        return os.waitstatus_to_exitcode(status), "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+        screen = run_on_pty([COBROWSE, *argv], environ, answers=answers or [], width=width, timeout=timeout)
+        text = ANSI.sub("", screen.out)
+        return screen.code, "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
 
     return go

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import subprocess
 
 from tests.helpers import COBROWSE, isolated_env
+from tests.support.pty import run_on_pty
 
 CAUTION = "caution: --inactive-for reads `updated`"
 ARGS = ["sessions", "end", "--agent", "all", "--state", "active", "--inactive-for", "30m", "--dry-run", "--json"]
@@ -17,21 +16,8 @@ def _run(sandbox, home, *, stderr_tty: bool) -> tuple[int, str, str]:
     if not stderr_tty:
         proc = subprocess.run([COBROWSE, *ARGS], capture_output=True, text=True, env=env, timeout=60)
         return proc.returncode, proc.stdout, proc.stderr
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([COBROWSE, *ARGS], stdout=subprocess.PIPE, stderr=follower, env=env, text=True)
-    os.close(follower)
-    out, _ = proc.communicate(timeout=60)
-    err = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # EIO: the child closed its end
-            break
-        if not chunk:
-            break
-        err += chunk
-    os.close(leader)
-    return proc.returncode, out, err.decode()
+    screen = run_on_pty([COBROWSE, *ARGS], env, tty="stderr")
+    return screen.code, screen.out, screen.err
 
 
 def test_inactive_for_on_active_sessions_cautions_on_a_terminal_only(sandbox, home):

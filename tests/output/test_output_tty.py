@@ -121,7 +121,7 @@ def run_in_pty(no_color: bool, env_extra: dict | None = None) -> str:
     """Run a Writer in a child whose stdout is a real pseudo-terminal; return what the terminal got."""
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE")}
     env.update({"TERM": "xterm-256color", "COLUMNS": "100", **(env_extra or {})})
-    screen = run_on_pty([sys.executable, "-c", PTY_SCRIPT % no_color], env, tty_stdin=False, timeout=10)
+    screen = run_on_pty([sys.executable, "-c", PTY_SCRIPT % no_color], env, tty="stdout", timeout=10)
     assert screen.code == 0, screen.err
     return screen.out
 

@@ -6,12 +6,18 @@ really deleted is exactly what was reported `deleted`."""
 from __future__ import annotations
 
 import signal
-import subprocess
 
 import pytest
 
 from cobrowse_cli.config.runlock import RunLock, lock_path
-from tests.bulk_end.support import Accounting, env_for, popen, record
+from tests.bulk_end.support import (
+    Accounting,
+    env_for,
+    into_dev_full,
+    piped_to_head,
+    popen,
+    record,
+)
 from tests.helpers import run_cli
 
 DELETE = ["recordings", "delete", "--agent", "all", "--yes", "--ndjson"]
@@ -60,13 +66,8 @@ def test_head_3_stops_the_run_exit_8_and_the_report_has_every_id(sandbox, home, 
     selected = _recorded(sandbox)
     report = tmp_path / "retention.ndjson"
     sandbox.faults(latency_ms=20)
-    proc = popen(env_for(sandbox, home), *DELETE, "--report", str(report))
-    head = subprocess.Popen(["head", "-3"], stdin=proc.stdout, stdout=subprocess.PIPE, text=True)
-    proc.stdout.close()  # head alone holds the read end, as in a shell pipeline
-    shown, _ = head.communicate(timeout=60)
-    err = proc.stderr.read()
-    proc.wait(timeout=60)
-    run = Accounting.of(proc.returncode, "", err, report)
+    run, shown = piped_to_head(env_for(sandbox, home), *DELETE, report=report)
+    err = run.err
 
     assert run.code == 8, err[-2000:]
     assert len(shown.splitlines()) == 3
@@ -78,10 +79,8 @@ def test_head_3_stops_the_run_exit_8_and_the_report_has_every_id(sandbox, home, 
 
 def test_dev_full_as_stdout_sends_every_outcome_to_stderr(sandbox, home):
     selected = _recorded(sandbox)
-    with open("/dev/full", "w") as full:
-        proc = popen(env_for(sandbox, home), *DELETE, stdout=full)
-        _, err = proc.communicate(timeout=60)
-    run = Accounting.of(proc.returncode, "", err)
+    run = into_dev_full(env_for(sandbox, home), *DELETE)
+    err = run.err
 
     assert run.code == 8, err[-2000:]
     run.assert_every_id_once(selected)

@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import time
 
 from tests.helpers import COBROWSE, isolated_env
+from tests.support.pty import run_on_pty
 
 
 def _on_a_terminal(sandbox, home, args, answer: str | None = None) -> tuple[int, str]:
     env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token(), TERM="xterm")
     env.pop("NO_COLOR", None)
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(COBROWSE, [COBROWSE, *args], env)
-    out, answered, deadline = b"", False, time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            if answer is not None and not answered and b"[y/N]" in out:
-                os.write(fd, answer.encode() + b"\n")
-                answered = True
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+    screen = run_on_pty([COBROWSE, *args], env, answers=[("[y/N]:", answer)] if answer is not None else [])
+    return screen.code, screen.out
 
 
 def _recorded_ids(sandbox, n):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import signal
 import subprocess
-import time
 
 from tests.helpers import COBROWSE
+from tests.support.pty import run_on_pty
+from tests.support.stub import TcpServer
 
 # What a customer can type into custom_data to attack an operator's terminal or spreadsheet.
 HOSTILE = {
@@ -26,73 +23,25 @@ HOSTILE = {
 FORBIDDEN = ("\x1b", "\x07", "\x9b", "\u202e", "\u200b", "\u2028")
 
 
-def run_in_pty(args: list[str], env: dict, *, seconds: float | None = None, input_after: bytes | None = None) -> tuple[int, str]:
-    """Run the CLI with stdin/stdout/stderr on one pseudo-terminal; return (exit code, what the terminal got).
-
-    `seconds`: send SIGINT after that long (for live views); `input_after`: typed once output appears."""
-    leader, follower = pty.openpty()
+def run_in_pty(args: list[str], env: dict, *, seconds: float | None = None,
+               answers: list[tuple[str, str]] = ()) -> tuple[int, str]:
+    """The CLI with stdin/stdout/stderr on one pseudo-terminal 160 columns wide: (exit code, what the terminal
+    got). `seconds`: type Ctrl-C after that long (for live views); `answers`: as tests.support.pty."""
     env = {**env, "TERM": "xterm-256color", "COLUMNS": "160"}
-    proc = subprocess.Popen([COBROWSE, *args], stdin=follower, stdout=follower, stderr=follower, env=env,
-                            start_new_session=True)
-    os.close(follower)
-    chunks: list[bytes] = []
-    stop_at = time.monotonic() + (seconds if seconds is not None else 60)
-    sent_input = sent_int = False
-    while True:
-        if not sent_int and seconds is not None and time.monotonic() >= stop_at:
-            proc.send_signal(signal.SIGINT)
-            sent_int = True
-        ready, _, _ = select.select([leader], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-            if input_after is not None and not sent_input:
-                os.write(leader, input_after)
-                sent_input = True
-        elif proc.poll() is not None:
-            break
-        elif time.monotonic() > stop_at + 30:
-            proc.kill()
-            break
-    os.close(leader)
-    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
+    ctrl_c = (lambda _screen, elapsed: elapsed >= seconds) if seconds is not None else None
+    screen = run_on_pty([COBROWSE, *args], env, answers=answers, ctrl_c_when=ctrl_c)
+    return screen.code, screen.out
 
 
-class HostileServer:
-    """A raw TCP server on 127.0.0.1 port 0; `handler(conn)` plays one hostile HTTP server per connection.
-    Counts connections; `sent` adds up what handlers report sending."""
+class HostileServer(TcpServer):
+    """A raw TCP server; `handler(conn, server)` plays one hostile HTTP server per connection (over TLS with
+    `tls_context`). Counts connections; `sent` adds up what handlers report sending."""
 
     def __init__(self, handler, *, tls_context=None):
-        import socket
-        import threading
-
         self.handler = handler
         self.tls_context = tls_context
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        scheme = "https" if tls_context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.connections = 0
         self.sent = 0
-        self._threads = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import threading
-
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
-            thread.start()
+        super().__init__(self._run, scheme="https" if tls_context else "http")
 
     def _run(self, conn) -> None:
         try:
@@ -106,9 +55,6 @@ class HostileServer:
                 conn.close()
             except OSError:
                 pass
-
-    def close(self) -> None:
-        self.server.close()
 
 
 def read_request(conn) -> bytes:

@@ -103,7 +103,7 @@ def test_live_count_survives_markup_in_data(sandbox, home, hostile_id):
 
 def test_end_confirmation_preview_is_inert(sandbox, home, hostile_id):
     env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
-    code, screen = run_in_pty(["sessions", "end", "--filter", f"tag={TAG}"], env, input_after=b"n\n")
+    code, screen = run_in_pty(["sessions", "end", "--filter", f"tag={TAG}"], env, answers=[("[y/N]:", "n")])
     assert "End 1 session" in screen, screen
     assert_inert(screen)
     assert "\\x1b]0;pwned" in screen or "\\u202e" in screen

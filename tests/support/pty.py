@@ -1,11 +1,13 @@
 """One pty driver: run a command with a pseudo-terminal for stdout (and, by default, stdin and stderr),
 answer its prompts, and return what the terminal showed.
 
-- `tty_stdin=True` (default): stdin, stdout and stderr are one terminal, the controlling one (getpass
+- `tty="all"` (default): stdin, stdout and stderr are one terminal, the controlling one (getpass
   and confirmation prompts read it). `answers` are typed in turn, each when the screen, stripped, ends
-  with its prompt.
-- `tty_stdin=False`: only stdout is the terminal; stdin is /dev/null and stderr a pipe (`Screen.err`),
+  with its prompt. `ctrl_c_when(screen_bytes, seconds_elapsed)`, once every answer is typed, decides when
+  to type Ctrl-C (the terminal then sends SIGINT, as for a person).
+- `tty="stdout"`: only stdout is the terminal; stdin is /dev/null and stderr a pipe (`Screen.err`),
   so no progress bar is drawn there.
+- `tty="stderr"`: only stderr is the terminal (`Screen.err`); stdout is a pipe (`Screen.out`).
 """
 
 from __future__ import annotations
@@ -18,21 +20,23 @@ import struct
 import subprocess
 import termios
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
 @dataclass
 class Screen:
     code: int
-    out: str  # the terminal's text, \r\n turned into \n
-    err: str = ""  # stderr, when it was a pipe
+    out: str  # stdout (the terminal's text unless tty="stderr"), \r\n turned into \n
+    err: str = ""  # stderr, when it was not the one terminal
 
 
-def run_on_pty(argv: list[str], env: dict[str, str], *, answers: list[tuple[str, str]] = (), tty_stdin: bool = True,
-               width: int | None = None, timeout: float = 60) -> Screen:
-    if tty_stdin:
-        return _forked(argv, env, list(answers), width, timeout)
-    return _stdout_only(argv, env, width, timeout)
+def run_on_pty(argv: list[str], env: dict[str, str], *, answers: list[tuple[str, str]] = (), tty: str = "all",
+               width: int | None = None, timeout: float = 60,
+               ctrl_c_when: Callable[[bytes, float], bool] | None = None) -> Screen:
+    if tty == "all":
+        return _forked(argv, env, list(answers), width, timeout, ctrl_c_when)
+    return _one_stream(argv, env, tty, width, timeout)
 
 
 def _set_width(fd: int, width: int | None) -> None:
@@ -44,16 +48,20 @@ def _text(data: bytes) -> str:
     return data.decode(errors="replace").replace("\r\n", "\n")
 
 
-def _forked(argv, env, pending, width, timeout) -> Screen:
+def _forked(argv, env, pending, width, timeout, ctrl_c_when) -> Screen:
     pid, fd = pty.fork()
-    if pid == 0:  # the child: become the command, on its new controlling terminal
+    if pid == 0:  # the child: size its terminal before the command can ask, then become the command
+        _set_width(0, width)
         os.execve(argv[0], argv, env)
-    _set_width(fd, width)
-    out, seen = b"", 0
-    deadline = time.monotonic() + timeout
+    out, seen, interrupted = b"", 0, False
+    started = time.monotonic()
+    deadline = started + timeout
     try:
         while time.monotonic() < deadline:
-            if not select.select([fd], [], [], 0.2)[0]:
+            if ctrl_c_when and not pending and not interrupted and ctrl_c_when(out, time.monotonic() - started):
+                os.write(fd, b"\x03")
+                interrupted = True
+            if not select.select([fd], [], [], 0.1)[0]:
                 continue
             try:
                 chunk = os.read(fd, 4096)
@@ -75,13 +83,15 @@ def _forked(argv, env, pending, width, timeout) -> Screen:
     return Screen(os.waitstatus_to_exitcode(status), _text(out))
 
 
-def _stdout_only(argv, env, width, timeout) -> Screen:
+def _one_stream(argv, env, tty, width, timeout) -> Screen:
     leader, follower = pty.openpty()
     _set_width(follower, width)
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE, env=env,
-                            close_fds=True)
+    streams = {"stdout": follower, "stderr": subprocess.PIPE} if tty == "stdout" else {
+        "stdout": subprocess.PIPE, "stderr": follower}
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=env, close_fds=True, **streams)
     os.close(follower)
-    chunks: dict[int, list[bytes]] = {leader: [], proc.stderr.fileno(): []}
+    pipe = proc.stderr if tty == "stdout" else proc.stdout
+    chunks: dict[int, list[bytes]] = {leader: [], pipe.fileno(): []}
     open_fds = set(chunks)
     deadline = time.monotonic() + timeout
     while open_fds and time.monotonic() < deadline:
@@ -99,6 +109,6 @@ def _stdout_only(argv, env, width, timeout) -> Screen:
         proc.kill()
     code = proc.wait(timeout=timeout)
     os.close(leader)
-    err = b"".join(chunks[proc.stderr.fileno()])
-    proc.stderr.close()
-    return Screen(code, _text(b"".join(chunks[leader])), _text(err))
+    piped, screen = _text(b"".join(chunks[pipe.fileno()])), _text(b"".join(chunks[leader]))
+    pipe.close()
+    return Screen(code, screen, piped) if tty == "stdout" else Screen(code, piped, screen)

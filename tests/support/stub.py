@@ -3,10 +3,12 @@
 `StubServer(Handler, **attrs)` serves a handler class of the test's own (attrs land on the server, e.g.
 `scenario=`; a handler reads them as `self.server.x`). `Routes` is the common handler: it answers
 `server.routes[path] = (status, content type, body)` and records each request path in `server.hits`.
+`TcpServer` is the raw one, for what http.server cannot play (broken framing, TLS, a proxy).
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -61,3 +63,28 @@ class Routes(Quiet):
     def do_GET(self):  # noqa: N802 - http.server naming
         self.server.hits.append(self.path)
         self.answer(*self.server.routes.get(self.path.split("?")[0], (500, "text/plain", "no route")))
+
+
+class TcpServer:
+    """A raw TCP server on 127.0.0.1, an ephemeral port: `on_connection(conn)` in a daemon thread per
+    connection (counted in `connections`). `close()` stops accepting."""
+
+    def __init__(self, on_connection, *, scheme: str = "http"):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.connections = 0
+        self._on_connection = on_connection
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            self.connections += 1
+            threading.Thread(target=self._on_connection, args=(conn,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()

@@ -16,6 +16,7 @@ from cobrowse_cli.client import Client
 from cobrowse_cli.commands._context import Context
 from cobrowse_cli.commands.watch import WatchOptions, run_watch
 from cobrowse_cli.watch.socket import SocketSettings
+from tests.support.stub import TcpServer
 
 # Short bounds so reconnect and dead-link tests take a second, not a minute.
 FAST_SOCKET = dict(keepalive=2.0, open_timeout=2.0, min_delay=0.05, max_delay=0.2)
@@ -96,7 +97,7 @@ def start_watch():
         client.close()
 
 
-class Proxy:
+class Proxy(TcpServer):
     """127.0.0.1 TCP proxy. Connections whose request is `GET /sockets/...` are the realtime socket:
     `refuse_sockets` closes new ones at once; `cut_sockets()` closes open ones without a close frame;
     `blackhole_sockets()` keeps them open but forwards nothing (a dead link)."""
@@ -105,21 +106,10 @@ class Proxy:
         host_port = upstream_url.split("://", 1)[1].rstrip("/")
         host, port = host_port.rsplit(":", 1)
         self.upstream = (host, int(port))
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
         self.refuse_sockets = False
         self.socket_conns: list[tuple[socket.socket, socket.socket, dict]] = []
         self.socket_attempts = 0
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+        super().__init__(self._serve)
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -180,9 +170,8 @@ class Proxy:
         return len(self.socket_conns)
 
     def close(self) -> None:
-        self._closed = True
+        super().close()
         self.cut_sockets()
-        self.server.close()
 
 
 @pytest.fixture
