@@ -83,7 +83,7 @@ def test_a_slow_server_is_cut_at_the_request_deadline_and_not_retried(serve, han
     elapsed = time.monotonic() - started
     client.close()
     print(f"{handler.__name__}: ended after {elapsed:.2f} s (deadline 1 s)")
-    assert elapsed < 3.0  # the deadline plus a margin; before: 185 s (no headers) or never (trickle)
+    assert elapsed < 10.0  # the 1 s deadline plus a margin for a loaded machine; before: 185 s (no headers) or never (trickle)
     assert server.connections == 1
 
 
