@@ -43,12 +43,29 @@ class MediaExpired(MediaError):
 class MediaFetcher:
     def __init__(self, api: str, *, idle_timeout: float = 60.0, max_connections: int = 8,
                  transport: httpx.BaseTransport | None = None):
+        import threading
+
         self.api = api.rstrip("/") + "/"
+        self._settings = (idle_timeout, max_connections, transport)
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """Built on first use: loading the CA bundle costs ~55 ms, wasted on a re-run that has
+        nothing left to fetch (a cron job resuming, every file already complete)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._build(*self._settings)
+            return self._client
+
+    @staticmethod
+    def _build(idle_timeout: float, max_connections: int, transport: httpx.BaseTransport | None) -> httpx.Client:
         if transport is None:  # a big receive buffer: the sender keeps streaming while this thread writes
             import socket
 
             transport = _BigReads(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)])
-        self._http = httpx.Client(
+        return httpx.Client(
             timeout=httpx.Timeout(connect=10.0, read=idle_timeout, write=30.0, pool=None),
             follow_redirects=False,
             transport=transport,
@@ -57,7 +74,9 @@ class MediaFetcher:
         )
 
     def close(self) -> None:
-        self._http.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
 
     def resolve(self, url: str) -> str:
         """A media URL as the API gave it (relative to the API base, or absolute), checked."""
