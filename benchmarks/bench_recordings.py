@@ -75,7 +75,7 @@ def cli_startup(env: dict, ids: list[str], out: Path) -> float:
     return s.wall
 
 
-def curl_run(urls: list[str], size: int, out: Path) -> float:
+def curl_run(urls: list[str], size: int, out: Path):
     out.mkdir()
     args = "\n".join(f"{out / str(i)}\n{url}" for i, url in enumerate(urls))
     script = f"xargs -d '\\n' -P {CONCURRENCY} -n 2 sh -c 'curl -sS --fail -o \"$0\" \"$1\"'"
@@ -83,7 +83,7 @@ def curl_run(urls: list[str], size: int, out: Path) -> float:
     if s.rc != 0 or {p.stat().st_size for p in out.iterdir()} != {size}:
         raise RuntimeError(f"curl run failed (rc {s.rc}): {s.stderr.strip()[-200:]}")
     shutil.rmtree(out)
-    return s.wall
+    return s
 
 
 def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
@@ -96,7 +96,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
     sandbox.reset(sessions=500, active=10)
     ids = _recorded_ids(sandbox, n)
     work = Path(tempfile.mkdtemp(prefix="bench-rec-", dir=home))
-    cli_walls, curl_walls, cli_cpu, fsync_walls, api_walls, startup_walls = [], [], [], [], [], []
+    cli_walls, curl_walls, cli_cpu, fsync_walls, api_walls, startup_walls, curl_cpu = [], [], [], [], [], [], []
     try:
         sandbox.control("POST", "/_sandbox/media", {"reset": True, "video_bytes": size})
         for i in range(runs):
@@ -109,7 +109,9 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
             started = time.perf_counter()
             urls = _video_urls(sandbox, ids)
             api_walls.append(time.perf_counter() - started)
-            curl_walls.append(curl_run(urls, size, work / "curl"))
+            c = curl_run(urls, size, work / "curl")
+            curl_walls.append(c.wall)
+            curl_cpu.append(c.cpu)
             progress(f"recordings: {n} x {size // MB} MB with the CLI --fsync, run {i + 1}/{runs}")
             fsync_walls.append(cli_run(sandbox, env, ids, size, work / "fsync", "--fsync").wall)
         rss = {}
@@ -130,7 +132,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
             f"{secs(cli_wall)} ({total_mb / cli_wall:,.0f} MB/s)",
             f"curl {secs(curl_wall)} ({total_mb / curl_wall:,.0f} MB/s): {ratio:.2f}x curl",
             f">= {THROUGHPUT_TARGET}x curl", verdict(ratio >= THROUGHPUT_TARGET),
-            raw={"cli_wall": cli_walls, "curl_wall": curl_walls, "cli_cpu": cli_cpu}),
+            raw={"cli_wall": cli_walls, "curl_wall": curl_walls, "cli_cpu": cli_cpu, "curl_cpu": curl_cpu}),
         Row(SECTION, "  whole vs whole: curl + its 50 API calls beforehand", secs(cli_wall),
             f"curl {secs(curl_wall + api_wall)} (API {secs(api_wall)}): {(curl_wall + api_wall) / cli_wall:.2f}x curl",
             "(informative)", raw={"api_wall": api_walls}),
