@@ -93,3 +93,20 @@ def test_unsafe_ids_never_become_file_names(tmp_path):
     for bad in ("..", ".hidden", "a/b", "x" * 300):
         assert downloader(bad).outcome == "failed"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_media_client_is_built_on_first_download_only():
+    """A re-run with nothing left to fetch never pays for loading the CA bundle; a closed, unused
+    fetcher closes cleanly; the first download builds it once and reuses it."""
+    fetcher, seen = _fetcher(lambda r: httpx.Response(200, content=b"abc", headers={"content-type": "video/mp4"}))
+    assert fetcher._client is None
+    out = io.BytesIO()
+    assert fetcher.download("https://cdn.example/v?sig=1", out) == (3, "video/mp4")
+    built = fetcher._client
+    assert built is not None and fetcher._http is built
+    fetcher.download("https://cdn.example/v?sig=2", io.BytesIO())
+    assert fetcher._client is built and len(seen) == 2
+    fetcher.close()
+    unused = MediaFetcher("https://api.example")
+    unused.close()
+    assert unused._client is None
