@@ -63,7 +63,7 @@ class MediaFetcher:
         self._tls: ssl.SSLContext | None = None
         self._lock = threading.Lock()
         self._local = threading.local()  # per thread: idle direct connections by origin, and the buffer
-        self._opened: list[http.client.HTTPConnection] = []
+        self._opened: list[http.client.HTTPConnection] = []  # every direct connection, for close()
         self._headers = {"User-Agent": f"cobrowse-cli/{__version__}", "Accept-Encoding": "identity"}
 
     @property
@@ -242,19 +242,21 @@ class _network:
         return self
 
     def __exit__(self, kind, error, tb):
-        where = _origin(self.url)
-        if kind is not None and issubclass(kind, ValueError) and not issubclass(kind, CobrowseError):
-            raise MediaError(f"unusable media URL for {where}: {_reason(error)}") from None  # bad port, host...
-        if kind is None or not issubclass(kind, (OSError, http.client.HTTPException, httpx.TransportError)):
+        if kind is None or issubclass(kind, CobrowseError):
             return False
+        where = _origin(self.url)
         if issubclass(kind, (TimeoutError, httpx.TimeoutException)):
             raise MediaError(f"media download stalled: no data from {where} for too long ({kind.__name__})",
                              transient=True) from None
-        if issubclass(kind, ssl.SSLCertVerificationError):
+        if issubclass(kind, ssl.SSLCertVerificationError):  # not transient: retrying cannot fix it
             raise MediaError(f"TLS with {where} failed: {error.verify_message or 'certificate verify failed'}; if a "
                              "private CA signs it, point SSL_CERT_FILE at its CA bundle") from None
-        # includes a body cut short of its Content-Length (IncompleteRead, RemoteProtocolError)
-        raise MediaError(f"media download from {where} failed: {_reason(error)}", transient=True) from None
+        if issubclass(kind, (OSError, http.client.HTTPException, httpx.TransportError)):
+            # includes a body cut short of its Content-Length (IncompleteRead, RemoteProtocolError)
+            raise MediaError(f"media download from {where} failed: {_reason(error)}", transient=True) from None
+        if issubclass(kind, ValueError):  # http.client refusing the URL: a bad port, a host with controls
+            raise MediaError(f"unusable media URL for {where}: {_reason(error)}") from None
+        return False
 
 
 def _copy(chunks: Iterator, out: BinaryIO, on_bytes: Callable[[int], None] | None, url: str) -> int:
