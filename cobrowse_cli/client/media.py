@@ -20,8 +20,8 @@ import ipaddress
 import os
 import ssl
 import threading
-from collections.abc import Iterator
-from typing import BinaryIO, Callable
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 from cobrowse_cli import __version__
@@ -118,13 +118,13 @@ class MediaFetcher:
                 response.close()
         raise MediaError(f"too many redirects fetching media from {_origin(url)}")
 
-    def _open(self, url: str) -> "_Response":
+    def _open(self, url: str) -> _Response:
         if self._direct and _proxy_for(url) is None:
             return self._open_direct(url)
         return _HttpxResponse(self._http.stream("GET", url))
 
     # -- the direct transport ------------------------------------------------------------------------
-    def _open_direct(self, url: str) -> "_DirectResponse":
+    def _open_direct(self, url: str) -> _DirectResponse:
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname, parts.port)
         target = _target(parts)
