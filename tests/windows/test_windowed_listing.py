@@ -121,7 +121,7 @@ def test_a_server_ignoring_the_lower_bound_falls_back_to_sequential(sandbox):
 
 def test_429_under_concurrency_lowers_it_and_still_counts_exactly(sandbox):
     sandbox.reset(sessions=6000, active=5500, devices=0, seed=4)
-    sandbox.faults(rate_limit=10, retry_after=1)
+    sandbox.faults(rate_limit=3, retry_after=1)  # few requests now: a low limit, so it bites
     client, log = client_for(sandbox)
     client.concurrency = 8
     with client:
