@@ -180,7 +180,8 @@ def _bucket_or_none(item: dict, cursor: Cursor) -> datetime | None:
         value = item.get(field)
         if value:
             moment = parse_iso_or_none(str(value))
-            if moment is not None:
-                return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+            if moment is not None:  # the API's own form is already whole milliseconds: no new object
+                return moment if not moment.microsecond % 1000 else moment.replace(
+                    microsecond=moment.microsecond // 1000 * 1000)
     return None
 

@@ -135,18 +135,18 @@ class _Run:
                             continue  # yielded below, once its fullness is known
                         self.items_seen += len(items)
                         self.span_seen += whi - lo
-                        yield from self._fresh(items)
+                        yield from self._fresh(items, timed=True)
                         self.covered.append((lo, whi))
             finally:
                 for future in running:
                     future.cancel()
         self.log(f"  windowed listing: {windows} windows, then {len(tail)} {self.cursor.noun} older than {iso_ms(bottom)}")
         if len(tail) < self.page_size:
-            yield from self._fresh(tail)
+            yield from self._fresh(tail, timed=True)
             return None
-        return bottom, tail
+        return bottom, [item for item, _ in tail]
 
-    def _window(self, lo: datetime | None, hi: datetime) -> tuple[list[dict], bool]:
+    def _window(self, lo: datetime | None, hi: datetime) -> tuple[list[tuple[dict, datetime]], bool]:
         """One window [lo, hi), asked with a millisecond of overlap each side; checked against its bounds.
         Without `lo`, the tail: one page of everything older than `hi`."""
         before = self.rate_limited()
@@ -156,15 +156,15 @@ class _Run:
         else:
             query = dict(self.base, **{self.cursor.param: iso_ms(hi), self.cursor.after: iso_ms(lo - ONE_MS)})
             items = list(iter_paged(self.fetch, self.cursor, query, page_size=self.page_size, uncapped=True))
-        for item in items:
-            moment = item_time(item, self.cursor)
+        timed = [(item, item_time(item, self.cursor)) for item in items]  # parsed once, here in the worker
+        for item, moment in timed:
             if moment is None or moment > hi or (lo is not None and moment < lo - ONE_MS):
                 bounds = f"{self.cursor.param}={iso_ms(hi)}" + (f" {self.cursor.after}={iso_ms(lo - ONE_MS)}" if lo else "")
                 raise BoundsIgnored(
                     f"the API answered {self.cursor.noun} outside {bounds} "
                     f"(id {item.get('id')} at {iso_ms(moment) if moment else 'no time'})"
                 )
-        return items, self.rate_limited() > before
+        return timed, self.rate_limited() > before
 
     def _walk(self, before: datetime) -> Iterator[dict]:
         return iter_paged(self.fetch, self.cursor, dict(self.base, **{self.cursor.param: iso_ms(before)}),
@@ -183,9 +183,10 @@ class _Run:
     def _edge(self, moment: datetime) -> None:
         self.edges.update((moment - ONE_MS, moment, moment + ONE_MS))
 
-    def _fresh(self, items, *, skip_covered: bool = False) -> Iterator[dict]:
-        for item in items:
-            moment = item_time(item, self.cursor)
+    def _fresh(self, items, *, skip_covered: bool = False, timed: bool = False) -> Iterator[dict]:
+        """`items`, less those already yielded; `timed`: they come as (item, time) pairs."""
+        for entry in items:
+            item, moment = entry if timed else (entry, item_time(entry, self.cursor))
             if moment in self.edges:
                 if item["id"] in self.edge_ids:
                     continue
