@@ -36,7 +36,7 @@ def invoke(tmp_path, monkeypatch, capsys):
     def call(sandbox, *argv: str):
         for name in [n for n in __import__("os").environ if n.startswith("COBROWSE_")]:
             monkeypatch.delenv(name)
-        monkeypatch.setenv("COBROWSE_CONCURRENCY", "4")  # windowed listing is opt-in (default 1)
+        monkeypatch.setenv("COBROWSE_CONCURRENCY", "4")  # the default, stated so a new default cannot hide the windows
         monkeypatch.setenv("COBROWSE_API", sandbox.url)
         monkeypatch.setenv("COBROWSE_TOKEN", sandbox.admin_token())
         monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))

@@ -174,7 +174,7 @@ def test_newest_first_restores_the_sequential_order(sandbox):
 
 def test_count_active_cli_uses_windows_and_matches_the_truth(cli, sandbox):
     sandbox.reset(sessions=4000, active=3300, devices=0, seed=8)
-    r = cli("--debug", "count-active", "--json", env={"COBROWSE_CONCURRENCY": "4"})  # opt-in (default 1)
+    r = cli("--debug", "count-active", "--json")  # windows by default (concurrency 4)
     assert r.code == 0, r.err
     assert json.loads(r.out) == {"active": truth(sandbox)} and "windowed listing:" in r.err
 
