@@ -73,3 +73,11 @@ def test_windowed_count_and_selection_are_exact_or_loud(sandbox, invoke, variant
         assert sandbox.control("GET", "/_sandbox/truth/active-count")["count"] == truth  # nothing ended
     else:
         assert loud(code, err), (variant, code, err)
+
+    code, out, err = invoke(sandbox, "sessions", "list", "--all", "--unordered", "--agent", "all", "--state",
+                            "active", "--ndjson")
+    if code == 0:
+        got = [json.loads(line)["id"] for line in out.splitlines()]
+        assert len(got) == len(set(got)) and set(got) == ids, variant
+    else:
+        assert loud(code, err), (variant, code, err)

@@ -184,3 +184,13 @@ def test_concurrency_setting_one_means_sequential_and_a_bad_value_is_a_usage_err
     r = cli("--debug", "count-active", env={"COBROWSE_CONCURRENCY": "1"})
     assert r.code == 0 and r.out.strip() == "2100" and "windowed listing:" not in r.err
     one_line_error(cli("count-active", env={"COBROWSE_CONCURRENCY": "lots"}), 2, "concurrency")
+
+
+def test_sessions_list_unordered_needs_all_and_sorts_a_table(cli, sandbox, one_line_error):
+    sandbox.reset(sessions=2600, active=2300, devices=0, seed=6)
+    r = cli("sessions", "list", "--unordered", "--agent", "all")
+    one_line_error(r, 2, "--unordered needs --all")
+    fast = cli("--debug", "sessions", "list", "--all", "--unordered", "--agent", "all", "--state", "active", "-q")
+    plain = cli("sessions", "list", "--all", "--agent", "all", "--state", "active", "-q")
+    assert fast.code == plain.code == 0 and "windowed listing:" in fast.err
+    assert sorted(fast.out.split()) == sorted(plain.out.split()) and len(plain.out.split()) == 2300
