@@ -140,7 +140,8 @@ class _Run:
             finally:
                 for future in running:
                     future.cancel()
-        self.log(f"  windowed listing: {windows} windows, then {len(tail)} {self.cursor.noun} older than {iso_ms(bottom)}")
+        self.log(f"  windowed listing: {windows} windows, then {len(tail)} {self.cursor.noun} "
+                 f"older than {iso_ms(bottom)}")
         if len(tail) < self.page_size:
             yield from self._fresh(tail, timed=True)
             return None
