@@ -1,7 +1,8 @@
 """Windowed counting (issue 18): `count-active` at 1,000 / 10,000 / 20,000 active, with no and with 50 ms
-of added latency, against the same count done sequentially (COBROWSE_CONCURRENCY=1), the official SDK
-(sdk_count_active.mjs) and the floor "one request plus the transfer": one 1,000-session page with the
-latency plus the other pages without it (each fetched by a bare urllib call in this process).
+of added latency, with windows (COBROWSE_CONCURRENCY=4, the default) against the same count done
+sequentially (COBROWSE_CONCURRENCY=1), the official SDK (sdk_count_active.mjs) and the floor "one request
+plus the transfer": one 1,000-session page with the latency plus the other pages without it (each
+fetched by a bare urllib call in this process).
 
 Runs are interleaved per size; rows are medians. Peak RSS shows whether memory stays flat in N.
 """
@@ -27,7 +28,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
         sandbox.reset(sessions=active + 500, active=active)
         sandbox.faults(latency_ms=latency)
         env = sandbox.cli_env(home)
-        variants = {"windows": ([cobrowse_exe(), "count-active"], env),
+        variants = {"windows": ([cobrowse_exe(), "count-active"], {**env, "COBROWSE_CONCURRENCY": "4"}),
                     "sequential": ([cobrowse_exe(), "count-active"], {**env, "COBROWSE_CONCURRENCY": "1"})}
         if not no_sdk:
             variants["sdk"] = (["node", str(HERE / "sdk_count_active.mjs")], env)

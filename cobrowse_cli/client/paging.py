@@ -55,11 +55,13 @@ def iter_paged(
     page_size: int = MAX_PAGE,
     limit: int | None = None,
     on_page: Callable[[int], None] | None = None,
+    uncapped: bool = False,
 ) -> Iterator[dict]:
     """Yield items page by page (streaming). `fetch_page(query)` returns one page as a list.
 
     A caller's own `<cursor.param>` is the starting point; other query keys (e.g. `activated_after`)
-    are passed through unchanged on every page.
+    are passed through unchanged on every page. `uncapped`: the caller has seen this server answer a full
+    `page_size` page, so it does not cap pages below it and a shorter page is the last one (no proof page).
     """
     if not 1 <= page_size <= MAX_PAGE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE}, not {page_size}")
@@ -105,7 +107,7 @@ def iter_paged(
         for item in fresh:
             yield item
             count += 1
-        if not page or (limit is not None and count >= limit):
+        if not page or (limit is not None and count >= limit) or (uncapped and len(page) < page_size):
             return
         if not fresh:
             if not full or (probing and boundary_ms is not None and before < boundary_ms):
@@ -178,7 +180,8 @@ def _bucket_or_none(item: dict, cursor: Cursor) -> datetime | None:
         value = item.get(field)
         if value:
             moment = parse_iso_or_none(str(value))
-            if moment is not None:
-                return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+            if moment is not None:  # the API's own form is already whole milliseconds: no new object
+                return moment if not moment.microsecond % 1000 else moment.replace(
+                    microsecond=moment.microsecond // 1000 * 1000)
     return None
 

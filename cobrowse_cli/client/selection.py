@@ -147,7 +147,8 @@ class SessionQuery:
             return "filter"
         if self.named_agent and not agent_matches(self.named_agent, session):
             return "agent"
-        if not _within(_time(session, self.TIME_FIELDS), self.activated_after, self.activated_before):
+        if (self.activated_after or self.activated_before) and not _within(  # parse only when bounded
+                _time(session, self.TIME_FIELDS), self.activated_after, self.activated_before):
             return "time"
         if self.older_than or self.inactive_for:
             now = now or datetime.now(timezone.utc)

@@ -94,25 +94,28 @@ class ListOptions:
     limit: int | None = DEFAULT_LIMIT
     all: bool = False
     output: OutputFlags = field(default_factory=OutputFlags)
+    unordered: bool = False  # with --all: concurrent time windows, rows in no particular order (issue 18)
 
 
 def run_list(opts: ListOptions, ctx: Context) -> int:
-    from cobrowse_cli.client.listing import select_sessions
+    from cobrowse_cli.client.listing import newest_first, select_sessions
     from cobrowse_cli.commands._columns import SESSION_FIELDS, session_columns
 
     query = opts.query.build()
     if opts.all and opts.limit is not None:
         raise UsageError("--all and --limit cannot be used together")
     limit = None if opts.all else _parse.parse_limit(opts.limit)
+    if opts.unordered and not opts.all:
+        raise UsageError("--unordered needs --all (a limited list is the newest sessions, in order)")
     writer = make_writer(ctx, opts.output, session_columns(), known=SESSION_FIELDS)
     client = ctx.client()
     if writer.is_machine:  # streamed as pages arrive
-        selection = select_sessions(client, query, limit=limit)
+        selection = select_sessions(client, query, limit=limit, unordered=opts.unordered)
         shown = writer.write_rows(selection)
     else:
         with writer.progress("Fetching sessions") as advance:  # a table needs every row: fetch, then draw
-            selection = select_sessions(client, query, limit=limit, on_page=advance)
-            rows = list(selection)
+            selection = select_sessions(client, query, limit=limit, on_page=advance, unordered=opts.unordered)
+            rows = newest_first(selection) if opts.unordered else list(selection)  # all in memory anyway
         shown = writer.write_rows(rows)
     print_notes(ctx, selection)
     if opts.query.agent is None:
@@ -221,6 +224,7 @@ def register(root: typer.Typer) -> None:
         activated_before: Annotated[Optional[str], typer.Option(help="ISO-8601 or relative (30m, 2h, 7d).")] = None,
         limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N sessions (default {DEFAULT_LIMIT}; --all for every one).")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Page through every matching session.")] = False,
+        unordered: Annotated[bool, typer.Option("--unordered", help="With --all: fetch pages concurrently over time windows (faster on a big account); rows come in no particular order.")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
@@ -230,6 +234,7 @@ def register(root: typer.Typer) -> None:
             limit=limit if (limit is not None or all_) else DEFAULT_LIMIT,
             all=all_,
             output=OutputFlags(json, fields, ndjson, csv, quiet, columns),
+            unordered=unordered,
         )
         raise typer.Exit(run_list(opts, get_context(ctx)))
 

@@ -31,7 +31,7 @@ PROFILE_KEYS = {
     "token_ttl": f"minted token lifetime in seconds (1..{MAX_TOKEN_TTL}, default {DEFAULT_TOKEN_TTL})",
     "insecure": "true to allow a token over plain http to a non-loopback host",
     "request_timeout": f"seconds one API request may take, connect to last byte ({MIN_REQUEST_TIMEOUT:g}..{MAX_REQUEST_TIMEOUT:g}, default 60)",
-    "concurrency": f"requests at once when a count or selection lists over time windows (1..{MAX_CONCURRENCY}, default 1 = sequential; try 4 over a slow link)",
+    "concurrency": f"requests at once when a count or selection lists over time windows (1..{MAX_CONCURRENCY}, default 4; 1 = one page after another)",
 }
 TOP_KEYS = {"default_profile": "profile used when neither --profile nor COBROWSE_PROFILE names one"}
 SECRET_KEYS = {"token"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import secrets
+from bisect import bisect_left, insort
 from collections import Counter
 from typing import Callable, Iterable
 
@@ -50,6 +51,9 @@ class Store:
         """Forget all data and counters (listeners stay)."""
         self.sessions: dict[str, Session] = {}
         self.by_state: dict[str, dict[str, Session]] = {s: {} for s in STATES}
+        # Per state, every session's sort_key (-key_ms, id) kept sorted: a bounded page is a bisect plus
+        # the page (a real API has an index), not a scan of the state, so windowed clients pay O(log N + page).
+        self.order_by_state: dict[str, list[tuple[int, str]]] = {s: [] for s in STATES}
         self.by_owner: dict[str | None, dict[str, Session]] = {}
         self.by_code: dict[str, Session] = {}
         self.by_control_token: dict[str, Session] = {}
@@ -125,6 +129,7 @@ class Store:
         """Insert a fully built session (seeding and creation both end here)."""
         self.sessions[s.id] = s
         self.by_state[s.state][s.id] = s
+        insort(self.order_by_state[s.state], s.sort_key)
         self.by_owner.setdefault(s.owner_id, {})[s.id] = s
         self.by_code[s.data["code"]] = s
         self.by_control_token[s.data["control_token"]] = s
@@ -187,6 +192,8 @@ class Store:
         now = self.clock()
         del self.by_state[old][s.id]
         self.by_state[state][s.id] = s
+        order = self.order_by_state[old]
+        del order[bisect_left(order, s.sort_key)]
         s.data["state"] = state
         s.since_ms = now
         if state == "active":
@@ -200,6 +207,7 @@ class Store:
             self.end_reasons[reason or "unknown"] += 1
             if s.device_id and s.device_id in self.live_by_device:
                 self.live_by_device[s.device_id].discard(s.id)
+        insort(self.order_by_state[state], s.sort_key)
         s.data["updated"] = iso(now)
         self.deadlines.schedule(s)
         if emit:
@@ -283,10 +291,33 @@ class Store:
                 return False
             return not filters or matches_filters(s.data["custom_data"], filters)
 
-        candidates = (s for pool in pools for s in pool.values() if keep(s))
-        order = Session.created_sort_key if order_created else (lambda s: s.sort_key)
-        top = heapq.nsmallest(limit, candidates, key=order)
-        return [s.data for s in top]
+        if order_created or pools is not state_pools:  # by created, or a few owners' sessions: scan those
+            candidates = (s for pool in pools for s in pool.values() if keep(s))
+            order = Session.created_sort_key if order_created else (lambda s: s.sort_key)
+            return [s.data for s in heapq.nsmallest(limit, candidates, key=order)]
+        # Newest first from the per-state indexes, starting at the `before` bound: only the page is read
+        # (plus what owners/filters reject), so a window deep in a big account costs what the first page does.
+        hi_ms = None if before_us is None else (before_us // 1000 if before_inclusive else (before_us - 1) // 1000)
+        lo_ms = None if after_us is None else (-(-after_us // 1000) if after_inclusive else after_us // 1000 + 1)
+        runs = [self._indexed(st, hi_ms, lo_ms) for st in (states or STATES)]
+        rows: list[dict] = []
+        if limit <= 0:
+            return rows
+        for key in heapq.merge(*runs) if len(runs) > 1 else runs[0]:
+            s = self.sessions[key[1]]
+            if (owners_check is None or s.owner_id in owners_check) and (
+                    not filters or matches_filters(s.data["custom_data"], filters)):
+                rows.append(s.data)
+                if len(rows) >= limit:
+                    break
+        return rows
+
+    def _indexed(self, state: str, hi_ms: int | None, lo_ms: int | None):
+        """Sort keys of one state with lo_ms <= key_ms <= hi_ms (either side open when None), newest first."""
+        order = self.order_by_state[state]
+        start = 0 if hi_ms is None else bisect_left(order, (-hi_ms, ""))
+        stop = len(order) if lo_ms is None else bisect_left(order, (-lo_ms + 1, ""))
+        return (order[i] for i in range(start, stop))
 
     def count_active(self, *, owner_id: str | None = None, filters: dict[str, list[str]] | None = None) -> int:
         n = 0

@@ -9,6 +9,7 @@ import functools
 import json
 from typing import Awaitable, Callable
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,7 +24,13 @@ MAX_LIMIT = 1000
 
 
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    # orjson: a 1,000-session page in ~3 ms instead of ~40 (the sandbox stands in for a fast API). Like the
+    # real (JavaScript) API it writes non-finite numbers as null; what it refuses (integers past 64 bits,
+    # lone surrogates) goes through the stdlib as before.
+    try:
+        body: bytes | str = orjson.dumps(data)
+    except TypeError:
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 

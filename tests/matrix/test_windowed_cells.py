@@ -36,7 +36,7 @@ def invoke(tmp_path, monkeypatch, capsys):
     def call(sandbox, *argv: str):
         for name in [n for n in __import__("os").environ if n.startswith("COBROWSE_")]:
             monkeypatch.delenv(name)
-        monkeypatch.setenv("COBROWSE_CONCURRENCY", "4")  # windowed listing is opt-in (default 1)
+        monkeypatch.setenv("COBROWSE_CONCURRENCY", "4")  # the default, stated so a new default cannot hide the windows
         monkeypatch.setenv("COBROWSE_API", sandbox.url)
         monkeypatch.setenv("COBROWSE_TOKEN", sandbox.admin_token())
         monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))
@@ -71,5 +71,13 @@ def test_windowed_count_and_selection_are_exact_or_loud(sandbox, invoke, variant
         got = [row["id"] for row in rows]
         assert len(got) == len(set(got)) and set(got) == ids, variant
         assert sandbox.control("GET", "/_sandbox/truth/active-count")["count"] == truth  # nothing ended
+    else:
+        assert loud(code, err), (variant, code, err)
+
+    code, out, err = invoke(sandbox, "sessions", "list", "--all", "--unordered", "--agent", "all", "--state",
+                            "active", "--ndjson")
+    if code == 0:
+        got = [json.loads(line)["id"] for line in out.splitlines()]
+        assert len(got) == len(set(got)) and set(got) == ids, variant
     else:
         assert loud(code, err), (variant, code, err)

@@ -121,7 +121,7 @@ def test_a_server_ignoring_the_lower_bound_falls_back_to_sequential(sandbox):
 
 def test_429_under_concurrency_lowers_it_and_still_counts_exactly(sandbox):
     sandbox.reset(sessions=6000, active=5500, devices=0, seed=4)
-    sandbox.faults(rate_limit=10, retry_after=1)
+    sandbox.faults(rate_limit=3, retry_after=1)  # few requests now: a low limit, so it bites
     client, log = client_for(sandbox)
     client.concurrency = 8
     with client:
@@ -174,7 +174,7 @@ def test_newest_first_restores_the_sequential_order(sandbox):
 
 def test_count_active_cli_uses_windows_and_matches_the_truth(cli, sandbox):
     sandbox.reset(sessions=4000, active=3300, devices=0, seed=8)
-    r = cli("--debug", "count-active", "--json", env={"COBROWSE_CONCURRENCY": "4"})  # opt-in (default 1)
+    r = cli("--debug", "count-active", "--json")  # windows by default (concurrency 4)
     assert r.code == 0, r.err
     assert json.loads(r.out) == {"active": truth(sandbox)} and "windowed listing:" in r.err
 
@@ -184,3 +184,13 @@ def test_concurrency_setting_one_means_sequential_and_a_bad_value_is_a_usage_err
     r = cli("--debug", "count-active", env={"COBROWSE_CONCURRENCY": "1"})
     assert r.code == 0 and r.out.strip() == "2100" and "windowed listing:" not in r.err
     one_line_error(cli("count-active", env={"COBROWSE_CONCURRENCY": "lots"}), 2, "concurrency")
+
+
+def test_sessions_list_unordered_needs_all_and_sorts_a_table(cli, sandbox, one_line_error):
+    sandbox.reset(sessions=2600, active=2300, devices=0, seed=6)
+    r = cli("sessions", "list", "--unordered", "--agent", "all")
+    one_line_error(r, 2, "--unordered needs --all")
+    fast = cli("--debug", "sessions", "list", "--all", "--unordered", "--agent", "all", "--state", "active", "-q")
+    plain = cli("sessions", "list", "--all", "--agent", "all", "--state", "active", "-q")
+    assert fast.code == plain.code == 0 and "windowed listing:" in fast.err
+    assert sorted(fast.out.split()) == sorted(plain.out.split()) and len(plain.out.split()) == 2300
