@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from tests.helpers import run_cli
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record, rest_of
+from .support import (
+    END,
+    Accounting,
+    create,
+    ended_on_server,
+    env_for,
+    popen,
+    record,
+    rest_of,
+)
 
 
 def test_a_session_that_changed_since_the_listing_is_left_alone(sandbox, home):

@@ -8,7 +8,16 @@ import signal
 
 import pytest
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record, rest_of
+from .support import (
+    END,
+    Accounting,
+    create,
+    ended_on_server,
+    env_for,
+    popen,
+    record,
+    rest_of,
+)
 
 SESSIONS = 300
 

@@ -8,7 +8,6 @@ import random
 import subprocess
 import time
 
-
 from .conftest import COBROWSE, isolated_env
 
 SESSIONS = 300  # four kills after at most 50 outcomes each (+ ends in flight) leave some for the re-run
