@@ -116,3 +116,13 @@ def one_line_error():
     from tests.support.cli import assert_one_line_error
 
     return assert_one_line_error
+
+
+def pytest_configure(config):
+    """Give this process, and so every CLI a test starts, the default Ctrl-C. A runner started in the
+    background by a non-interactive shell (`loop.sh &`) inherits SIGINT ignored, and so would the CLIs:
+    the Ctrl-C tests then waited forever ("flaky under load", passing when run alone from a terminal)."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

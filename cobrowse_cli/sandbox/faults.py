@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 
 from cobrowse_cli.sandbox.errors import ApiError, bad_request
 
-ERROR_STATUSES = (500, 502, 503)
+ERROR_STATUSES = (500, 502, 503, 429)  # 429 at random: a rate limit without waiting out windows
 DROP_WHEN = ("before", "after")
 
 
@@ -139,7 +139,8 @@ class FaultsMiddleware:
         if cfg.error_rate and faults.rng.random() < cfg.error_rate:
             count(method, path, cfg.error_status)
             err = ApiError(cfg.error_status, "sandbox_fault", f"injected fault: HTTP {cfg.error_status}")
-            return await _send_error(send, err)
+            retry_after = [(b"retry-after", str(cfg.retry_after).encode())] if cfg.error_status == 429 else None
+            return await _send_error(send, err, retry_after)
         drop = bool(cfg.drop_rate) and faults.rng.random() < cfg.drop_rate
         if drop and cfg.drop_when == "before":
             count(method, path, "dropped_before")

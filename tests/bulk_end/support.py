@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,25 @@ def env_for(sandbox, home: Path, token: str | None = None, **extra: str) -> dict
 
 def popen(env, *args: str, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL) -> subprocess.Popen:
     return subprocess.Popen([COBROWSE, *args], stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, env=env, text=True)
+
+
+def rest_of(proc: subprocess.Popen, timeout: float = 60) -> tuple[str, str]:
+    """What the run writes to stdout and stderr from here on, once it has ended. Not communicate(): it reads
+    the raw pipes, skipping lines an earlier readline() had already buffered (under load several lines
+    arrive in one read, and the lost ones looked like a run that never reported an id)."""
+    got: dict[str, str] = {}
+    readers = [threading.Thread(target=lambda n=name: got.__setitem__(n, getattr(proc, n).read()), daemon=True)
+               for name in ("stdout", "stderr") if getattr(proc, name) is not None]
+    for reader in readers:
+        reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    for reader in readers:
+        reader.join(timeout)
+    return got.get("stdout", ""), got.get("stderr", "")
 
 
 def piped_to_head(env, *args: str, report: Path, lines: int = 3) -> tuple[Accounting, str]:

@@ -3,7 +3,9 @@ before it is reported, so nothing the server ended is reported `failed`, and not
 
 from __future__ import annotations
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record
+from tests.support.cli import no_backoff, run_in_process
+
+from .support import END, Accounting, create, ended_on_server, env_for, record
 
 
 def test_500s_and_drops_after_processing_are_checked_before_reporting(sandbox, home, tmp_path):
@@ -11,15 +13,15 @@ def test_500s_and_drops_after_processing_are_checked_before_reporting(sandbox, h
     selected = set(create(sandbox, 200))
     report = tmp_path / "end.ndjson"
     env = env_for(sandbox, home)
-    listing = popen(env, *END, "--dry-run")  # select with a healthy server, then break it for the ends
-    out, _ = listing.communicate(timeout=60)
-    ids = [o["id"] for o in Accounting.of(0, out, "").stdout]
+    listing = run_in_process(env, *END, "--dry-run")  # select with a healthy server, then break it for the ends
+    ids = [o["id"] for o in Accounting.of(0, listing.out, "").stdout]
     assert set(ids) == selected
     sandbox.faults(error_rate=0.3, error_status=500, drop_rate=0.3, drop_when="after", seed=11)
-    proc = popen(env, "sessions", "end", "--stdin", "--yes", "--ndjson", "--concurrency", "16",
-                 "--report", str(report), stdin=-1)
-    out, err = proc.communicate("\n".join(ids) + "\n", timeout=300)
-    run = Accounting.of(proc.returncode, out, err, report)
+    with no_backoff():  # in-process: retries at once; nothing here is about a process or a signal
+        r = run_in_process(env, "sessions", "end", "--stdin", "--yes", "--ndjson", "--concurrency", "16",
+                           "--report", str(report), input="\n".join(ids) + "\n")
+    run = Accounting.of(r.code, r.out, r.err, report)
+    err = r.err
     sandbox.faults()
 
     assert run.code in (0, 5), err[-2000:]

@@ -4,7 +4,16 @@ and exits 3. A 403 on one session would only fail that session (tests/bulk_end/t
 
 from __future__ import annotations
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record
+from .support import (
+    END,
+    Accounting,
+    create,
+    ended_on_server,
+    env_for,
+    popen,
+    record,
+    rest_of,
+)
 
 
 def test_a_token_expiring_mid_run_is_exit_3_with_every_id_reported(sandbox, home, tmp_path):
@@ -16,7 +25,7 @@ def test_a_token_expiring_mid_run_is_exit_3_with_every_id_reported(sandbox, home
     first = [proc.stdout.readline() for _ in range(20)]
     assert all(first)
     sandbox.control("POST", "/_sandbox/tokens/expire")
-    out, err = proc.communicate(timeout=60)
+    out, err = rest_of(proc)
     run = Accounting.of(proc.returncode, "".join(first) + out, err, report)
 
     assert run.code == 3, err[-2000:]

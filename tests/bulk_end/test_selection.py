@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from tests.helpers import run_cli
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record
+from .support import (
+    END,
+    Accounting,
+    create,
+    ended_on_server,
+    env_for,
+    popen,
+    record,
+    rest_of,
+)
 
 
 def test_a_session_that_changed_since_the_listing_is_left_alone(sandbox, home):
@@ -22,7 +31,7 @@ def test_a_session_that_changed_since_the_listing_is_left_alone(sandbox, home):
                              json={"id": sid, "custom_data": {"cohort": "y"}})
         assert answer.status == 200 or answer.body["id"] == "session_ended"
         moved |= {sid} if answer.status == 200 else set()
-    out, err = proc.communicate(timeout=120)
+    out, err = rest_of(proc, timeout=120)
     run = Accounting.of(proc.returncode, first + out, err)
     assert run.code == 0, err[-2000:]
     run.assert_every_id_once(selected)

@@ -8,7 +8,16 @@ import signal
 
 import pytest
 
-from .support import END, Accounting, create, ended_on_server, env_for, popen, record
+from .support import (
+    END,
+    Accounting,
+    create,
+    ended_on_server,
+    env_for,
+    popen,
+    record,
+    rest_of,
+)
 
 SESSIONS = 300
 
@@ -23,7 +32,7 @@ def test_a_signal_mid_run_reports_every_id_and_exits_128_plus_n(sandbox, home, t
     first = [proc.stdout.readline() for _ in range(30)]
     assert all(first), "the run ended before it could be interrupted"
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    out, err = rest_of(proc)
     run = Accounting.of(proc.returncode, "".join(first) + out, err, report)
 
     assert run.code == code, err[-2000:]
@@ -46,7 +55,7 @@ def test_a_signal_during_the_listing_ends_nothing_and_says_so(sandbox, home):
     while "> GET" not in (line := proc.stderr.readline()):  # --debug logs each request before sending it
         assert line, "the process ended before listing"
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    out, err = rest_of(proc, timeout=30)
     assert proc.returncode == 143, err
     assert out == "" and err.strip().splitlines()[-1] == "cobrowse: interrupted by SIGTERM: nothing was ended"
     sandbox.faults()
@@ -62,7 +71,6 @@ def _hung_run(sandbox, home, n: int):
                  "--concurrency", "2", stdin=-1)
     proc.stdin.write("\n".join(ids) + "\n")
     proc.stdin.close()
-    proc.stdin = None  # so communicate() does not flush a closed pipe
     sent = 0
     while sent < 2:  # --debug logs each request before sending it: wait until both workers have sent one
         line = proc.stderr.readline()
@@ -74,7 +82,7 @@ def _hung_run(sandbox, home, n: int):
 def test_ends_in_flight_past_the_grace_time_are_unknown(sandbox, home):
     proc, selected = _hung_run(sandbox, home, 10)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    out, err = rest_of(proc)
     run = Accounting.of(proc.returncode, out, err)
     assert run.code == 143, err[-2000:]
     run.assert_every_id_once(selected)
@@ -90,6 +98,6 @@ def test_a_second_signal_stops_at_once_and_says_so(sandbox, home):
     while "stopping; waiting up to 5s for 2 end request(s)" not in (line := proc.stderr.readline()):
         assert line, "no notice of the first SIGINT"
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = rest_of(proc)
     assert proc.returncode == 130
     assert "second SIGINT: stopped at once; 2 end request(s) in flight were not reported" in err

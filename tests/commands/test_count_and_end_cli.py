@@ -72,40 +72,45 @@ def test_count_active_by_agent_json(cli, sandbox):
     assert sum(body["by"].values()) == body["active"] and len(body["by"]) > 1
 
 
+# Each fault hits about one request in ten, at random (seeded): over 200 sessions (400+ requests, the
+# re-check GET and the PUT of each) every kind hits the end requests many times; the test asserts it did.
+# 429 is injected at random with "Retry-After: 0" (the rate limiter's real one-second windows would make
+# the test wait; tests/reliability/test_fault_matrix_reads.py covers those).
 FAULTS = {
-    "5xx": {"error_rate": 0.1, "error_status": 503},  # 6 tries each: P(one of 1000 fails) ~ 0.1%
-    "429": {"rate_limit": 150},
+    "5xx": {"error_rate": 0.1, "error_status": 503},  # 6 tries each: P(one of 200 fails) ~ 0.02%
+    "429": {"error_rate": 0.1, "error_status": 429, "retry_after": 0},
     "drop-before": {"drop_rate": 0.1, "drop_when": "before"},
-    "drop-after": {"drop_rate": 0.1, "drop_when": "after"},
+    "drop-after": {"drop_rate": 0.1, "drop_when": "after"},  # ended, answer lost: the exactly-once case
     "slow": {"latency_ms": 20},
 }
+FAULT_STATUS = {"5xx": "503", "429": "429", "drop-before": "dropped_before", "drop-after": "dropped_after"}
+BULK = 200
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_bulk_end_of_1000_ends_each_exactly_once_under_faults(cli, sandbox, fault):
+def test_bulk_end_ends_each_exactly_once_under_faults(cli_in_process, sandbox, fault):
     sandbox.reset(sessions=50, active=10, devices=0)
-    target = set(_create(sandbox, 1000, {"cohort": "stale"}))
-    others = sandbox.control("GET", "/_sandbox/truth/active-count")["count"] - 1000
+    target = set(_create(sandbox, BULK, {"cohort": "stale"}))
+    others = sandbox.control("GET", "/_sandbox/truth/active-count")["count"] - BULK
     sandbox.faults(seed=3, **FAULTS[fault])
-    r = cli("sessions", "end", "--agent", "all", "--filter", "cohort=stale", "--yes", "--ndjson", "--concurrency", "16",
-            timeout=300)
+    r = cli_in_process("sessions", "end", "--agent", "all", "--filter", "cohort=stale", "--yes", "--ndjson",
+                       "--concurrency", "16")
     sandbox.faults()  # off again, to read the truth
     requests = sandbox.stats()["requests"]
-    puts = sum(r["count"] for r in requests["by_route"] if r["method"] == "PUT")
-    if fault in ("5xx", "429"):  # the fault really happened, and the retries absorbed it
-        assert requests["by_status"].get("503" if fault == "5xx" else "429", 0) > 0, requests["by_status"]
-    if fault != "slow":
-        assert puts > 1000, (fault, puts)
+    puts = [row for row in requests["by_route"] if row["method"] == "PUT"]
+    if fault in FAULT_STATUS:  # the fault really hit the end requests, and the retries absorbed it
+        hit = sum(row["count"] for row in puts if str(row["status"]) == FAULT_STATUS[fault])
+        assert hit >= 5, (fault, requests["by_route"])
+        assert sum(row["count"] for row in puts) > BULK, (fault, puts)
     assert r.code == 0, r.err[-2000:]
     outcomes = [json.loads(line) for line in r.lines]
-    assert len(outcomes) == 1000 and {o["id"] for o in outcomes} == target  # every session reported once
+    assert len(outcomes) == BULK and {o["id"] for o in outcomes} == target  # every session reported once
     assert {o["outcome"] for o in outcomes} == {"ended"}
     ends = sandbox.stats()["ends"]
     assert {sid for sid, n in ends["by_session"].items() if n} == target  # ended exactly these...
     assert ends["max_per_session"] == 1  # ...each exactly once, whatever the retries
     assert sandbox.control("GET", "/_sandbox/truth/active-count")["count"] == others  # nothing else touched
-    assert "ended 1000 (of 1000)" in r.err
+    assert f"ended {BULK} (of {BULK})" in r.err
 
 
 def test_dry_run_changes_nothing(cli, sandbox):

@@ -21,8 +21,8 @@ import pytest
 
 from .conftest import COBROWSE, isolated_env, run_cli
 
-LANES = 5
-KILLS_PER_LANE = 10  # 50 kills in all
+LANES = 3
+KILLS_PER_LANE = 6  # 18 kills in all, spread over the whole run (stratified), so they surely straddle it
 VALUE_SIZE = 200_000
 OTHER_TOKEN = "static-token-kept-across-writes"
 
@@ -52,14 +52,17 @@ def _kill_lane(home: Path, seed: int) -> dict:
     full = max(_timed_set(env, values[v]) for v in ("b", "a"))
     current = "a"
     outcomes = {"old": 0, "new": 0}
-    for _ in range(KILLS_PER_LANE):
+    for kill in range(KILLS_PER_LANE):
         new = "b" if current == "a" else "a"
         proc = subprocess.Popen([COBROWSE, "config", "set", "name", "-"], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         started = time.monotonic()
         proc.stdin.write(values[new].encode())  # returns once the CLI has read most of it
         proc.stdin.close()
-        time.sleep(max(0.0, rng.uniform(0, full * 1.1) - (time.monotonic() - started)))
+        # kill k lands in the k-th slice of [0, 1.3 x an uninterrupted run]: early ones before the write,
+        # late ones after the rename, the middle ones anywhere in between
+        at = full * 1.3 * (kill + rng.random()) / KILLS_PER_LANE
+        time.sleep(max(0.0, at - (time.monotonic() - started)))
         proc.kill()
         proc.wait()
         conf = _values(path)  # raises if the file does not parse

@@ -91,14 +91,27 @@ def test_piped_get_shows_token_fields_only_when_selected(cli, sandbox, hostile_i
     assert json.loads(cli("sessions", "get", hostile_id, "--json").out)[key] == session[key]
 
 
+def _live_count(env: dict, by: str, shown: bytes) -> tuple[int, str]:
+    """`count-active --watch 1 --by BY` on a terminal, Ctrl-C typed once `shown` was drawn twice (a refresh
+    survived it), not after a fixed time: under load the first frame can take longer than any fixed wait."""
+    from tests.helpers import COBROWSE
+    from tests.support.pty import run_on_pty
+
+    env = {**env, "TERM": "xterm-256color", "COLUMNS": "160"}
+    screen = run_on_pty([COBROWSE, "count-active", "--watch", "1", "--by", by], env, timeout=60,
+                        ctrl_c_when=lambda text, _elapsed: text.count(shown) >= 2)
+    return screen.code, screen.out
+
+
 def test_live_count_survives_markup_in_data(sandbox, home, hostile_id):
     env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
-    code, screen = run_in_pty(["count-active", "--watch", "1", "--by", "custom_data.m"], env, seconds=2.5)
+    code, screen = _live_count(env, "custom_data.m", b"[/oops]")
     assert "MarkupError" not in screen and "internal error" not in screen, screen
     assert "[/oops]" in screen
-    assert code == 130  # ended by our Ctrl-C, not by a crash
-    code, screen = run_in_pty(["count-active", "--watch", "1", "--by", "custom_data.title"], env, seconds=2.5)
+    assert code == 130, screen  # ended by our Ctrl-C, not by a crash
+    code, screen = _live_count(env, "custom_data.title", b"pwned")
     assert "\\x1b]0;pwned\\x07" in screen and "\x1b]0;" not in screen
+    assert code == 130, screen
 
 
 def test_end_confirmation_preview_is_inert(sandbox, home, hostile_id):

@@ -50,6 +50,13 @@ def new_session(sandbox, tag: str) -> str:
                            {"count": 1, "state": "active", "agent": "agent@sandbox.test", "custom_data": {"tag": tag}})["ids"][0]
 
 
+def test_a_started_cli_gets_the_default_ctrl_c():
+    """However pytest was started (a background job inherits SIGINT ignored), the CLIs the tests start must
+    get Ctrl-C as at a terminal: tests/conftest.py sees to it. Without it the next test hangs, then fails."""
+    probe = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "True\n"
+
+
 def test_ctrl_c_exits_130_without_traceback(sandbox, cli):
     sid = new_session(sandbox, uuid.uuid4().hex)
     p = cli("sessions", "watch", sid, "--transport", "socket")
