@@ -252,7 +252,7 @@ def _run(typed: list[str]) -> int:
     try:
         args = argv_rules.hoist_globals(args, _click_root)
         argv_rules.check_jq_target(args, _click_root)
-        rv = app(args=args, prog_name="cobrowse", standalone_mode=False)
+        rv = _click_root()(args=args, prog_name="cobrowse", standalone_mode=False)
         return rv if isinstance(rv, int) else exitcodes.OK
     except KeyboardInterrupt:
         _error("interrupted")
@@ -310,8 +310,17 @@ def _command_path(ctx, args: list[str]) -> str:
     return path if path != "cobrowse" else " ".join(["cobrowse", argv_rules.command_path(args, _click_root)[0]]).strip()
 
 
+_click_built: tuple[frozenset[str], object] | None = None
+
+
 def _click_root():
-    return typer.main.get_command(app)
+    """The click command tree, built once per set of registered groups: building it is most of a run's
+    CPU once every group is registered (help, completion, and every in-process run after them)."""
+    global _click_built
+    key = frozenset(_registered)
+    if _click_built is None or _click_built[0] != key:
+        _click_built = (key, typer.main.get_command(app))
+    return _click_built[1]
 
 
 def _traceback_if(debug: bool) -> None:
