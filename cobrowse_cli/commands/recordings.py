@@ -251,6 +251,8 @@ def run_download(opts: DownloadOptions, ctx: Context) -> int:
             writer.write_rows(rows)
     finally:
         fetcher.close()
+    if downloader.stale is not None and downloader.stale.removed:
+        ctx.note(f"removed {downloader.stale.removed} temp file(s) an interrupted run left in {opts.directory}")
     return _finish(writer, counts, len(ids), started, stopped)
 
 
