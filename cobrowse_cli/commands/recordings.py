@@ -291,46 +291,22 @@ def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
 def run_delete(opts: DeleteOptions, ctx: Context) -> int:
     """On the bulk-end engine (client/bulk.py, commands/sessions_end_run.py): the same interruption path,
     lost-output handling, --report, summary and exit codes as `sessions end`, and its own run lock."""
-    from contextlib import nullcontext
-
-    from cobrowse_cli import durations
-    from cobrowse_cli.client.bulk import BulkEnd
     from cobrowse_cli.client.recording_deleter import VOCABULARY, WOULD_DELETE, DeleteOutcome, RecordingDeleter
     from cobrowse_cli.commands import sessions_end_run as runner
 
     _check_concurrency(opts.concurrency)
     if opts.max_delete is not None and opts.max_delete < 0:
         raise UsageError(f"invalid --max-delete {opts.max_delete}: must be 0 or more")
-    if opts.wait_lock and opts.no_lock:
-        raise UsageError("--wait-lock and --no-lock cannot be used together")
-    wait_s = durations.parse_seconds(opts.wait_lock, option="--wait-lock", bare_seconds=True) if opts.wait_lock else 0.0
+    wait_s = runner.wait_seconds(opts.wait_lock, opts.no_lock)
     if opts.from_stdin and not (opts.yes or opts.dry_run):
         raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
     writer = make_writer(ctx, opts.output, _delete_columns())
     ctx.client().check_transport()  # a usage error before the lock, the report or any outcome
-    report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
-    started = runner.utc_now()
-    locked = opts.no_lock or opts.dry_run
-    lock = nullcontext() if locked else runner.run_lock(
-        "recordings delete", ctx.connect(), wait_s=wait_s, wait_text=opts.wait_lock, started=started)
-    try:
-        with runner.Signals(ctx.stderr, VOCABULARY) as signals, lock:
-            ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete")
-            if runner.refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=opts.max_delete, option="--max-delete",
-                                        noun="recording", verb="delete", past="deleted",
-                                        dry_row=lambda i: DeleteOutcome(i, WOULD_DELETE).as_row()):
-                return exitcodes.OK
-            if not opts.yes:
-                _confirm(ctx, len(ids), preview)
-            run = BulkEnd(RecordingDeleter(ctx.client()), concurrency=opts.concurrency, vocab=VOCABULARY,
-                          outcome=DeleteOutcome)
-            code = runner.execute(run, ids, writer=writer, stderr=ctx.stderr, signals=signals, report=report,
-                                  summary_json=opts.summary_json, started=started)
-            report = None  # closed (fsynced) by execute
-            return code
-    finally:
-        if report is not None:
-            report.close()
+    spec = runner.BulkCommand("recordings delete", VOCABULARY, "recording", "--max-delete", WOULD_DELETE,
+                              DeleteOutcome, _confirm)
+    return runner.perform(spec, opts, ctx, writer, max_n=opts.max_delete, wait_s=wait_s,
+                          select=lambda: _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete"),
+                          worker=lambda started: RecordingDeleter(ctx.client()))
 
 
 # ---- registration --------------------------------------------------------------------------------------
