@@ -102,6 +102,58 @@ def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency:
                 abort.set()
 
 
+# ---- sizes for a listing --------------------------------------------------------------------------------
+
+SIZE_CONCURRENCY = 8  # recording reads in flight while a listing is streamed
+
+
+class RecordingSizes:
+    """`added(sessions)` yields each session with `size` (bytes, from GET .../recording; None where the
+    API gives none), in the listing's order, with at most `concurrency` reads in flight. A session list
+    carries no size, so this costs one request per row. A failed read leaves that size None (counted in
+    `unknown`, the first error kept); a 401 or an insecure transport stops the listing (raised)."""
+
+    def __init__(self, client, *, concurrency: int = SIZE_CONCURRENCY):
+        self.client = client
+        self.concurrency = max(1, concurrency)
+        self.unknown = 0
+        self.first_error: str | None = None
+
+    def added(self, sessions: Iterable[dict]) -> Iterator[dict]:
+        from collections import deque
+
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sizes") as pool:
+            window: deque[tuple[dict, Future]] = deque()
+            try:
+                for session in sessions:
+                    window.append((session, pool.submit(self._size, session.get("id"))))
+                    if len(window) >= 2 * self.concurrency:
+                        yield self._row(*window.popleft())
+                while window:
+                    yield self._row(*window.popleft())
+            finally:
+                for _, future in window:
+                    future.cancel()
+
+    def _row(self, session: dict, future: Future) -> dict:
+        try:
+            size = future.result()
+        except (errors.AuthenticationError, errors.InsecureTransportError):
+            raise
+        except errors.CobrowseError as e:
+            self.unknown += 1
+            self.first_error = self.first_error or str(e)
+            size = None
+        return {**session, "size": size}
+
+    def _size(self, session_id) -> int | None:
+        if not isinstance(session_id, str):
+            return None
+        size = self.client.get_recording(session_id).get("size")
+        # what a hostile or different server sends is shown only when it is a plain count of bytes
+        return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
 # ---- download -----------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from cobrowse_cli.commands._context import Context, Globals
 
 COMMANDS = Path(__file__).resolve().parents[2] / "cobrowse_cli" / "commands"
 # Not yet converted (files another branch was changing this session): the lead's merge note lists them.
-PENDING = {"sessions_end_run.py", "recordings.py"}
+PENDING = {"sessions_end_run.py"}
 # _context.py holds the one "cobrowse: " prefix; count_plugin.py parses it back out of messages.
 
 
