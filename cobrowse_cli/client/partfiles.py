@@ -34,7 +34,10 @@ def create(directory: Path, session_id: str, kind: str) -> tuple[BinaryIO, str]:
     it into place before closing it."""
     fd, path = tempfile.mkstemp(dir=directory, prefix=f".{session_id}~{kind}.", suffix=".part")
     if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a name just made: nobody else can hold it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a name just made: nobody else holds it
+        except OSError:
+            pass  # a file system without flock: a cleaner cannot lock it either, so it never removes it
     return os.fdopen(fd, "wb"), path
 
 

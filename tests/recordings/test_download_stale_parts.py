@@ -66,3 +66,17 @@ def test_a_rerun_removes_the_temp_files_a_killed_run_left_and_nothing_else(sandb
     assert target.read_bytes() == b"precious" and all((out / n).read_bytes() == d for n, d in keep.items())
     for sid in (a, b):
         assert (out / f"{sid}.mp4").stat().st_size == SIZE and (out / f"{sid}.events.json").is_file()
+
+
+def test_only_names_exactly_of_a_handled_id_are_removed(tmp_path):
+    from cobrowse_cli.client.partfiles import Stale
+
+    ours = [".abc~video.abcdefgh.part", ".abc~events.k2_9zzzz.part"]
+    others = [".abc.x~video.abcdefgh.part", ".xabc~video.abcdefgh.part", ".abc~video.ABCDEFGH.part",
+              ".abc~audio.abcdefgh.part", ".abc~video.abcdefg.part", "abc~video.abcdefgh.part", ".abc~video.abcdefgh.part2"]
+    for name in ours + others:
+        (tmp_path / name).write_bytes(b"x")
+    stale = Stale(tmp_path)
+    assert stale.remove("abc") == 2 and stale.remove("abc") == 0  # each name is tried once
+    assert sorted(os.listdir(tmp_path)) == sorted(others)
+    assert stale.removed == 2
