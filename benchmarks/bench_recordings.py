@@ -3,8 +3,11 @@ each from the sandbox's media origin, against curl fetching the same signed URLs
 concurrency (`xargs -P C curl`). Three ratios, none hidden: the target row compares the CLI's whole
 command (start-up, one API call + the actions log per recording, the videos) with curl's transfer alone
 (handed URLs fetched beforehand); "whole vs whole" adds to curl the time those 50 API calls took; "transfer
-only" takes from the CLI its start-up (a re-run in which every file is already complete: no network). Every CLI run is checked
-byte-for-byte in size and for a bearer token reaching the media origin. Like curl, the CLI leaves
+only" takes from the CLI its start-up (a re-run in which every file is already complete: no network);
+"transport only" runs the client's media fetcher alone (a small Python script, one process) on curl's
+URLs: no start-up of the CLI, no API calls, no actions logs. Every CLI run is checked
+byte-for-byte in size and for a bearer token reaching the media origin. CPU (user + sys of the process
+tree) and the 1-minute load average are shown beside: the machine is shared. Like curl, the CLI leaves
 flushing to the OS by default; `--fsync` (measured too, informative) waits for the disk before each rename.
 
 Peak RSS: the same download of 10 files of 10 MB and of 100 MB; streaming means it stays flat.
@@ -13,13 +16,14 @@ Peak RSS: the same download of 10 files of 10 MB and of 100 MB; streaming means 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from bench_harness import Row, Sandbox, checked, cobrowse_exe, median, progress, run_measured, secs, verdict
+from bench_harness import Row, Sandbox, checked, cobrowse_exe, median, progress, python_exe, run_measured, secs, verdict
 
 SECTION = "recordings"
 CONCURRENCY = 4
@@ -86,6 +90,32 @@ def curl_run(urls: list[str], size: int, out: Path):
     return s
 
 
+FETCHER_SCRIPT = """
+import json, sys
+from concurrent.futures import ThreadPoolExecutor
+from cobrowse_cli.client.media import MediaFetcher
+urls, out, concurrency = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+fetcher = MediaFetcher("http://127.0.0.1", max_connections=concurrency)
+def one(i):
+    with open(f"{out}/{i}", "wb") as f:
+        fetcher.download(urls[i], f)
+with ThreadPoolExecutor(concurrency) as pool:
+    list(pool.map(one, range(len(urls))))
+fetcher.close()
+"""
+
+
+def fetcher_run(urls: list[str], size: int, out: Path):
+    """The client's media transport alone on the URLs curl gets: like for like with curl's transfer."""
+    out.mkdir()
+    s = checked(run_measured([python_exe(), "-c", FETCHER_SCRIPT, json.dumps(urls), str(out), str(CONCURRENCY)],
+                             timeout=600), "media fetcher")
+    if {p.stat().st_size for p in out.iterdir()} != {size} or len(list(out.iterdir())) != len(urls):
+        raise RuntimeError("the media fetcher run was wrong")
+    shutil.rmtree(out)
+    return s
+
+
 def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
     if not shutil.which("curl"):
         return [Row(SECTION, "download vs curl", "curl is not installed", result="n/a")]
@@ -97,6 +127,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
     ids = _recorded_ids(sandbox, n)
     work = Path(tempfile.mkdtemp(prefix="bench-rec-", dir=home))
     cli_walls, curl_walls, cli_cpu, fsync_walls, api_walls, startup_walls, curl_cpu = [], [], [], [], [], [], []
+    fetch_walls, fetch_cpu, loads = [], [], [os.getloadavg()[0]]
     try:
         sandbox.control("POST", "/_sandbox/media", {"reset": True, "video_bytes": size})
         for i in range(runs):
@@ -112,8 +143,13 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
             c = curl_run(urls, size, work / "curl")
             curl_walls.append(c.wall)
             curl_cpu.append(c.cpu)
+            progress(f"recordings: {n} x {size // MB} MB with the media fetcher alone, run {i + 1}/{runs}")
+            f = fetcher_run(urls, size, work / "fetcher")
+            fetch_walls.append(f.wall)
+            fetch_cpu.append(f.cpu)
             progress(f"recordings: {n} x {size // MB} MB with the CLI --fsync, run {i + 1}/{runs}")
             fsync_walls.append(cli_run(sandbox, env, ids, size, work / "fsync", "--fsync").wall)
+            loads.append(os.getloadavg()[0])
         rss = {}
         for each in (small, big):
             sandbox.control("POST", "/_sandbox/media", {"video_bytes": each})
@@ -127,18 +163,28 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
     ratio = curl_wall / cli_wall  # throughput ratio: CLI MB/s over curl MB/s
     api_wall, startup_wall = median(api_walls), median(startup_walls)
     rss_ratio = rss[big] / rss[small]
+    fetch_wall = median(fetch_walls)
+    gb = total_mb / 1000
     return [
         Row(SECTION, f"download {n} x {size // MB} MB, concurrency {CONCURRENCY}",
             f"{secs(cli_wall)} ({total_mb / cli_wall:,.0f} MB/s)",
             f"curl {secs(curl_wall)} ({total_mb / curl_wall:,.0f} MB/s): {ratio:.2f}x curl",
             f">= {THROUGHPUT_TARGET}x curl", verdict(ratio >= THROUGHPUT_TARGET),
             raw={"cli_wall": cli_walls, "curl_wall": curl_walls, "cli_cpu": cli_cpu, "curl_cpu": curl_cpu}),
-        Row(SECTION, "  whole vs whole: curl + its 50 API calls beforehand", secs(cli_wall),
+        Row(SECTION, f"  whole vs whole: curl + its {n} API calls beforehand", secs(cli_wall),
             f"curl {secs(curl_wall + api_wall)} (API {secs(api_wall)}): {(curl_wall + api_wall) / cli_wall:.2f}x curl",
             "(informative)", raw={"api_wall": api_walls}),
         Row(SECTION, "  transfer only: the CLI minus its start-up", f"{secs(cli_wall - startup_wall)} (start-up {secs(startup_wall)})",
             f"curl {secs(curl_wall)}: {curl_wall / (cli_wall - startup_wall):.2f}x curl", "(informative)",
             raw={"startup_wall": startup_walls}),
+        Row(SECTION, "  transport only: the media fetcher alone on curl's URLs (its Python start-up included)", secs(fetch_wall),
+            f"curl {secs(curl_wall)}: {curl_wall / fetch_wall:.2f}x curl", "(informative)",
+            raw={"fetcher_wall": fetch_walls, "fetcher_cpu": fetch_cpu}),
+        Row(SECTION, "  CPU per GB (user + sys): CLI / fetcher alone / curl",
+            f"{median(cli_cpu) / gb:.2f} s / {median(fetch_cpu) / gb:.2f} s", f"curl {median(curl_cpu) / gb:.2f} s",
+            "(informative)"),
+        Row(SECTION, "  load average (1 min) over the runs", f"{min(loads):.1f} to {max(loads):.1f}",
+            f"on {os.cpu_count()} cores", "(informative)", raw={"load": loads}),
         Row(SECTION, "the same with --fsync (durable before rename)", secs(median(fsync_walls)),
             f"{curl_wall / median(fsync_walls):.2f}x curl", "(informative)", raw={"wall": fsync_walls}),
         Row(SECTION, f"peak RSS, 10 x {big // MB} MB vs 10 x {small // MB} MB",

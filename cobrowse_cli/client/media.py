@@ -1,30 +1,43 @@
 """Fetching recording media (videos, action logs) from the signed URLs the API hands out.
 
-Its own httpx client, on purpose: these URLs carry their own short-lived token and may live on another
+Never through the API client: these URLs carry their own short-lived token and may live on another
 host, so our bearer token, license and API headers are never attached (the SDK fetches them bare).
 Redirects are followed by hand so every hop is checked: https anywhere, plain http only to loopback.
-A body is streamed to the caller's file in chunks (flat memory, no size cap); the read timeout is an
-idle timeout: a download that keeps making progress may take as long as it needs.
+A body is streamed to the caller's file (flat memory, no size cap); the read timeout is an idle
+timeout: a download that keeps making progress may take as long as it needs.
+
+Two transports, one set of checks. Direct (no proxy applies): the stdlib's http.client, reading the
+body with `readinto` into one reused buffer per thread and `os.write`-ing views of it: one kernel copy
+in, one out, like curl (h11 copies every chunk into its buffer and out again, in Python, per 64-128 KiB).
+TLS is verified with httpx's own context (its CA bundle, SSL_CERT_FILE/SSL_CERT_DIR). Through a proxy
+from the environment (HTTP(S)_PROXY, ALL_PROXY, minus NO_PROXY), or with an injected transport: httpx.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import os
-from typing import BinaryIO, Callable
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 from cobrowse_cli import __version__
-from cobrowse_cli.client.client import httpx  # via client.py: it skips httpx's own CLI (~200 ms of start-up)
+from cobrowse_cli.client.client import _proxy_for, httpx  # via client.py: it skips httpx's own CLI (~200 ms of start-up)
 from cobrowse_cli.client.errors import CobrowseError, InsecureTransportError
 
 MAX_REDIRECTS = 5
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 EXPIRED_STATUSES = (401, 403, 410)  # what a CDN answers for an expired or revoked signature
 ERROR_BODY_CAP = 4096
-RCVBUF = 4 * 1024 * 1024  # the kernel caps it at net.core.rmem_max
-# Twice httpcore's 64 KiB: half the Python round trips, yet each chunk h11 copies (into its buffer and out
-# again) stays cache-sized; 1 MiB chunks measured ~20% more CPU per GB (2.8-3.1 s vs 2.1-2.5 s).
-READ_BYTES = 128 * 1024
+CONNECT_TIMEOUT = 10.0
+# Cache-sized on purpose: the bytes the kernel copies in are still in cache when os.write copies them
+# out. Measured (50 x 20 MB, 4 threads, a busy 2-core machine): 128-256 KiB 0.9-1.2 s CPU per GB,
+# 64 KiB 1.6 s, 512 KiB 1.2 s, 1 MiB 2.1 s.
+BUFFER_BYTES = 256 * 1024
+IDENTITY = ("", "identity")
 
 
 class MediaError(CobrowseError):
@@ -43,12 +56,16 @@ class MediaExpired(MediaError):
 class MediaFetcher:
     def __init__(self, api: str, *, idle_timeout: float = 60.0, max_connections: int = 8,
                  transport: httpx.BaseTransport | None = None):
-        import threading
-
         self.api = api.rstrip("/") + "/"
+        self.idle_timeout = idle_timeout
         self._settings = (idle_timeout, max_connections, transport)
+        self._direct = transport is None  # an injected transport (tests, embedding) gets every request
         self._client: httpx.Client | None = None
+        self._tls: ssl.SSLContext | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()  # per thread: idle direct connections by origin, and the buffer
+        self._opened: list[http.client.HTTPConnection] = []  # every direct connection, for close()
+        self._headers = {"User-Agent": f"cobrowse-cli/{__version__}", "Accept-Encoding": "identity"}
 
     @property
     def _http(self) -> httpx.Client:
@@ -56,27 +73,21 @@ class MediaFetcher:
         nothing left to fetch (a cron job resuming, every file already complete)."""
         with self._lock:
             if self._client is None:
-                self._client = self._build(*self._settings)
+                idle_timeout, max_connections, transport = self._settings
+                self._client = httpx.Client(
+                    timeout=httpx.Timeout(connect=CONNECT_TIMEOUT, read=idle_timeout, write=30.0, pool=None),
+                    follow_redirects=False, transport=transport, headers={"User-Agent": self._headers["User-Agent"]},
+                    limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+                )
             return self._client
-
-    @staticmethod
-    def _build(idle_timeout: float, max_connections: int, transport: httpx.BaseTransport | None) -> httpx.Client:
-        if transport is None:  # a big receive buffer: the sender keeps streaming while this thread writes
-            import socket
-
-            transport = _BigReads(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)])
-        return httpx.Client(
-            timeout=httpx.Timeout(connect=10.0, read=idle_timeout, write=30.0, pool=None),
-            follow_redirects=False,
-            transport=transport,
-            headers={"User-Agent": f"cobrowse-cli/{__version__}"},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
 
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
                 self._client.close()
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
 
     def resolve(self, url: str) -> str:
         """A media URL as the API gave it (relative to the API base, or absolute), checked."""
@@ -87,54 +98,182 @@ class MediaFetcher:
         return absolute
 
     def download(self, url: str, out: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> tuple[int, str]:
-        """Stream `url` into `out`; returns (bytes written, content type). Raises MediaError/MediaExpired."""
+        """Stream `url` into `out`; returns (bytes written, content type). Raises MediaError/MediaExpired;
+        an OSError is the caller's file failing (disk full), never the network."""
         url = self.resolve(url)
         for _ in range(MAX_REDIRECTS + 1):
+            with _network(url):
+                response = self._open(url)
             try:
-                with self._http.stream("GET", url) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        check_media_url(url)
-                        continue
+                location = response.header("location")
+                if response.status in REDIRECT_STATUSES and location:
+                    url = urljoin(url, location)
+                    check_media_url(url)
+                    continue
+                with _network(url):
                     _raise_for_status(response, url)
-                    written = _copy(response, out, on_bytes)
-                    return written, response.headers.get("content-type", "")
-            except httpx.TimeoutException as e:
-                raise MediaError(f"media download stalled: no data from {_origin(url)} for too long ({type(e).__name__})",
-                                 transient=True) from None
-            except httpx.TransportError as e:  # includes a body cut short of its Content-Length
-                raise MediaError(f"media download from {_origin(url)} failed: {e or type(e).__name__}",
-                                 transient=True) from None
+                written = _copy(response.chunks(), out, on_bytes, url)
+                response.complete = True
+                return written, response.header("content-type") or ""
+            finally:
+                response.close()
         raise MediaError(f"too many redirects fetching media from {_origin(url)}")
 
+    def _open(self, url: str) -> _Response:
+        if self._direct and _proxy_for(url) is None:
+            return self._open_direct(url)
+        return _HttpxResponse(self._http.stream("GET", url))
 
-class _BigReads(httpx.HTTPTransport):
-    """Reads of READ_BYTES instead of httpcore's 64 KiB on this client's own connections only (never a
-    global patch): fewer Python round trips through httpcore/h11 per MB. Falls
-    back silently to the default if httpcore's internals change."""
+    # -- the direct transport ------------------------------------------------------------------------
+    def _open_direct(self, url: str) -> _DirectResponse:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname, parts.port)
+        target = _target(parts)
+        idle: dict = self._local.__dict__.setdefault("idle", {})
+        conn = idle.pop(key, None)
+        for reused in ((True, False) if conn is not None else (False,)):
+            if not reused:
+                conn = self._connect(parts)
+            try:
+                conn.request("GET", target, headers=self._headers)
+                return _DirectResponse(conn.getresponse(), conn, idle, key, self._buffer())
+            except ConnectionError:  # a kept-alive connection the server closed meanwhile: once more, fresh
+                conn.close()
+                if not reused:
+                    raise
+            except BaseException:
+                conn.close()
+                raise
+        raise AssertionError("unreachable")
 
-    def handle_request(self, request):
-        response = super().handle_request(request)
-        for connection in getattr(getattr(self, "_pool", None), "connections", ()):
-            inner = getattr(connection, "_connection", None)
-            if isinstance(getattr(inner, "READ_NUM_BYTES", None), int):
-                inner.READ_NUM_BYTES = READ_BYTES
-        return response
+    def _connect(self, parts) -> http.client.HTTPConnection:
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT,
+                                               context=self._tls_context())
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT)
+        with self._lock:
+            self._opened.append(conn)
+        conn.connect()  # TCP (and the TLS handshake) under the connect timeout, then reads under the idle one
+        conn.sock.settimeout(self.idle_timeout)
+        return conn
+
+    def _tls_context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context(verify=True, trust_env=True)
+            return self._tls
+
+    def _buffer(self) -> bytearray:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = bytearray(BUFFER_BYTES)
+        return buffer
 
 
-def _copy(response: httpx.Response, out: BinaryIO, on_bytes: Callable[[int], None] | None) -> int:
-    """The body to `out` with as little Python per chunk as possible: an identity body is taken raw
-    (no decoder pass) and written straight to the file descriptor (no buffer copy)."""
-    raw = response.headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
-    raw = raw and not hasattr(response, "_content")  # a body already read (a test transport): iter_bytes
-    chunks = response.iter_raw() if raw else response.iter_bytes()
+class _DirectResponse:
+    def __init__(self, response: http.client.HTTPResponse, conn, idle: dict, key, buffer: bytearray):
+        self.response, self.conn, self.idle, self.key, self.buffer = response, conn, idle, key, buffer
+        self.status = response.status
+        self.complete = False
+
+    def header(self, name: str) -> str | None:
+        return self.response.getheader(name)
+
+    def chunks(self) -> Iterator[memoryview]:
+        encoding = (self.header("content-encoding") or "").strip().lower()
+        if encoding not in IDENTITY:  # asked for identity; decoding here would be a second, unbounded path
+            raise MediaError(f"the media server sent a {encoding[:40]!r}-encoded body although none was asked for")
+        if self.header("content-length") is not None and self.response.length is None and not self.response.chunked:
+            raise MediaError("the media server sent an invalid Content-Length")  # a cut body would look whole
+        read, view, buffer = self.response.readinto, memoryview(self.buffer), self.buffer
+        while n := read(buffer):
+            yield view[:n]
+        if self.response.length:  # readinto (unlike read) ends quietly at EOF short of Content-Length
+            raise http.client.IncompleteRead(b"", self.response.length)
+
+    def read_some(self, cap: int) -> bytes:
+        return self.response.read(cap)
+
+    def close(self) -> None:
+        self.response.close()
+        if self.complete and self.conn.sock is not None and self.key not in self.idle:
+            self.idle[self.key] = self.conn  # read to the end and kept alive: the next file reuses it
+        else:
+            self.conn.close()
+
+
+class _HttpxResponse:
+    def __init__(self, stream):
+        self._stream = stream
+        self.response: httpx.Response = stream.__enter__()
+        self.status = self.response.status_code
+        self.complete = False
+
+    def header(self, name: str) -> str | None:
+        return self.response.headers.get(name)
+
+    def chunks(self) -> Iterator[bytes]:
+        encoding = self.response.headers.get("content-encoding", "identity").strip().lower()
+        raw = encoding in IDENTITY and not hasattr(self.response, "_content")  # a body read up front: iter_bytes
+        return self.response.iter_raw() if raw else self.response.iter_bytes()
+
+    def read_some(self, cap: int) -> bytes:
+        body = b""
+        for chunk in self.response.iter_bytes():
+            body += chunk
+            if len(body) >= cap:
+                break
+        return body[:cap]
+
+    def close(self) -> None:
+        self._stream.__exit__(None, None, None)
+
+
+_Response = _DirectResponse | _HttpxResponse
+
+
+class _network:
+    """Network failures of one media URL as MediaError (an OSError from the caller's file is not one)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or issubclass(kind, CobrowseError):
+            return False
+        where = _origin(self.url)
+        if issubclass(kind, (TimeoutError, httpx.TimeoutException)):
+            raise MediaError(f"media download stalled: no data from {where} for too long ({kind.__name__})",
+                             transient=True) from None
+        if issubclass(kind, ssl.SSLCertVerificationError):  # not transient: retrying cannot fix it
+            raise MediaError(f"TLS with {where} failed: {error.verify_message or 'certificate verify failed'}; if a "
+                             "private CA signs it, point SSL_CERT_FILE at its CA bundle") from None
+        if issubclass(kind, (OSError, http.client.HTTPException, httpx.TransportError)):
+            # includes a body cut short of its Content-Length (IncompleteRead, RemoteProtocolError)
+            raise MediaError(f"media download from {where} failed: {_reason(error)}", transient=True) from None
+        if issubclass(kind, ValueError):  # http.client refusing the URL: a bad port, a host with controls
+            raise MediaError(f"unusable media URL for {where}: {_reason(error)}") from None
+        return False
+
+
+def _copy(chunks: Iterator, out: BinaryIO, on_bytes: Callable[[int], None] | None, url: str) -> int:
+    """The body to `out` with as little Python per chunk as possible: straight to the file descriptor."""
     try:
         fd = out.fileno()
         out.flush()
     except (AttributeError, OSError, ValueError):  # not a real file: its own write
         fd = None
     written = 0
-    for chunk in chunks:
+    chunks = iter(chunks)
+    while True:
+        with _network(url):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return written
         if fd is None:
             out.write(chunk)
         else:
@@ -144,7 +283,6 @@ def _copy(response: httpx.Response, out: BinaryIO, on_bytes: Callable[[int], Non
         written += len(chunk)
         if on_bytes is not None:
             on_bytes(len(chunk))
-    return written
 
 
 def check_media_url(url: str) -> None:
@@ -156,11 +294,11 @@ def check_media_url(url: str) -> None:
         raise InsecureTransportError(f"refusing to fetch media over plain http from {parts.hostname}")
 
 
-def _raise_for_status(response: httpx.Response, url: str) -> None:
-    status = response.status_code
+def _raise_for_status(response: _Response, url: str) -> None:
+    status = response.status
     if status < 400:
         return
-    detail = _short_body(response)
+    detail = _short_body(response.read_some(ERROR_BODY_CAP))
     where = _origin(url)
     if status in EXPIRED_STATUSES:
         raise MediaExpired(f"media URL refused by {where} ({status}{detail})", status=status)
@@ -168,12 +306,7 @@ def _raise_for_status(response: httpx.Response, url: str) -> None:
     raise MediaError(f"media download from {where} failed ({status}{detail})", status=status, transient=transient)
 
 
-def _short_body(response: httpx.Response) -> str:
-    body = b""
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) >= ERROR_BODY_CAP:
-            break
+def _short_body(body: bytes) -> str:
     try:
         import json
 
@@ -182,6 +315,18 @@ def _short_body(response: httpx.Response) -> str:
         return ""
     text = " ".join(str(message).split())[:200] if message else ""
     return f": {text}" if text else ""
+
+
+def _target(parts) -> str:
+    """Path and query as sent: characters http.client refuses (spaces, controls, non-ASCII) percent-encoded,
+    as httpx would; existing escapes kept."""
+    from urllib.parse import quote
+
+    return quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe="!#$%&'()*+,/:;=?@[]~")
+
+
+def _reason(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 def _origin(url: str) -> str:

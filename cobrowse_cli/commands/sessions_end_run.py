@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cobrowse_cli import exitcodes
+from cobrowse_cli.commands._context import PREFIX
 from cobrowse_cli.output.stream import LineStream, OutputLost, write_line
 
 if TYPE_CHECKING:
@@ -63,14 +64,14 @@ class Signals:
         name = signal.Signals(signum).name
         waiting = len(self.run.in_flight) if self.run else 0
         if self.received is not None:
-            _notice(f"cobrowse: second {name}: stopped at once; {waiting} {self.verb} request(s) in flight were not "
+            _notice(PREFIX + f"second {name}: stopped at once; {waiting} {self.verb} request(s) in flight were not "
                     f"reported (check them with `{self.check}`)")
             os._exit(SIGNALS[name])
         self.received = name
         if self.run is None:
             raise exitcodes.Interrupted(f"interrupted by {name}: nothing was {self.past}", SIGNALS[name])
         self.run.stop("interrupted", f"interrupted by {name}")
-        _notice(f"cobrowse: {name}: stopping; waiting up to {self.run.grace_s:g}s for {waiting} {self.verb} request(s) "
+        _notice(PREFIX + f"{name}: stopping; waiting up to {self.run.grace_s:g}s for {waiting} {self.verb} request(s) "
                 "in flight (again to stop at once)")
 
 
@@ -141,7 +142,7 @@ class OutcomeSink:
                 self.stdout_lost = e.reason
                 self._lost(f"stdout failed ({e.reason}); stopping; the remaining outcomes follow on stderr",
                            f"stdout failed ({e.reason})")
-        _say(self.stderr, "cobrowse: outcome not written to stdout: " + line)
+        _say(self.stderr, PREFIX + "outcome not written to stdout: " + line)
 
     def close(self) -> None:
         if self.stdout_lost is None:
@@ -155,7 +156,7 @@ class OutcomeSink:
         return self.stdout_lost is not None or (self.report is not None and self.report.lost is not None)
 
     def _lost(self, message: str, reason: str) -> None:
-        _say(self.stderr, f"cobrowse: {message}\n")
+        _say(self.stderr, PREFIX + message)
         self.run.stop("output_closed", reason)
 
 

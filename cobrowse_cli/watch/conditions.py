@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cobrowse_cli.exitcodes import UsageError
-from cobrowse_cli.output.fields import get_path
+from cobrowse_cli.fieldpath import get_path
 
 _MISSING = object()
 

@@ -1,14 +1,14 @@
-"""The download fast path: identity bodies copied raw to the file descriptor, in big reads on the media
-client's own connections (httpcore itself untouched); an encoded body still decoded."""
+"""The download fast path: with no proxy in the way, bodies are read by http.client into one reused
+buffer per thread and written straight to the file descriptor, over kept-alive connections; with a
+proxy or an injected transport, httpx (which still decodes an encoded body)."""
 
 from __future__ import annotations
 
 import gzip
 
-import httpcore
 import httpx
 
-from cobrowse_cli.client.media import READ_BYTES, MediaFetcher
+from cobrowse_cli.client.media import BUFFER_BYTES, MediaFetcher
 
 
 class _Chunks(httpx.SyncByteStream):  # a body not read up front, as from a socket
@@ -38,18 +38,28 @@ def test_streamed_bodies_land_whole_in_a_real_file_raw_or_decoded(tmp_path):
         assert target.read_bytes() == payload and sum(seen) == len(payload)
 
 
-def test_big_reads_only_on_the_media_clients_connections(sandbox, tmp_path):
-    sid = next(s["id"] for s in sandbox.api("GET", "/api/1/sessions?agent=all&state=ended&limit=1000",
-                                             token=sandbox.admin_token()).body if s["recorded"])
-    sandbox.control("POST", "/_sandbox/media", {"video_bytes": 3 * READ_BYTES + 7})
-    url = sandbox.api("GET", f"/api/1/sessions/{sid}/recording", token=sandbox.admin_token()).body["video"]
+def test_direct_reads_are_byte_exact_reuse_one_connection_and_never_build_httpx(sandbox, tmp_path, monkeypatch):
+    from cobrowse_cli.sandbox.media import video_block, video_bytes_at
+
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    admin = sandbox.admin_token()
+    sids = [s["id"] for s in sandbox.api("GET", "/api/1/sessions?agent=all&state=ended&limit=1000", token=admin).body
+            if s["recorded"]][:2]
+    size = 3 * BUFFER_BYTES + 7  # three full buffers and a tail
+    sandbox.control("POST", "/_sandbox/media", {"video_bytes": size})
     fetcher = MediaFetcher(sandbox.url)
     try:
-        with open(tmp_path / "v", "wb") as out:
-            size, _ = fetcher.download(url, out)
-        assert size == 3 * READ_BYTES + 7 == (tmp_path / "v").stat().st_size
-        connections = fetcher._http._transport._pool.connections
-        assert connections and all(c._connection.READ_NUM_BYTES == READ_BYTES for c in connections)
-        assert httpcore._sync.http11.HTTP11Connection.READ_NUM_BYTES == 64 * 1024  # no global patch
+        for sid in sids:
+            url = sandbox.api("GET", f"/api/1/sessions/{sid}/recording", token=admin).body["video"]
+            seen: list[int] = []
+            with open(tmp_path / sid, "wb") as out:
+                assert fetcher.download(url, out, seen.append) == (size, "video/mp4")
+            assert (tmp_path / sid).read_bytes() == video_bytes_at(sid, 0, size, video_block(sid))
+            assert seen == [BUFFER_BYTES] * 3 + [7]
+        assert fetcher._client is None  # httpx was never needed
+        assert len(fetcher._opened) == 1  # the second file came over the first file's connection
     finally:
         fetcher.close()
+    media = sandbox.control("GET", "/_sandbox/media")
+    assert media["bearer_seen"] == 0 and media["counts"]["served_video"] == 2

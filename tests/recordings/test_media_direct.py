@@ -1,0 +1,173 @@
+"""The direct media transport (http.client) against small real servers on 127.0.0.1 port 0, for what the
+sandbox does not serve: redirects, TLS, proxies, odd framing, stale kept-alive connections, stalls."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from cobrowse_cli.client.errors import InsecureTransportError
+from cobrowse_cli.client.media import MediaError, MediaExpired, MediaFetcher
+from tests.security.hostile import HostileServer, read_request
+
+PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+
+
+def answer(head: str, body: bytes = b"", *, then=None):
+    """A handler answering every request on a connection with `head` + `body`; `then(conn)` after the first."""
+
+    def handler(conn, server):
+        while request := read_request(conn):
+            server.requests.append(request)
+            conn.sendall(head.encode() + b"\r\n\r\n" + body)
+            if then is not None:
+                return then(conn)
+
+    return handler
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    servers = []
+
+    def start(handler, **kw):
+        server = HostileServer(handler, **kw)
+        server.requests = []
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def ok(body: bytes, **headers) -> str:
+    extra = "".join(f"\r\n{k.replace('_', '-')}: {v}" for k, v in headers.items())
+    return f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {len(body)}{extra}"
+
+
+def test_requests_are_bare_and_a_body_cut_short_fails_as_transient(serve):
+    body = b"x" * 1000
+    server = serve(answer(ok(body), body[:400], then=lambda conn: None))  # then the connection closes
+    fetcher = MediaFetcher("http://api.example")
+    with pytest.raises(MediaError, match="failed") as info:
+        fetcher.download(server.url + "/v?sig=s", io.BytesIO())
+    assert info.value.transient
+    request = server.requests[0].lower()
+    assert request.startswith(b"get /v?sig=s http/1.1") and b"authorization" not in request
+    assert b"accept-encoding: identity" in request and b"user-agent: cobrowse-cli/" in request
+
+
+def test_every_redirect_hop_is_checked(serve):
+    body = b"video" * 1000
+    cdn = serve(answer(ok(body), body))
+    hop = serve(answer(f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {cdn.url}/v?sig=2\r\nContent-Length: 0"))
+    out = io.BytesIO()
+    assert MediaFetcher("http://api.example").download(hop.url + "/v", out) == (len(body), "video/mp4")
+    assert out.getvalue() == body
+    leak = serve(answer("HTTP/1.1 302 Found\r\nLocation: http://cdn.example/v\r\nContent-Length: 0"))
+    with pytest.raises(InsecureTransportError, match="plain http from cdn.example"):
+        MediaFetcher("http://api.example").download(leak.url + "/v", io.BytesIO())
+
+
+@pytest.mark.parametrize("head, expected, transient", [
+    ('HTTP/1.1 410 Gone\r\nContent-Length: 27\r\n\r\n{"message": "link expired"}', MediaExpired, False),
+    ("HTTP/1.1 503 Busy\r\nContent-Length: 0", MediaError, True),
+    ("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd", MediaError, False),
+    ("HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nabcd", MediaError, False),
+], ids=["expired", "unavailable", "encoded", "bad-length"])
+def test_statuses_and_bodies_we_cannot_trust_whole(serve, head, expected, transient):
+    head, _, body = head.partition("\r\n\r\n")
+    server = serve(answer(head, body.encode()))
+    with pytest.raises(expected) as info:
+        MediaFetcher("http://api.example").download(server.url + "/v", io.BytesIO())
+    assert type(info.value) is expected and info.value.transient is transient
+    if expected is MediaExpired:
+        assert "link expired" in str(info.value)
+
+
+def test_a_kept_alive_connection_the_server_closed_is_replaced_once(serve):
+    body = b"v" * 5000
+    server = serve(answer(ok(body), body, then=lambda conn: None))  # keep-alive promised, then closed
+    fetcher = MediaFetcher("http://api.example")
+    for _ in range(2):
+        out = io.BytesIO()
+        assert fetcher.download(server.url + "/v", out)[0] == len(body) and out.getvalue() == body
+    assert server.connections == 2
+    fetcher.close()
+
+
+def test_a_stalled_body_hits_the_idle_timeout(serve):
+    server = serve(answer(ok(b"0123456789"), b"01", then=lambda conn: conn.recv(1)))
+    started = time.monotonic()
+    with pytest.raises(MediaError, match="stalled") as info:
+        MediaFetcher("http://api.example", idle_timeout=0.3).download(server.url + "/v", io.BytesIO())
+    assert info.value.transient and time.monotonic() - started < 3
+
+
+def test_tls_is_verified_and_ssl_cert_file_is_honoured(serve, tmp_path, monkeypatch):
+    body = b"secret video"
+    context, cert_file = _self_signed(tmp_path)
+    server = serve(answer(ok(body), body), tls_context=context)
+    with pytest.raises(MediaError, match="SSL_CERT_FILE") as info:
+        MediaFetcher("https://api.example").download(server.url + "/v", io.BytesIO())
+    assert not info.value.transient and not server.requests  # nothing sent over an unverified channel
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    out = io.BytesIO()
+    assert MediaFetcher("https://api.example").download(server.url + "/v", out)[0] == len(body)
+    assert out.getvalue() == body
+
+
+def test_a_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(serve, monkeypatch):
+    body = b"via proxy"
+    origin = serve(answer(ok(b"direct"), b"direct"))
+    proxy = serve(answer(ok(body), body))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    out = io.BytesIO()
+    MediaFetcher("http://api.example").download(origin.url + "/v?sig=1", out)
+    assert out.getvalue() == body and proxy.requests[0].startswith(f"GET {origin.url}/v?sig=1 ".encode())
+    assert b"authorization" not in proxy.requests[0].lower() and not origin.requests
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    out = io.BytesIO()
+    MediaFetcher("http://api.example").download(origin.url + "/v", out)
+    assert out.getvalue() == b"direct" and len(proxy.requests) == 1
+
+
+def _self_signed(tmp_path):
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+def test_odd_urls_are_encoded_or_refused_never_a_crash(serve):
+    server = serve(answer(ok(b"ok"), b"ok"))
+    MediaFetcher("http://api.example").download(server.url + "/a b/é?x=1 2", io.BytesIO())
+    assert server.requests[0].startswith(b"GET /a%20b/%C3%A9?x=1%202 HTTP/1.1")
+    with pytest.raises(MediaError, match="unusable media URL") as info:
+        MediaFetcher("http://api.example").download("http://127.0.0.1:99999/v", io.BytesIO())
+    assert not info.value.transient
