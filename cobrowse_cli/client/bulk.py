@@ -3,7 +3,8 @@
 Library code (no CLI imports): `for outcome in end_sessions(client, ids): ...`, or `BulkEnd` to stop a
 run from outside (a signal, a dead stdout). Two parts, each with its state in plain sight:
 
-- `SessionEnder` decides ONE session's outcome (runs in worker threads; it keeps no state between calls).
+- `SessionEnder` decides ONE session's outcome (runs in worker threads; it keeps no state between calls;
+  `sent_before=True` tells it an earlier request of this run for that id may have been applied).
   Ending is an idempotent PUT, so the client's retries after a dropped response can never end a session
   twice; an answer that never came (a drop, a 5xx after retries) is checked with a GET before it is
   reported, and a 401 stops the whole run (`StopRun`) while a 403 is that one session's `failed`.
@@ -119,7 +120,7 @@ class SessionEnder:
         self.started = started or datetime.now(timezone.utc)
         self.recheck = recheck
 
-    def __call__(self, session_id: str) -> Outcome:
+    def __call__(self, session_id: str, *, sent_before: bool = False) -> Outcome:
         seen_open = False
         if self.recheck is not None:
             try:
@@ -127,7 +128,9 @@ class SessionEnder:
             except errors.CobrowseError as e:
                 return self._failure(session_id, e, verb="re-read")
             if current.get("state") == "ended":
-                return self._classify(session_id, current, seen_open=False, before=True)
+                # After our own unanswered PUT (sent only once the re-read saw it open), "ended now" is
+                # not "ended before we acted": judge it like the answer to that PUT.
+                return self._classify(session_id, current, seen_open=sent_before, before=not sent_before)
             try:
                 still_selected = self.recheck(current)
             except errors.CobrowseError as e:  # the check itself cannot be made (an agent without email)
@@ -193,7 +196,10 @@ class SessionEnder:
 class BulkEnd:
     """Run `end_one` (any `id -> Outcome` worker raising StopRun, e.g. SessionEnder) over ids with at most `concurrency` in flight; yield one Outcome per distinct id.
 
-    A session whose end failed while the API was unwell gets one more try after all the others. After
+    A session whose end failed while the API was unwell gets one more try after all the others; when its
+    first outcome was `unknown` (the request went out, no answer came), that try is called with
+    `end_one(id, sent_before=True)`, so the worker does not mistake our own earlier request's effect for
+    someone else's ("already ended/deleted"). After
     `give_up_after` API-down failures in a row the run stops (reason `api_down`): a cron run against a
     dead API ends in minutes, not hours, and still accounts for every id.
     """
@@ -218,6 +224,7 @@ class BulkEnd:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._workers = 0
+        self._sent: set[str] = set()  # ids whose earlier request may have been applied (second pass)
 
     def stop(self, reason: str, detail: str = "") -> None:
         """Submit nothing more. Safe from a signal handler or another thread; the first reason wins."""
@@ -231,6 +238,7 @@ class BulkEnd:
             held, self.held = sorted(self.held, key=lambda h: h[0]), []
             if held and self.stop_reason is None:
                 self.down = 0
+                self._sent = {o.id for _, o in held if o.outcome == UNKNOWN}
                 yield from self._pass(deque((n, o.id) for n, o in held), last_try=True)
             else:
                 yield from (o for _, o in held)  # stopped: report the failures as they were
@@ -268,7 +276,10 @@ class BulkEnd:
         while (job := self._jobs.get()) is not None:
             number, session_id = job
             try:
-                result: Outcome | BaseException = self.end_one(session_id)
+                if session_id in self._sent:
+                    result: Outcome | BaseException = self.end_one(session_id, sent_before=True)
+                else:
+                    result = self.end_one(session_id)
             except BaseException as e:  # noqa: BLE001 - handed to the run, which accounts for the id
                 result = e
             self._results.put((number, session_id, result))

@@ -33,15 +33,20 @@ class DeleteOutcome(bulk.Outcome):
 class RecordingDeleter:
     """Reads the recording just before its DELETE (as SessionEnder re-reads a session): one seen present
     and then answered 404/410 was deleted by this run (the client retried our DELETE after a dropped
-    answer), not `already_deleted`; one absent before anything was sent is `already_deleted`."""
+    answer), not `already_deleted`; one absent before anything was sent is `already_deleted`.
+
+    `sent_before=True` (BulkEnd's second try of an `unknown`): an earlier DELETE of this run went out
+    after a read saw the recording, and its answer never came. Absent now means that DELETE took it."""
 
     def __init__(self, client):
         self.client = client
 
-    def __call__(self, session_id: str) -> DeleteOutcome:
+    def __call__(self, session_id: str, *, sent_before: bool = False) -> DeleteOutcome:
         try:
             self.client.get_recording(session_id)
         except errors.NotFoundError as e:
+            if sent_before:
+                return DeleteOutcome(session_id, DELETED, status=404)
             return self._gone(session_id, e)
         except errors.CobrowseError as e:
             _stop_if_fatal(e)

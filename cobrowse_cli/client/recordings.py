@@ -3,7 +3,8 @@
 Library code (no CLI imports). Downloads: `<id>.<ext>` (the video) then `<id>.events.json` (the
 `actions` log merged with `events`, sorted by timestamp), each written to a hidden temp file in the
 target directory and renamed into place, so a file with its final name is always complete; the events
-file is written last and marks the session done, so a re-run skips it.
+file is written last and marks the session done, so a re-run skips it. Temp files a killed run left
+behind are removed by the next run that handles the same id (partfiles.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cobrowse_cli.client import errors
+from cobrowse_cli.client import errors, partfiles
 from cobrowse_cli.client.media import MediaError, MediaExpired, MediaFetcher
 from cobrowse_cli.timeutil import parse_iso_or_none
 
@@ -101,6 +102,58 @@ def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency:
                 abort.set()
 
 
+# ---- sizes for a listing --------------------------------------------------------------------------------
+
+SIZE_CONCURRENCY = 8  # recording reads in flight while a listing is streamed
+
+
+class RecordingSizes:
+    """`added(sessions)` yields each session with `size` (bytes, from GET .../recording; None where the
+    API gives none), in the listing's order, with at most `concurrency` reads in flight. A session list
+    carries no size, so this costs one request per row. A failed read leaves that size None (counted in
+    `unknown`, the first error kept); a 401 or an insecure transport stops the listing (raised)."""
+
+    def __init__(self, client, *, concurrency: int = SIZE_CONCURRENCY):
+        self.client = client
+        self.concurrency = max(1, concurrency)
+        self.unknown = 0
+        self.first_error: str | None = None
+
+    def added(self, sessions: Iterable[dict]) -> Iterator[dict]:
+        from collections import deque
+
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sizes") as pool:
+            window: deque[tuple[dict, Future]] = deque()
+            try:
+                for session in sessions:
+                    window.append((session, pool.submit(self._size, session.get("id"))))
+                    if len(window) >= 2 * self.concurrency:
+                        yield self._row(*window.popleft())
+                while window:
+                    yield self._row(*window.popleft())
+            finally:
+                for _, future in window:
+                    future.cancel()
+
+    def _row(self, session: dict, future: Future) -> dict:
+        try:
+            size = future.result()
+        except (errors.AuthenticationError, errors.InsecureTransportError):
+            raise
+        except errors.CobrowseError as e:
+            self.unknown += 1
+            self.first_error = self.first_error or str(e)
+            size = None
+        return {**session, "size": size}
+
+    def _size(self, session_id) -> int | None:
+        if not isinstance(session_id, str):
+            return None
+        size = self.client.get_recording(session_id).get("size")
+        # what a hostile or different server sends is shown only when it is a plain count of bytes
+        return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
 # ---- download -----------------------------------------------------------------------------------------
 
 
@@ -114,6 +167,7 @@ class Downloader:
     refreshes: int = 2  # fresh URLs from the API after an expired one
     abort: threading.Event = field(default_factory=threading.Event)  # set: downloads in flight give up
     fsync: bool = False  # flush to disk before each rename: survives power loss, not just a killed process
+    stale: partfiles.Stale | None = None  # temp files found when the run started (download_recordings sets it)
 
     def is_complete(self, session_id: str) -> bool:
         return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
@@ -121,6 +175,8 @@ class Downloader:
     def __call__(self, session_id: str) -> Outcome:
         if not _SAFE_NAME.match(session_id) or session_id in (".", ".."):
             return Outcome(session_id, FAILED, error="session id is not safe as a file name; not downloaded")
+        if self.stale is not None:
+            self.stale.remove(session_id)  # what a killed run left for this id
         if self.is_complete(session_id):
             return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
         try:
@@ -152,7 +208,7 @@ class Downloader:
         events = merge_events(actions, recording.get("events"))
         data = json.dumps(events, ensure_ascii=False, indent=1).encode("utf-8")
         final = self.directory / (session_id + EVENTS_SUFFIX)
-        with _atomic(final, fsync=self.fsync) as out:  # written last: its presence marks the session complete
+        with _atomic(final, session_id, fsync=self.fsync) as out:  # written last: marks the session complete
             out.write(data)
         files.append(final.name)
         return Outcome(session_id, DOWNLOADED, bytes=total + len(data), files=files)
@@ -176,16 +232,17 @@ class Downloader:
 
     def _fetch_video(self, session_id: str, recording: dict):
         def attempt(url: str):
-            tmp = _temp(self.directory, session_id)
+            out, tmp = partfiles.create(self.directory, session_id, "video")
             try:
-                with open(tmp, "wb") as out:
+                with out:  # closed (unlocked) only after the rename
                     size, content_type = self.fetcher.download(url, out, self._progress)
                     if self.fsync:
                         out.flush()
                         os.fsync(out.fileno())
-                ext = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "video")
-                final = self.directory / f"{session_id}.{ext}"
-                os.replace(tmp, final)
+                    out.flush()
+                    ext = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "video")
+                    final = self.directory / f"{session_id}.{ext}"
+                    os.replace(tmp, final)
                 return final, size
             except BaseException:
                 _unlink(tmp)
@@ -237,37 +294,36 @@ def download_recordings(downloader: Downloader, ids: Iterable[str], *, concurren
                         stopped: list[Exception] | None = None) -> Iterator[Outcome]:
     """A 403 fails one item only (a policy may allow reading some sessions' recordings); a 401 stops."""
     downloader.directory.mkdir(parents=True, exist_ok=True)
+    downloader.stale = partfiles.Stale(downloader.directory)
     return run_each(downloader, ids, concurrency=concurrency, stopped=stopped, abort=downloader.abort,
                     stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
 
 
-def _temp(directory: Path, session_id: str) -> str:
-    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{session_id}.", suffix=".part")
-    os.close(fd)
-    return name
-
-
 class _atomic:
-    """`with _atomic(path) as f:` writes a hidden temp file and renames it to `path` only on success."""
+    """`with _atomic(path, id) as f:` writes a hidden temp file (partfiles.py) and renames it to `path` only
+    on success, before closing (and so unlocking) it."""
 
-    def __init__(self, path: Path, *, fsync: bool = False):
+    def __init__(self, path: Path, session_id: str, *, fsync: bool = False):
         self.path = path
+        self.session_id = session_id
         self.fsync = fsync
 
     def __enter__(self):
-        self.tmp = _temp(self.path.parent, self.path.name)
-        self.file = open(self.tmp, "wb")
+        self.file, self.tmp = partfiles.create(self.path.parent, self.session_id, "events")
         return self.file
 
     def __exit__(self, exc_type, *rest) -> None:
         try:
-            if exc_type is None and self.fsync:
-                self.file.flush()
-                os.fsync(self.file.fileno())
-            self.file.close()
             if exc_type is None:
+                self.file.flush()
+                if self.fsync:
+                    os.fsync(self.file.fileno())
                 os.replace(self.tmp, self.path)
+        except BaseException:
+            _unlink(self.tmp)
+            raise
         finally:
+            self.file.close()
             if exc_type is not None:
                 _unlink(self.tmp)
 

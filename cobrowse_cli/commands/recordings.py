@@ -83,11 +83,12 @@ def _duration(session: dict) -> float | None:
     return round((end - start).total_seconds(), 3) if start and end and end >= start else None
 
 
-def _columns():
+def _columns(size: bool = False):
     from cobrowse_cli.output import Column
 
-    return [Column("id", "SESSION"), Column("agent.name", "AGENT"), Column("custom_data", "CUSTOM DATA", kind="json"),
-            Column("activated", "ACTIVATED", kind="time"), Column("duration", "DURATION (S)", kind="number")]
+    columns = [Column("id", "SESSION"), Column("agent.name", "AGENT"), Column("custom_data", "CUSTOM DATA", kind="json"),
+               Column("activated", "ACTIVATED", kind="time"), Column("duration", "DURATION (S)", kind="number")]
+    return columns + [Column("size", "SIZE (B)", kind="number")] if size else columns
 
 
 def _outcome_columns():
@@ -100,15 +101,31 @@ def _outcome_columns():
 # ---- list / get -------------------------------------------------------------------------------------
 
 
-def run_list(sel: RecordingSelection, limit: int | None, output: OutputFlags, ctx: Context) -> int:
-    writer = make_writer(ctx, output, _columns())
-    rows = ({**s, "duration": _duration(s)} for s in select_recorded(sel, ctx, datetime.now(timezone.utc), limit=limit))
+@dataclass
+class ListOptions:
+    selection: RecordingSelection = field(default_factory=RecordingSelection)
+    limit: int | None = DEFAULT_LIMIT
+    size: bool = False
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_list(opts: ListOptions, ctx: Context) -> int:
+    from cobrowse_cli.client.recordings import SIZE_CONCURRENCY, RecordingSizes
+
+    writer = make_writer(ctx, opts.output, _columns(opts.size))
+    now = datetime.now(timezone.utc)
+    rows = ({**s, "duration": _duration(s)} for s in select_recorded(opts.selection, ctx, now, limit=opts.limit))
+    sizes = RecordingSizes(ctx.client(), concurrency=SIZE_CONCURRENCY) if opts.size else None
+    if sizes is not None:
+        rows = sizes.added(rows)
     if writer.is_machine:
         writer.write_rows(rows)
-        return exitcodes.OK
-    with writer.progress("Finding recorded sessions"):
-        collected = list(rows)
-    writer.write_rows(collected)
+    else:
+        with writer.progress("Finding recorded sessions"):
+            collected = list(rows)
+        writer.write_rows(collected)
+    if sizes is not None and sizes.unknown:
+        ctx.warn(f"size unknown for {sizes.unknown} recording(s): {sizes.first_error}")
     return exitcodes.OK
 
 
@@ -126,10 +143,16 @@ def _number(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def run_get(session_id: str, output: OutputFlags, ctx: Context) -> int:
+@dataclass
+class GetOptions:
+    id: str = ""
+    output: OutputFlags = field(default_factory=OutputFlags)
+
+
+def run_get(opts: GetOptions, ctx: Context) -> int:
     from cobrowse_cli.output import Column
 
-    session_id = _parse.require_id(session_id)
+    session_id = _parse.require_id(opts.id)
     recording = ctx.client().get_recording(session_id)
     events = recording.get("events")
     row = {
@@ -141,7 +164,7 @@ def run_get(session_id: str, output: OutputFlags, ctx: Context) -> int:
         "actions": public_url(recording.get("actions")),
     }
     columns = [Column(k, kind="number" if k in ("size", "duration", "events") else "text") for k in row]
-    make_writer(ctx, output, columns).write_item(row)
+    make_writer(ctx, opts.output, columns).write_item(row)
     return exitcodes.OK
 
 
@@ -251,6 +274,8 @@ def run_download(opts: DownloadOptions, ctx: Context) -> int:
             writer.write_rows(rows)
     finally:
         fetcher.close()
+    if downloader.stale is not None and downloader.stale.removed:
+        ctx.note(f"removed {downloader.stale.removed} temp file(s) an interrupted run left in {opts.directory}")
     return _finish(writer, counts, len(ids), started, stopped)
 
 
@@ -289,46 +314,22 @@ def _confirm(ctx: Context, count: int, preview: list[str]) -> None:
 def run_delete(opts: DeleteOptions, ctx: Context) -> int:
     """On the bulk-end engine (client/bulk.py, commands/sessions_end_run.py): the same interruption path,
     lost-output handling, --report, summary and exit codes as `sessions end`, and its own run lock."""
-    from contextlib import nullcontext
-
-    from cobrowse_cli import durations
-    from cobrowse_cli.client.bulk import BulkEnd
     from cobrowse_cli.client.recording_deleter import VOCABULARY, WOULD_DELETE, DeleteOutcome, RecordingDeleter
     from cobrowse_cli.commands import sessions_end_run as runner
 
     _check_concurrency(opts.concurrency)
     if opts.max_delete is not None and opts.max_delete < 0:
         raise UsageError(f"invalid --max-delete {opts.max_delete}: must be 0 or more")
-    if opts.wait_lock and opts.no_lock:
-        raise UsageError("--wait-lock and --no-lock cannot be used together")
-    wait_s = durations.parse_seconds(opts.wait_lock, option="--wait-lock", bare_seconds=True) if opts.wait_lock else 0.0
+    wait_s = runner.wait_seconds(opts.wait_lock, opts.no_lock)
     if opts.from_stdin and not (opts.yes or opts.dry_run):
         raise UsageError("--stdin needs --yes (or --dry-run): stdin carries ids, so there is no way to confirm")
     writer = make_writer(ctx, opts.output, _delete_columns())
     ctx.client().check_transport()  # a usage error before the lock, the report or any outcome
-    report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
-    started = runner.utc_now()
-    locked = opts.no_lock or opts.dry_run
-    lock = nullcontext() if locked else runner.run_lock(
-        "recordings delete", ctx.connect(), wait_s=wait_s, wait_text=opts.wait_lock, started=started)
-    try:
-        with runner.Signals(ctx.stderr, VOCABULARY) as signals, lock:
-            ids, preview = _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete")
-            if runner.refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=opts.max_delete, option="--max-delete",
-                                        noun="recording", verb="delete", past="deleted",
-                                        dry_row=lambda i: DeleteOutcome(i, WOULD_DELETE).as_row()):
-                return exitcodes.OK
-            if not opts.yes:
-                _confirm(ctx, len(ids), preview)
-            run = BulkEnd(RecordingDeleter(ctx.client()), concurrency=opts.concurrency, vocab=VOCABULARY,
-                          outcome=DeleteOutcome)
-            code = runner.execute(run, ids, writer=writer, stderr=ctx.stderr, signals=signals, report=report,
-                                  summary_json=opts.summary_json, started=started)
-            report = None  # closed (fsynced) by execute
-            return code
-    finally:
-        if report is not None:
-            report.close()
+    spec = runner.BulkCommand("recordings delete", VOCABULARY, "recording", "--max-delete", WOULD_DELETE,
+                              DeleteOutcome, _confirm)
+    return runner.perform(spec, opts, ctx, writer, max_n=opts.max_delete, wait_s=wait_s,
+                          select=lambda: _ids(opts.ids, opts.from_stdin, opts.selection, ctx, verb="delete"),
+                          worker=lambda started: RecordingDeleter(ctx.client()))
 
 
 # ---- registration --------------------------------------------------------------------------------------
@@ -341,6 +342,32 @@ IdsArg = Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="
 ConcurrencyOpt = Annotated[int, typer.Option(help="Recordings handled in parallel (1-32).")]
 
 
+def _chosen(ids: IdsArg = None, stdin: StdinOpt = False, filter: FilterOpt = None, state: StateOpt = None,
+            agent: AgentOpt = None, activated_after: AfterOpt = None, activated_before: AfterOpt = None,
+            older_than: OlderThanOpt = None) -> tuple[list[str], bool, RecordingSelection]:
+    """The options `download` and `delete` choose recordings with: (ids, --stdin, selection)."""
+    query = Query(filter or [], state or [], agent, activated_after, activated_before)
+    return ids or [], stdin, RecordingSelection(query, older_than)
+
+
+def _choosing(command):
+    """`command(ctx, chosen, ...)` as Typer sees it: `_chosen`'s options spliced in after `ctx`, handed to
+    it as `chosen` (what _chosen returns). One home for the options both commands share."""
+    import functools
+    import inspect
+
+    shared = inspect.signature(_chosen, eval_str=True).parameters
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "chosen"]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        chosen = _chosen(**{name: kwargs.pop(name) for name in shared})
+        return command(kwargs.pop("ctx"), chosen, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature([own[0], *shared.values(), *own[1:]])
+    return wrapper
+
+
 def register(root: typer.Typer) -> None:
     app = typer.Typer(help="List, inspect, download and delete session recordings.", no_args_is_help=True,
                       epilog=epilog("cobrowse recordings list --agent all --older-than 90d",
@@ -349,21 +376,27 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="recordings")
 
     @app.command("list", epilog=epilog("cobrowse recordings list --filter user_id=42",
-                                       "cobrowse recordings list --agent all --older-than 90d --all -q"))
+                                       "cobrowse recordings list --agent all --older-than 90d --all -q",
+                                       "cobrowse recordings list --agent all --limit 20 --size"))
     def list_(
         ctx: typer.Context, filter: FilterOpt = None, state: StateOpt = None, agent: AgentOpt = None,
         activated_after: AfterOpt = None, activated_before: AfterOpt = None, older_than: OlderThanOpt = None,
         limit: Annotated[Optional[int], typer.Option("--limit", "-L", help=f"At most N recordings [default: {DEFAULT_LIMIT}].")] = None,
         all_: Annotated[bool, typer.Option("--all", help="Every matching recording.")] = False,
+        size: Annotated[bool, typer.Option("--size", help="Add each recording's size (one request per recording).")] = False,
         json: JsonOpt = False, fields: FieldsOpt = None, ndjson: NdjsonOpt = False, csv: CsvOpt = False,
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
-        """List recorded sessions (ended ones unless --state says otherwise), newest first, with duration."""
+        """List recorded sessions (ended ones unless --state says otherwise), newest first, with duration.
+
+        The session list does not carry a recording's size: --size reads each recording (one request per
+        row, a few at a time), and shows it where the API gives one."""
         if all_ and limit is not None:
             raise UsageError("--all and --limit cannot be used together")
         sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
         n = None if all_ else _parse.parse_limit(limit if limit is not None else DEFAULT_LIMIT)
-        raise typer.Exit(run_list(sel, n, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_context(ctx)))
+        opts = ListOptions(sel, n, size, OutputFlags(json, fields, ndjson, csv, quiet, columns))
+        raise typer.Exit(run_list(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings get SESSION_ID --json"))
     def get(
@@ -372,15 +405,14 @@ def register(root: typer.Typer) -> None:
         quiet: QuietOpt = False, columns: ColumnsOpt = None,
     ) -> None:
         """Show a recording's metadata: size, duration, event count (media URLs without their signature)."""
-        raise typer.Exit(run_get(id, OutputFlags(json, fields, ndjson, csv, quiet, columns), get_context(ctx)))
+        raise typer.Exit(run_get(GetOptions(id, OutputFlags(json, fields, ndjson, csv, quiet, columns)), get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings download SESSION_ID --dir ./recordings",
                                "cobrowse recordings download --agent all --activated-after 1d --dir ./recordings --ndjson",
                                "cobrowse sessions list --filter user_id=42 -q | cobrowse recordings download --stdin --dir out"))
+    @_choosing
     def download(
-        ctx: typer.Context, ids: IdsArg = None, stdin: StdinOpt = False,
-        filter: FilterOpt = None, state: StateOpt = None, agent: AgentOpt = None,
-        activated_after: AfterOpt = None, activated_before: AfterOpt = None, older_than: OlderThanOpt = None,
+        ctx: typer.Context, chosen,
         dir: Annotated[str, typer.Option("--dir", "-d", metavar="DIR", help="Where to write the files (created if missing).")] = ".",
         concurrency: ConcurrencyOpt = 4,
         idle_timeout: Annotated[str, typer.Option(metavar="DURATION", help="Give up on a download that makes no progress for this long.")] = "60s",
@@ -393,18 +425,16 @@ def register(root: typer.Typer) -> None:
         Files appear under their final name only when complete; sessions already downloaded are skipped, so
         re-running resumes. The media URLs are fetched without your token. Exit code 5 when any failed.
         """
-        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
-        opts = DownloadOptions(ids or [], stdin, sel, dir, concurrency, idle_timeout,
+        opts = DownloadOptions(*chosen, dir, concurrency, idle_timeout,
                                OutputFlags(json, fields, ndjson, csv, quiet, columns), fsync)
         raise typer.Exit(run_download(opts, get_context(ctx)))
 
     @app.command(epilog=epilog("cobrowse recordings delete SESSION_ID --yes",
                                "cobrowse recordings delete --agent all --older-than 90d --dry-run",
                                "cobrowse recordings delete --agent all --older-than 90d --yes --ndjson --report ~/retention.ndjson > /dev/null"))
+    @_choosing
     def delete(
-        ctx: typer.Context, ids: IdsArg = None, stdin: StdinOpt = False,
-        filter: FilterOpt = None, state: StateOpt = None, agent: AgentOpt = None,
-        activated_after: AfterOpt = None, activated_before: AfterOpt = None, older_than: OlderThanOpt = None,
+        ctx: typer.Context, chosen,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; change nothing.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
         concurrency: ConcurrencyOpt = 4,
@@ -428,8 +458,7 @@ def register(root: typer.Typer) -> None:
         take go to stderr. One run at a time per profile and API (a lock in the user state dir; POSIX): a
         second exits 9. Exit 5 when anything is not done.
         """
-        sel = RecordingSelection(Query(filter or [], state or [], agent, activated_after, activated_before), older_than)
-        opts = DeleteOptions(ids or [], stdin, sel, dry_run, yes, concurrency,
+        opts = DeleteOptions(*chosen, dry_run, yes, concurrency,
                              OutputFlags(json, fields, ndjson, csv, quiet, columns), report, summary_json,
                              wait_lock, no_lock, max_delete)
         raise typer.Exit(run_delete(opts, get_context(ctx)))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Optional
 
 import typer
 
-from cobrowse_cli import durations, exitcodes
+from cobrowse_cli import exitcodes
 from cobrowse_cli.commands import _parse
 from cobrowse_cli.commands._options import ColumnsOpt, CsvOpt, FieldsOpt, FilterOpt, JsonOpt, NdjsonOpt, QuietOpt
 from cobrowse_cli.commands._output import OutputFlags, make_writer
@@ -132,7 +131,7 @@ def _describe(session: dict) -> str:
 
 
 def run_end(opts: EndOptions, ctx: Context) -> int:
-    from cobrowse_cli.client.bulk import WOULD_END, BulkEnd, Outcome, SessionEnder
+    from cobrowse_cli.client.bulk import SESSIONS, WOULD_END, Outcome, SessionEnder
     from cobrowse_cli.commands import sessions_end_run as runner
     from cobrowse_cli.commands._columns import outcome_columns
 
@@ -140,9 +139,7 @@ def run_end(opts: EndOptions, ctx: Context) -> int:
         raise UsageError(f"invalid --concurrency {opts.concurrency}: must be between 1 and 64")
     if opts.max_end is not None and opts.max_end < 0:
         raise UsageError(f"invalid --max-end {opts.max_end}: must be 0 or more")
-    if opts.wait_lock and opts.no_lock:
-        raise UsageError("--wait-lock and --no-lock cannot be used together")
-    wait_s = durations.parse_seconds(opts.wait_lock, option="--wait-lock", bare_seconds=True) if opts.wait_lock else 0.0
+    wait_s = runner.wait_seconds(opts.wait_lock, opts.no_lock)
     ids = [_parse.require_id(i) for i in opts.ids]
     if opts.from_stdin:
         if not opts.yes and not opts.dry_run:
@@ -158,45 +155,36 @@ def run_end(opts: EndOptions, ctx: Context) -> int:
     if not opts.dry_run or query is not None:
         ctx.client().check_transport()  # a usage error before the lock, the report or any outcome
     metrics = _metrics_target(opts)
-    report = runner.ReportFile(opts.report) if opts.report and not opts.dry_run else None
-    started = runner.utc_now()
+    clock = ServerClock()
+
+    def select() -> tuple[list[str], list[str]]:
+        selected, preview = ids, []
+        if query is not None:
+            selected = []
+            for session in _select_by_query(query, ctx, clock):
+                selected.append(session["id"])
+                if len(preview) < PREVIEW:
+                    preview.append(_describe(session))
+        selected = list(dict.fromkeys(selected))  # an id given twice is ended (and reported) once
+        return selected, preview or selected[:PREVIEW]
+
+    recheck = None
+    if query is not None and opts.recheck and _has_conditions(opts, query):
+        recheck = lambda session: query.mismatch(session, now=clock.now()) is None  # noqa: E731
+    spec = runner.BulkCommand("sessions end", SESSIONS, "session", "--max-end", WOULD_END, Outcome, _confirm)
+    began = runner.utc_now()
     tally: dict = {}
     try:
-        with runner.Signals(ctx.stderr) as signals, _run_lock(opts, ctx, wait_s, started):
-            clock = ServerClock()
-            preview: list[str] = []
-            if query is not None:
-                ids = []
-                for session in _select_by_query(query, ctx, clock):
-                    ids.append(session["id"])
-                    if len(preview) < PREVIEW:
-                        preview.append(_describe(session))
-            ids = list(dict.fromkeys(ids))  # an id given twice is ended (and reported) once
-            preview = preview or ids[:PREVIEW]
-            if runner.refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=opts.max_end, option="--max-end",
-                                        noun="session", verb="end", past="ended",
-                                        dry_row=lambda i: Outcome(i, WOULD_END).as_row()):
-                return exitcodes.OK
-            if not opts.yes:
-                _confirm(ctx, len(ids), preview)
-            recheck = None
-            if query is not None and opts.recheck and _has_conditions(opts, query):
-                recheck = lambda session: query.mismatch(session, now=clock.now()) is None  # noqa: E731
-            run = BulkEnd(SessionEnder(ctx.client(), started=started, recheck=recheck), concurrency=opts.concurrency)
-            code = runner.execute(run, ids, writer=writer, stderr=ctx.stderr, signals=signals, report=report,
-                                  summary_json=opts.summary_json, started=started,
-                                  on_summary=lambda counts, code, seconds: tally.update(
-                                      counts=dict(counts), code=code, seconds=seconds))
-            report = None  # closed (fsynced) by execute
-            return code
+        return runner.perform(spec, opts, ctx, writer, select=select, max_n=opts.max_end, wait_s=wait_s,
+                              worker=lambda started: SessionEnder(ctx.client(), started=started, recheck=recheck),
+                              on_summary=lambda counts, code, seconds: tally.update(
+                                  counts=dict(counts), code=code, seconds=seconds))
     finally:
-        if report is not None:
-            report.close()
         if metrics is not None:  # whatever stopped the run: a run that never finished is not a success
             from cobrowse_cli.commands.end_metrics import write_end_metrics
 
             write_end_metrics(metrics, tally.get("counts", {}), success=tally.get("code") == exitcodes.OK,
-                              duration_s=tally.get("seconds", (runner.utc_now() - started).total_seconds()))
+                              duration_s=tally.get("seconds", (runner.utc_now() - began).total_seconds()))
 
 
 def _metrics_target(opts: EndOptions) -> str | None:
@@ -215,30 +203,6 @@ def _has_conditions(opts: EndOptions, query) -> bool:
     """Whether the user asked for more than "open sessions": then each is re-read before its PUT."""
     return bool(opts.query.states or query.filters or query.named_agent or query.activated_after
                 or query.activated_before or query.older_than or query.inactive_for)
-
-
-@contextmanager
-def _run_lock(opts: EndOptions, ctx: Context, wait_s: float, started: datetime):
-    """One `sessions end` at a time per profile and API URL (advisory flock; POSIX)."""
-    if opts.no_lock or opts.dry_run:
-        yield
-        return
-    from cobrowse_cli.config.runlock import LockHeld, RunLock, lock_path
-    from cobrowse_cli.timeutil import iso_ms
-
-    settings = ctx.connect()
-    lock = RunLock(lock_path("sessions-end", settings.profile, settings.api), wait_s=wait_s, started=iso_ms(started))
-    try:
-        lock.acquire()
-    except LockHeld as e:
-        waited = f" after waiting {opts.wait_lock}" if opts.wait_lock else ""
-        raise exitcodes.CLIError(
-            f"another `sessions end` run holds the lock for this profile and API ({e.holder or e.path}){waited}; "
-            "--wait-lock DURATION waits for it, --no-lock runs anyway", exitcodes.LOCKED) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 HELP = """End sessions by id, from stdin, or by query; one outcome per session, summary on stderr.

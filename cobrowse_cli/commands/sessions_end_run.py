@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from contextlib import contextmanager
 from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -284,3 +286,61 @@ def run_lock(command: str, settings, *, wait_s: float, wait_text: str | None, st
         yield
     finally:
         lock.release()
+
+
+# ---- one bulk command, start to end (`sessions end`, `recordings delete`) ----------------------------------
+
+
+@dataclass(frozen=True)
+class BulkCommand:
+    """What a bulk command calls itself: `name` (its lock and messages, e.g. "sessions end"), its outcome
+    words, the items' `noun`, its size-limit option (--max-end), the dry-run outcome, the outcome type,
+    and `confirm(ctx, count, preview)` (raises Declined on "n")."""
+
+    name: str
+    vocab: Vocabulary
+    noun: str
+    limit_option: str
+    would: str
+    outcome: type
+    confirm: Callable
+
+
+def wait_seconds(wait_lock: str | None, no_lock: bool) -> float:
+    """--wait-lock / --no-lock, checked before anything is read or sent."""
+    from cobrowse_cli import durations
+
+    if wait_lock and no_lock:
+        raise exitcodes.UsageError("--wait-lock and --no-lock cannot be used together")
+    return durations.parse_seconds(wait_lock, option="--wait-lock", bare_seconds=True) if wait_lock else 0.0
+
+
+def perform(spec: BulkCommand, opts, ctx, writer, *, select: Callable[[], tuple[list[str], list[str]]],
+            worker: Callable[[datetime], Callable], max_n: int | None, wait_s: float, on_summary=None) -> int:
+    """The part every bulk command shares, once its options are checked: --report opened, the run lock
+    taken and signals handled before the selection; then the size limit or --dry-run, the confirmation,
+    and the run. `opts` has dry_run, yes, concurrency, report, summary_json, wait_lock, no_lock;
+    `select()` gives (ids, preview); `worker(started)` the per-id worker for BulkEnd."""
+    from cobrowse_cli.client.bulk import BulkEnd
+
+    report = ReportFile(opts.report) if opts.report and not opts.dry_run else None
+    started = utc_now()
+    lock = nullcontext() if opts.no_lock or opts.dry_run else run_lock(
+        spec.name, ctx.connect(), wait_s=wait_s, wait_text=opts.wait_lock, started=started)
+    try:
+        with Signals(ctx.stderr, spec.vocab) as signals, lock:
+            ids, preview = select()
+            if refuse_or_dry_run(ids, writer, dry_run=opts.dry_run, max_n=max_n, option=spec.limit_option,
+                                 noun=spec.noun, verb=spec.vocab.verb, past=spec.vocab.past,
+                                 dry_row=lambda i: spec.outcome(i, spec.would).as_row()):
+                return exitcodes.OK
+            if not opts.yes:
+                spec.confirm(ctx, len(ids), preview)
+            run = BulkEnd(worker(started), concurrency=opts.concurrency, vocab=spec.vocab, outcome=spec.outcome)
+            code = execute(run, ids, writer=writer, stderr=ctx.stderr, signals=signals, report=report,
+                           summary_json=opts.summary_json, started=started, on_summary=on_summary)
+            report = None  # closed (fsynced) by execute
+            return code
+    finally:
+        if report is not None:
+            report.close()
