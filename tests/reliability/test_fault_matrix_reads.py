@@ -31,14 +31,14 @@ def many_active(sandbox):
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_counts_and_listing_are_exact_under_faults(cli, many_active, fault):
+def test_counts_and_listing_are_exact_under_faults(cli_process, many_active, fault):
     sandbox = many_active
     truth = sandbox.control("GET", "/_sandbox/truth/active-count")["count"]
-    clean = cli("sessions", "list", "--agent", "all", "--state", "active", "--all", "-q")
+    clean = cli_process("sessions", "list", "--agent", "all", "--state", "active", "--all", "-q")
     assert clean.code == 0 and len(clean.lines) == truth
     sandbox.faults(seed=5, **FAULTS[fault])
     with ThreadPoolExecutor(3) as pool:  # real processes side by side: a client under a shared limit
-        count, by, listed = pool.map(lambda args: cli(*args), [
+        count, by, listed = pool.map(lambda args: cli_process(*args), [
             ("count-active", "--json"),
             ("count-active", "--by", "custom_data.cohort", "--json"),
             ("sessions", "list", "--agent", "all", "--state", "active", "--all", "-q"),
