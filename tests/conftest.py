@@ -6,8 +6,8 @@
   seed 1), no faults, no churn, serve-time timeouts. Returns a `Sandbox` (see tests/support/sandbox.py).
 - `sandbox_factory` (function scope): `sandbox_factory(*serve_flags) -> Sandbox` starts a separate server
   with custom flags (e.g. "--inactivity-timeout", "1"); stopped after the test.
-- `home`, `cli` (the installed CLI as a process), `cli_in_process` (the same call through app.run),
-  `one_line_error`.
+- `home`, `cli` (the CLI through app.run in this process, isolated like a process), `cli_process` (the
+  installed CLI as a real process: signals, pipes, start-up, RSS), `one_line_error`.
 
 The machinery lives in tests/support/ (one CLI runner, stub server, pty driver, sandbox launcher); the
 names below stay importable from here for the tests that already use them.
@@ -73,42 +73,50 @@ def home(tmp_path) -> Path:
     return Home.make(tmp_path / "home")
 
 
+def _against_sandbox(sandbox: Sandbox, home, runner):
+    admin = sandbox.admin_token()
+
+    def run(*args: str, token: str | None = admin, input: str | bytes = "", env: dict | None = None,
+            timeout: float = 120):
+        from tests.support.cli import isolated_env
+
+        environ = isolated_env(home, COBROWSE_API=sandbox.url)
+        if token:
+            environ["COBROWSE_TOKEN"] = token
+        environ.update(env or {})
+        return runner(environ, *args, input=input, timeout=timeout)
+
+    return run
+
+
 @pytest.fixture
 def cli(sandbox, home):
-    """`cli(*args, token=admin, input="", env=None) -> Result`: the installed CLI against the shared
-    sandbox, as a user or a cron job runs it (stdin is never a TTY here)."""
-    from tests.support.cli import isolated_env, run_cli
+    """`cli(*args, token=admin, input="", env=None, timeout=120) -> Result`: the CLI against the shared
+    sandbox, run through app.run in this process, isolated as a process would be (tests/support/cli.py).
+    Retry waits are recorded, not waited. Use `cli_process` where a real process is the point."""
+    from tests.support.cli import no_backoff, run_in_process
 
-    admin = sandbox.admin_token()
+    def in_process(environ, *args, input, timeout):
+        with no_backoff():
+            return run_in_process(environ, *args, input=input, timeout=timeout)
 
-    def run(*args: str, token: str | None = admin, input: str = "", env: dict | None = None,
-            timeout: float = 120):
-        environ = isolated_env(home, COBROWSE_API=sandbox.url)
-        if token:
-            environ["COBROWSE_TOKEN"] = token
-        environ.update(env or {})
-        return run_cli(environ, *args, input=input, timeout=timeout)
-
-    return run
+    return _against_sandbox(sandbox, home, in_process)
 
 
 @pytest.fixture
-def cli_in_process(sandbox, home):
-    """`cli`'s signature and Result, run through app.run in this process: for checks where a process adds
-    nothing (no signal, pipe, terminal or start-up path involved). Retry waits are recorded, not waited."""
-    from tests.support.cli import isolated_env, no_backoff, run_in_process
+def cli_in_process(cli):
+    """The same as `cli` (the name tests used before `cli` ran in-process)."""
+    return cli
 
-    admin = sandbox.admin_token()
 
-    def run(*args: str, token: str | None = admin, input: str = "", env: dict | None = None, timeout: float = 120):
-        environ = isolated_env(home, COBROWSE_API=sandbox.url)
-        if token:
-            environ["COBROWSE_TOKEN"] = token
-        environ.update(env or {})
-        with no_backoff():
-            return run_in_process(environ, *args, input=input)
+@pytest.fixture
+def cli_process(sandbox, home):
+    """`cli`'s signature and Result, run as the installed `cobrowse` process (stdin a pipe, never a TTY), as a
+    user or a cron job runs it: for signals, pipes, start-up, RSS, or import behaviour that depends on the
+    environment. It waits out real retry backoff."""
+    from tests.support.cli import run_cli
 
-    return run
+    return _against_sandbox(sandbox, home, run_cli)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Fixtures for config/auth tests: an isolated HOME/XDG/COBROWSE_CONFIG, a CLI runner, an RSA key.
 
-Commands run as a subprocess of the installed CLI so the real start-up path, exit codes and streams are
-tested.
+`home.run` runs the CLI in-process, isolated like a process (tests/support/cli.py); `home.run_tty` runs
+the installed CLI on a pseudo-terminal where prompts are the point.
 """
 
 from __future__ import annotations
@@ -60,9 +60,10 @@ class LocalSandbox:
     private_key: Path
 
     def token(self, **kw) -> str:
-        from cobrowse_cli.sandbox.auth import load_keys, mint_token
+        from cobrowse_cli.sandbox.auth import mint_token
+        from tests.support.sandbox import signing_keys
 
-        return mint_token(load_keys(self.state_dir), **kw)
+        return mint_token(signing_keys(self.state_dir), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def local_sandbox(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def cli(isolated: Home):
     """The CLI run in-process (same app.run entry point, no interpreter start-up): for the many small
-    checks where a subprocess per call would only burn the shared CPU. End-to-end tests use `home.run`."""
+    checks where a subprocess per call would only burn the shared CPU."""
 
     def run(*args: str, input: str = "", env: dict[str, str] | None = None) -> Result:
         return run_in_process({**os.environ, **(env or {})}, *args, input=input)

@@ -11,7 +11,7 @@ import pytest
 from cobrowse_cli import exitcodes
 from cobrowse_cli.commands._prompt import ask, confirm
 from cobrowse_cli.exitcodes import Declined, UsageError
-from tests.helpers import COBROWSE, isolated_env
+from tests.helpers import COBROWSE, isolated_env, run_in_process
 
 # ---- 6. the default `me` scope is said when a list comes back small ------------------------------
 
@@ -49,7 +49,7 @@ def test_piped_watch_prints_the_breakdown(sandbox, tmp_path):
         proc.wait(10)
     fields = [row.rstrip("\n").split("\t") for row in rows]
     assert len(fields) > 1 and all(len(f) == 3 and f[2].isdigit() for f in fields), rows
-    total = subprocess.run([COBROWSE, "count-active"], capture_output=True, text=True, env=env).stdout
+    total = run_in_process(env, "count-active").out
     assert sum(int(f[2]) for f in fields) == int(total)
 
 
@@ -109,7 +109,7 @@ def test_a_missing_key_file_is_said_at_its_prompt(tty, tmp_path, sandbox):
 def _complete(words: str, tmp_path) -> list[str]:
     env = isolated_env(tmp_path, _COBROWSE_COMPLETE="complete_bash", COMP_WORDS=words,
                        COMP_CWORD=str(len(words.split()) - (0 if words.endswith(" ") else 1)))
-    return subprocess.run([COBROWSE], capture_output=True, text=True, env=env).stdout.split()
+    return run_in_process(env).out.split()  # the shell's side is tested for real in tests/test_completions.py
 
 
 def test_config_keys_and_by_values_complete(tmp_path):
