@@ -104,7 +104,8 @@ def test_retries_share_one_budget(serve):
     server = serve(unavailable)
     client = Client(api=server.url, deadline=0.5, budget=1.0, retries=100, backoff=0.2, max_backoff=0.2)
     started = time.monotonic()
-    with pytest.raises(Exception, match="503"):
+    # The last answer (503), or, on a loaded machine, the budget running out during the last attempt.
+    with pytest.raises(Exception, match="503|within 1 s, retries included"):
         client.list_sessions()
     assert time.monotonic() - started < 3.0 and 1 < server.connections < 100
     client.close()
