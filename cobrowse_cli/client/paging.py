@@ -7,9 +7,9 @@ boundary group comes back again and is de-duplicated by id.
 
 Nothing about page size is trusted: a server may cap pages below the `limit` we ask, so a short page
 does not end the walk. It ends on an empty page, or on a page that only repeats the boundary group and
-is shorter than the largest page seen (so it was not cut by a cap), as the vendor's own paging loop
-does. The extra request this costs is one small page per listing. A page that adds nothing new and is as
-full as any page seen may be a capped boundary group: a strict probe past it settles whether anything
+is shorter than the largest page seen (so it was not cut by a cap; a cap that varies is assumed to hold
+at least one millisecond's group), as the vendor's own paging loop does. The extra request this costs
+is one small page per listing. A page that adds nothing new and is as full as any page seen may be a capped boundary group: a strict probe past it settles whether anything
 older exists, and if it does, PagingError (items of that millisecond may lie beyond the cap).
 Every page that the walk continues past must be sorted newest first: a cursor taken from an unsorted
 page skips items, so that is a PagingError, never a silent miscount (a one-page answer needs no check).
@@ -55,13 +55,11 @@ def iter_paged(
     page_size: int = MAX_PAGE,
     limit: int | None = None,
     on_page: Callable[[int], None] | None = None,
-    uncapped: bool = False,
 ) -> Iterator[dict]:
     """Yield items page by page (streaming). `fetch_page(query)` returns one page as a list.
 
     A caller's own `<cursor.param>` is the starting point; other query keys (e.g. `activated_after`)
-    are passed through unchanged on every page. `uncapped`: the caller has seen this server answer a full
-    `page_size` page, so it does not cap pages below it and a shorter page is the last one (no proof page).
+    are passed through unchanged on every page (a window's lower bound, for windows.py).
     """
     if not 1 <= page_size <= MAX_PAGE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE}, not {page_size}")
@@ -107,7 +105,7 @@ def iter_paged(
         for item in fresh:
             yield item
             count += 1
-        if not page or (limit is not None and count >= limit) or (uncapped and len(page) < page_size):
+        if not page or (limit is not None and count >= limit):
             return
         if not fresh:
             if not full or (probing and boundary_ms is not None and before < boundary_ms):

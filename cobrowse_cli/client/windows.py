@@ -1,21 +1,42 @@
 """List everything matching a query in a few round trips: when the first page is full, fetch the rest
 concurrently over disjoint time windows of the cursor field. Items come out in no particular order.
 
-- A full first page proves the server does not cap pages below the size asked, so from then on a short
-  page is a query's last (paging.iter_paged's `uncapped`): no proof page per window.
-- The second page is read as the sequential walk reads it (a one-page account costs no more). After it,
-  each round runs a growing number of windows below the oldest item seen, each sized from the density seen
-  so far to fill most of a page, together with the "tail": one page of everything older than the lowest
-  window. A short tail ends the listing (nothing older remains); a full one starts the next round below it.
-- Adjacent windows overlap by a millisecond on each side (cursor strictness is inferred, not documented),
-  so items near an edge are de-duplicated by id; only those ids are kept, so memory stays flat in N.
-- Every item of a window or tail must lie within its bounds. One that does not shows the server ignored a
-  bound: the rest is listed sequentially (exact or a PagingError), skipping what verified windows gave.
+What is proved, and how. No page size is trusted: a server may cap pages, and the cap may vary with the
+query's shape, the answer's size or the load, so a short page proves nothing about what lies below it.
+- A sorted answer of items older than B, newest first, holds every item between its oldest millisecond O
+  and B (O's group may be cut): it proves (O, B), never [.., O].
+- A window [lo, hi) is asked as one page below `hi` with NO lower bound, expected to hold the window and
+  some of the next: an answer reaching below `lo` proves the window in that one request. One that stops
+  inside it (a cap, or more items than the density promised) has the rest of the window walked by
+  paging.iter_paged with both bounds to an empty answer (or one that only repeats its boundary group).
+- The "tail", one page of everything older than the lowest window, is asked again below its oldest item
+  until it comes back empty (or only repeats its bound's group, short of a full page): that proves nothing
+  older remains. Its proof, and the walks of windows an answer stopped inside, run in worker threads beside
+  the next round (more windows below the tail's oldest item, and the next tail), which starts as soon as
+  the tail answers. 10,000 / 20,000 active: 14 / 33 requests, 6 / 13 round trips deep (trusting short
+  pages: 13 / 28 and 5 / 10; sequential paging: 12 / 22, as deep); the windows the density overestimates
+  are the extra depth at 20,000.
+- The second page (the first tail) is read as the sequential walk reads it (a one-page account costs no
+  more). After a full tail the number of windows grows; after a short one the next round is that tail's own
+  proof (usually empty: the end). A second short tail in a row shows a cap on bounded queries: windows are
+  then sized to the largest tail seen. A tail that makes no progress (its oldest item is at its bound) hands
+  the rest to one sequential walk.
+- What stays unprovable: an answer holding only a millisecond's group that a cap cut (the cap smaller than
+  the group) looks like the complete group. A full page of one millisecond is a PagingError (paging.py);
+  a cap that drops below a group's size is assumed not to happen.
+- A window keeps only the items in [lo, hi); the head's and each tail's oldest millisecond (whose group a
+  page may have cut) is asked again by the window below it, so items there are de-duplicated by id; only
+  those ids are kept, so memory stays flat in N. Cursor strictness is inferred, not documented: walks ask
+  a millisecond of overlap.
+- Every item of an answer must lie within the bounds asked, and a single page must be sorted newest first. An
+  answer that is not shows the server ignored a bound: the rest is listed sequentially (exact or a
+  PagingError), skipping the ranges already proved.
 - Concurrency is bounded; a 429 (the client retries it, honouring Retry-After) halves it for the run.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
@@ -27,6 +48,7 @@ from cobrowse_cli.timeutil import iso_ms
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 WINDOW_FILL = 0.8  # of a page: density varies, and a window that overflows costs a second page
+TAIL = "tail"  # a job that is one page below a bound; the others are windows
 
 
 class BoundsIgnored(Exception):
@@ -58,36 +80,31 @@ class _Run:
         self.rate_limited, self.log = rate_limited, log
         self.edges: set[datetime] = set()  # milliseconds next to a window edge (±1 ms)
         self.edge_ids: set[str] = set()  # ids already yielded within those milliseconds
-        self.covered: list[tuple[datetime, datetime]] = []  # [lo, hi) of windows already yielded
+        self.covered: list[tuple[datetime, datetime]] = []  # [lo, hi) proved and yielded
         self.items_seen, self.span_seen = 0, timedelta(0)
+        self.fill = page_size  # items a bounded answer is expected to hold; lowered when a cap shows
+        self.largest_tail = 0
+        self.walk_from: datetime | None = None  # where a tail made no progress: the plain walk goes on from there
 
     def items(self) -> Iterator[dict]:
         head = self.fetch(dict(self.base, limit=self.page_size))
         paging._check_items(head, self.cursor)
         oldest = self._usable(head)
         if oldest is None:  # short, unsorted or timeless: the sequential walk decides what it means
-            yield from self._sequential(head, dict(self.base), uncapped=False)
+            yield from self._sequential(head, dict(self.base))
             return
-        windows = 0  # the first round is the sequential walk's second page alone (the tail)
-        while True:
-            self._learn(head)
-            self._edge(oldest)
-            yield from self._fresh(head)
-            try:
-                tail = yield from self._round(oldest + ONE_MS, windows)
-            except BoundsIgnored as exc:
-                self.log(f"  windowed listing: {exc}; listing the rest sequentially")
-                yield from self._fresh(self._walk(oldest + ONE_MS), skip_covered=True)
-                return
-            if tail is None:
-                return
-            bottom, head = tail
-            oldest = self._usable(head)
-            if oldest is None:  # a full tail we cannot continue from (unsorted or timeless): the plain walk
-                start = dict(self.base, **{self.cursor.param: iso_ms(bottom)})
-                yield from self._sequential(head, start, uncapped=True)
-                return
-            windows = min(max(windows * 2, self.cap - 1, 1), MAX_CONCURRENCY * 4)
+        self._learn(item_time(head[0], self.cursor), oldest, len(head))
+        self._edge(oldest)
+        yield from self._fresh(head)
+        top = oldest + ONE_MS
+        try:
+            yield from self._rounds(top)
+        except BoundsIgnored as exc:
+            self.log(f"  windowed listing: {exc}; listing the rest sequentially")
+            yield from self._fresh(self._walk(top), skip_covered=True)
+            return
+        if self.walk_from is not None:  # after the windows above it, so memory stays flat
+            yield from self._fresh(self._walk(self.walk_from), skip_covered=True)
 
     def _usable(self, page: list[dict]) -> datetime | None:
         """The oldest millisecond of a full, sorted page whose items all have a time; else None."""
@@ -96,93 +113,134 @@ class _Run:
         times = [item_time(item, self.cursor) for item in page]
         return None if any(t is None for t in times) else times[-1]
 
-    def _learn(self, page: list[dict]) -> None:
-        first, last = item_time(page[0], self.cursor), item_time(page[-1], self.cursor)
-        self.items_seen += len(page)
-        self.span_seen += max(first - last, ONE_MS)
+    def _learn(self, newest: datetime, oldest: datetime, n: int) -> None:
+        self.items_seen += n
+        self.span_seen += max(newest - oldest, ONE_MS)
 
     def _span(self) -> timedelta:
         per_ms = self.items_seen / max(self.span_seen / ONE_MS, 1)
-        return max(ONE_MS * 3, ONE_MS * int(self.page_size * WINDOW_FILL / max(per_ms, 1e-9)))
+        return max(ONE_MS * 3, ONE_MS * int(self.fill * WINDOW_FILL / max(per_ms, 1e-9)))
 
-    def _round(self, top: datetime, windows: int) -> Iterator[dict]:
-        """`windows` windows below `top` and the tail below them, run at once; yield what they hold.
-        Returns None when the tail was short (nothing older remains), else (tail bound, the full tail page)."""
-        jobs, hi, span = [], top, self._span()
-        for _ in range(windows):
-            self._edge(hi - span)
-            jobs.append((hi - span, hi))
-            hi -= span
-        bottom, tail = hi, None
-        jobs.insert(0, (None, bottom))  # the tail first: its answer says whether another round follows
+    def _rounds(self, top: datetime) -> Iterator[dict]:
+        """Tails one after another from `top` down, each starting a round of windows above the next tail;
+        windows and their proofs run beside the tails. Ends when every job has proved its range."""
+        jobs: deque = deque([(TAIL, None, top)])
         running: dict = {}
+        windows, short_before = 0, False
         with ThreadPoolExecutor(max_workers=self.cap, thread_name_prefix="cobrowse-window") as pool:
             try:
                 while jobs or running:
                     while jobs and len(running) < self.limit:
-                        lo, whi = jobs.pop(0)
-                        running[pool.submit(self._window, lo, whi)] = (lo, whi)
+                        job = jobs.popleft()
+                        running[pool.submit(self._job, *job)] = job
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
-                        lo, whi = running.pop(future)
+                        kind, lo, hi = running.pop(future)
                         items, limited = future.result()
                         if limited and self.cap > 1:
                             self.cap = max(1, self.cap // 2)
                             self.log(f"  windowed listing: rate limited; concurrency lowered to {self.cap}")
                         self.limit = min(self.cap, self.limit)
-                        if lo is None:
-                            tail = items
-                            continue  # yielded below, once its fullness is known
-                        self.items_seen += len(items)
-                        self.span_seen += whi - lo
+                        if kind != TAIL:
+                            self.items_seen += len(items)
+                            self.span_seen += hi - lo
+                            yield from self._fresh(items, timed=True)
+                            self.covered.append((lo, hi))
+                            continue
+                        if not items:  # nothing older than `hi`: once the windows are proved, done
+                            self.log(f"  windowed listing: nothing older than {iso_ms(hi)}")
+                            continue
+                        oldest = items[-1][1]
+                        if len(items) < self.fill and not any(self._new(*entry) for entry in items):
+                            self.log(f"  windowed listing: nothing new older than {iso_ms(hi)}")
+                            continue  # only its bound's group again, not a full page of it: the end
+                        if oldest >= hi - ONE_MS:  # no progress (its bound's group again): the plain walk
+                            self.log(f"  windowed listing: no progress below {iso_ms(hi)}; walking the rest")
+                            self.walk_from = hi
+                            continue
+                        self._edge(oldest)
+                        self._learn(items[0][1], oldest, len(items))
                         yield from self._fresh(items, timed=True)
-                        self.covered.append((lo, whi))
+                        self.covered.append((oldest + ONE_MS, hi))
+                        self.largest_tail = max(self.largest_tail, len(items))
+                        full = len(items) >= self.fill
+                        if not full and short_before:  # a cap below the page size on bounded queries
+                            self.fill, full = self.largest_tail, True
+                        short_before = not full
+                        windows = min(max(windows * 2, self.cap - 1, 1), MAX_CONCURRENCY * 4) if full else 0
+                        tail, planned = self._plan(oldest + ONE_MS, windows)
+                        jobs.appendleft(tail)  # first: the critical path runs through the tails
+                        jobs.extend(planned)
+                        self.log(f"  windowed listing: {len(items)} {self.cursor.noun} older than {iso_ms(hi)}; "
+                                 f"next {windows} windows and a tail")
             finally:
                 for future in running:
                     future.cancel()
-        self.log(f"  windowed listing: {windows} windows, then {len(tail)} {self.cursor.noun} "
-                 f"older than {iso_ms(bottom)}")
-        if len(tail) < self.page_size:
-            yield from self._fresh(tail, timed=True)
-            return None
-        return bottom, [item for item, _ in tail]
 
-    def _window(self, lo: datetime | None, hi: datetime) -> tuple[list[tuple[dict, datetime]], bool]:
-        """One window [lo, hi), asked with a millisecond of overlap each side; checked against its bounds.
-        Without `lo`, the tail: one page of everything older than `hi`."""
+    def _plan(self, top: datetime, windows: int) -> tuple[tuple, list[tuple]]:
+        """The next round below `top`: its tail (whose answer starts the round after) and its windows."""
+        planned, hi, span = [], top, self._span()
+        for _ in range(windows):
+            self._edge(hi - span)
+            planned.append((None, hi - span, hi))
+            hi -= span
+        return (TAIL, None, hi), planned
+
+    def _job(self, kind, lo: datetime | None, hi: datetime) -> tuple[list, bool]:
+        """One job in a worker: one page older than `hi`, sorted and within its bound. A tail is that page.
+        A window [lo, hi) asks it with no lower bound, so an answer reaching below `lo` proves the window in
+        one request; else the rest of it is walked with both bounds (a millisecond of overlap each side) to
+        an empty answer. Returns the window's items as (item, time) pairs, and whether a 429 was met."""
         before = self.rate_limited()
-        if lo is None:
-            items = self.fetch(dict(self.base, **{self.cursor.param: iso_ms(hi)}, limit=self.page_size))
-            paging._check_items(items, self.cursor)
-        else:
-            query = dict(self.base, **{self.cursor.param: iso_ms(hi), self.cursor.after: iso_ms(lo - ONE_MS)})
-            items = list(iter_paged(self.fetch, self.cursor, query, page_size=self.page_size, uncapped=True))
+        query = dict(self.base, **{self.cursor.param: iso_ms(hi)})
+        timed = self._checked(self.fetch(dict(query, limit=self.page_size)), None, hi)
+        if kind == TAIL:
+            return timed, self.rate_limited() > before
+        kept = [(item, moment) for item, moment in timed if lo <= moment < hi]
+        oldest = timed[-1][1] if timed else None
+        if oldest is not None and oldest >= lo:  # the answer stopped inside the window: the rest of it
+            seen = {item["id"] for item, moment in timed if moment == oldest}
+            query.update({self.cursor.param: iso_ms(oldest + ONE_MS), self.cursor.after: iso_ms(lo - ONE_MS)})
+            rest = list(iter_paged(self.fetch, self.cursor, query, page_size=self.page_size))
+            kept += [(item, moment) for item, moment in self._checked(rest, lo, oldest + ONE_MS, walked=True)
+                     if lo <= moment <= oldest and not (moment == oldest and item["id"] in seen)]
+        return kept, self.rate_limited() > before
+
+    def _checked(self, items: list, lo: datetime | None, hi: datetime, *, walked: bool = False) -> list:
+        """(item, time) pairs of an answer asked below `hi` (and above `lo` - 1 ms); BoundsIgnored when an
+        item lies outside or has no time, or when a single page is not sorted newest first."""
+        paging._check_items(items, self.cursor)
         timed = [(item, item_time(item, self.cursor)) for item in items]  # parsed once, here in the worker
         for item, moment in timed:
             if moment is None or moment > hi or (lo is not None and moment < lo - ONE_MS):
-                bounds = f"{self.cursor.param}={iso_ms(hi)}" + (f" {self.cursor.after}={iso_ms(lo - ONE_MS)}" if lo else "")
+                bounds = f"{self.cursor.param}={iso_ms(hi)}"
+                bounds += f" {self.cursor.after}={iso_ms(lo - ONE_MS)}" if lo else ""
                 raise BoundsIgnored(
                     f"the API answered {self.cursor.noun} outside {bounds} "
                     f"(id {item.get('id')} at {iso_ms(moment) if moment else 'no time'})"
                 )
-        return timed, self.rate_limited() > before
+        if not walked and not paging._sorted(items, self.cursor):
+            raise BoundsIgnored(f"the API answered {self.cursor.noun} older than {iso_ms(hi)} unsorted")
+        return timed
 
     def _walk(self, before: datetime) -> Iterator[dict]:
         return iter_paged(self.fetch, self.cursor, dict(self.base, **{self.cursor.param: iso_ms(before)}),
                           page_size=self.page_size)
 
-    def _sequential(self, head: list[dict], start: dict, *, uncapped: bool) -> Iterator[dict]:
+    def _sequential(self, head: list[dict], start: dict) -> Iterator[dict]:
         """The plain walk from `start`, its first page being `head` (already fetched)."""
         replay = [head]
 
         def fetch(q: dict) -> list[dict]:
             return replay.pop() if replay else self.fetch(q)
 
-        pages = iter_paged(fetch, self.cursor, start, page_size=self.page_size, uncapped=uncapped)
-        yield from self._fresh(pages, skip_covered=True)
+        yield from self._fresh(iter_paged(fetch, self.cursor, start, page_size=self.page_size), skip_covered=True)
 
     def _edge(self, moment: datetime) -> None:
         self.edges.update((moment - ONE_MS, moment, moment + ONE_MS))
+
+    def _new(self, item: dict, moment: datetime | None) -> bool:
+        return moment not in self.edges or item["id"] not in self.edge_ids
 
     def _fresh(self, items, *, skip_covered: bool = False, timed: bool = False) -> Iterator[dict]:
         """`items`, less those already yielded; `timed`: they come as (item, time) pairs."""

@@ -93,9 +93,9 @@ def register(root: typer.Typer) -> None:
             typer.Option(
                 "--variant",
                 metavar="NAME[,NAME...]",
-                help="Play a server behaviour the real API may have (repeatable): page-cap=N, inclusive-cursor, "
-                "after-inclusive, order=created, ignore-agent, ignore-filters, ignore-state, no-ended-reason, "
-                "agent-scope, non-admin-own, end-ended-404. GET /_sandbox/variants describes each.",
+                help="Play a server behaviour the real API may have (repeatable): page-cap=N, page-cap-bounded=N, "
+                "inclusive-cursor, after-inclusive, order=created, ignore-agent, ignore-filters, ignore-state, "
+                "no-ended-reason, agent-scope, non-admin-own, end-ended-404. GET /_sandbox/variants describes each.",
             ),
         ] = None,
     ) -> None:

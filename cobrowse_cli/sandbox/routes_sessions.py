@@ -67,7 +67,7 @@ async def list_sessions(request: Request):
         filters={} if v.ignore_filters else filters,
         before_us=before,
         after_us=after,
-        limit=min(limit, v.page_cap) if v.page_cap else limit,
+        limit=v.page_limit(limit, bounded=before is not None or after is not None),
         before_inclusive=v.inclusive_cursor,
         after_inclusive=v.after_inclusive,
         order_created=v.order_created,

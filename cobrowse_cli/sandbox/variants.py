@@ -13,6 +13,8 @@ from typing import Iterable
 # name -> one line for --help, the control index and the README
 DESCRIPTIONS = {
     "page-cap=N": "a page (sessions or devices) holds at most N items whatever `limit` asks (no error, no hint)",
+    "page-cap-bounded=N": "a page of a query with a time bound (`*_before`/`*_after`) holds at most N items; "
+                          "the unbounded first page is not capped (a cap that varies with the query's shape)",
     "inclusive-cursor": "`activated_before` and `seen_before` are inclusive (<=): boundary items come back on the next page",
     "after-inclusive": "`activated_after` and `seen_after` are inclusive (>=)",
     "order=created": "pages are ordered newest-first by `created` instead of `activated` (cursor unchanged)",
@@ -34,6 +36,7 @@ class UnknownVariant(ValueError):
 @dataclass(frozen=True)
 class Variants:
     page_cap: int | None = None
+    page_cap_bounded: int | None = None
     inclusive_cursor: bool = False
     after_inclusive: bool = False
     order_created: bool = False
@@ -45,14 +48,20 @@ class Variants:
     non_admin_own: bool = False
     end_ended_404: bool = False
 
+    def page_limit(self, limit: int, *, bounded: bool) -> int:
+        """The `limit` this variant answers: `bounded`, the query carries a time bound."""
+        for cap in (self.page_cap, self.page_cap_bounded if bounded else None):
+            limit = min(limit, cap) if cap else limit
+        return limit
+
     def names(self) -> list[str]:
         """The canonical names, in a stable order (what stats and reset report)."""
         out = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "page_cap":
+            if f.name in ("page_cap", "page_cap_bounded"):
                 if value is not None:
-                    out.append(f"page-cap={value}")
+                    out.append(f"{f.name.replace('_', '-')}={value}")
             elif f.name == "order_created":
                 if value:
                     out.append("order=created")
@@ -76,10 +85,10 @@ def parse_variants(items: Iterable[str]) -> Variants:
             if not name:
                 continue
             key, sep, value = name.partition("=")
-            if key == "page-cap":
+            if key in ("page-cap", "page-cap-bounded"):
                 if not (sep and value.isdigit() and 1 <= int(value) <= MAX_PAGE_CAP):
-                    raise UnknownVariant(f"page-cap needs a number 1-{MAX_PAGE_CAP}, e.g. page-cap=50 (got {name!r})")
-                kw["page_cap"] = int(value)
+                    raise UnknownVariant(f"{key} needs a number 1-{MAX_PAGE_CAP}, e.g. {key}=50 (got {name!r})")
+                kw[key.replace("-", "_")] = int(value)
             elif key == "order":
                 if value not in ("activated", "created"):
                     raise UnknownVariant(f"order must be order=created or order=activated (got {name!r})")
