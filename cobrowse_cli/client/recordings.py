@@ -169,24 +169,53 @@ class Downloader:
     fsync: bool = False  # flush to disk before each rename: survives power loss, not just a killed process
     stale: partfiles.Stale | None = None  # temp files found when the run started (download_recordings sets it)
 
-    def is_complete(self, session_id: str) -> bool:
-        return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
+    def __post_init__(self):
+        self._lookups: dict[str, Future] = {}  # id -> look_up(id) started ahead (prefetch)
 
-    def __call__(self, session_id: str) -> Outcome:
+    def look_up(self, session_id: str) -> dict | Outcome:
+        """Everything before the transfer: an Outcome when there is nothing to fetch, else the recording
+        (GET .../recording). Run ahead of the transfers by `prefetch`, so a worker finishing a file starts
+        the next one at once."""
         if not _SAFE_NAME.match(session_id) or session_id in (".", ".."):
             return Outcome(session_id, FAILED, error="session id is not safe as a file name; not downloaded")
         if self.stale is not None:
             self.stale.remove(session_id)  # what a killed run left for this id
         if self.is_complete(session_id):
             return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
+        return self.client.get_recording(session_id)
+
+    def prefetch(self, ids: Iterable[str], pool: ThreadPoolExecutor, ahead: int,
+                 stopped: list[Exception]) -> Iterator[str]:
+        """`ids` as they are, each one's look_up() started `ahead` ids before it is handed out (so at most
+        `ahead` more than the transfers in flight; none after a stop)."""
+        from collections import deque
+
+        window: deque[str] = deque()
+        seen: set[str] = set()
+        for session_id in ids:
+            if session_id not in seen and not stopped and not self.abort.is_set():
+                seen.add(session_id)
+                self._lookups[session_id] = pool.submit(self.look_up, session_id)
+            window.append(session_id)
+            if len(window) > ahead:
+                yield window.popleft()
+        yield from window
+
+    def is_complete(self, session_id: str) -> bool:
+        return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
+
+    def __call__(self, session_id: str) -> Outcome:
+        looked_up = self._lookups.pop(session_id, None)
         try:
-            recording = self.client.get_recording(session_id)
+            recording = looked_up.result() if looked_up is not None else self.look_up(session_id)
         except errors.NotFoundError as e:
             return Outcome(session_id, NOT_FOUND, error=str(e), status=404)
         except (errors.AuthenticationError, errors.InsecureTransportError):
             raise
         except errors.CobrowseError as e:
             return Outcome(session_id, FAILED, error=str(e), status=getattr(e, "status", None))
+        if isinstance(recording, Outcome):
+            return recording
         try:
             return self._download(session_id, recording)
         except (MediaError, errors.CobrowseError) as e:
@@ -295,8 +324,17 @@ def download_recordings(downloader: Downloader, ids: Iterable[str], *, concurren
     """A 403 fails one item only (a policy may allow reading some sessions' recordings); a 401 stops."""
     downloader.directory.mkdir(parents=True, exist_ok=True)
     downloader.stale = partfiles.Stale(downloader.directory)
-    return run_each(downloader, ids, concurrency=concurrency, stopped=stopped, abort=downloader.abort,
-                    stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
+    stopped = stopped if stopped is not None else []
+    lookups = ThreadPoolExecutor(max_workers=min(concurrency, 4), thread_name_prefix="lookups")
+    try:
+        yield from run_each(downloader, downloader.prefetch(ids, lookups, concurrency, stopped),
+                            concurrency=concurrency, stopped=stopped, abort=downloader.abort,
+                            stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
+    finally:  # lookups nobody will use (Ctrl-C, a closed pipe, a stop) are dropped, not waited for
+        for future in downloader._lookups.values():
+            future.cancel()
+        downloader._lookups.clear()
+        lookups.shutdown(wait=False, cancel_futures=True)
 
 
 class _atomic:
