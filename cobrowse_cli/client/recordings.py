@@ -54,8 +54,11 @@ class Outcome:
 
 def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency: int = 4,
              stop_on: tuple[type[Exception], ...] = (errors.AuthenticationError,),
-             stopped: list[Exception] | None = None, abort: threading.Event | None = None) -> Iterator[Outcome]:
+             stopped: list[Exception] | None = None, abort: threading.Event | None = None,
+             settled: Callable[[str], Outcome | None] | None = None) -> Iterator[Outcome]:
     """Yield work(id) once per distinct id, at most `concurrency` in flight, ties in selection order.
+    `settled(id)`, when given, is asked first on this thread: an Outcome it returns is the id's (an id
+    with nothing to do costs no thread hand-off).
 
     If the caller stops consuming (Ctrl-C, a closed pipe), `abort` is set so work in flight can give up
     quickly (and clean up) instead of the interpreter waiting for it to finish.
@@ -90,6 +93,10 @@ def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency:
                 if item in seen:
                     continue
                 seen.add(item)
+                outcome = settled(item) if settled is not None and not stopped else None
+                if outcome is not None:
+                    yield outcome
+                    continue
                 pending[pool.submit(guarded, item)] = number
                 if len(pending) >= concurrency:
                     yield from finished()
@@ -184,6 +191,18 @@ class Downloader:
             return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
         return self.client.get_recording(session_id)
 
+    def settled(self, session_id: str) -> Outcome | None:
+        """ALREADY_DOWNLOADED for a complete id that no lookup was started for (on the caller's thread,
+        after removing what a killed run left for it), else None: the id goes to a worker."""
+        if session_id in self._lookups or not self._complete(session_id):
+            return None
+        if self.stale is not None:
+            self.stale.remove(session_id)
+        return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
+
+    def _complete(self, session_id: str) -> bool:
+        return bool(_SAFE_NAME.match(session_id)) and self.is_complete(session_id)
+
     def prefetch(self, ids: Iterable[str], pool: ThreadPoolExecutor, ahead: int,
                  stopped: list[Exception]) -> Iterator[str]:
         """`ids` as they are, each one's look_up() started `ahead` ids before it is handed out (so at most
@@ -193,7 +212,7 @@ class Downloader:
         window: deque[str] = deque()
         seen: set[str] = set()
         for session_id in ids:
-            if session_id not in seen and not stopped and not self.abort.is_set():
+            if session_id not in seen and not stopped and not self.abort.is_set() and not self._complete(session_id):
                 seen.add(session_id)
                 self._lookups[session_id] = pool.submit(self.look_up, session_id)
             window.append(session_id)
@@ -302,7 +321,9 @@ class Downloader:
             self.on_bytes(n)
 
     def _existing(self, session_id: str) -> list[str]:
-        return sorted(p.name for p in self.directory.glob(f"{glob_escape(session_id)}.*") if not p.name.startswith("."))
+        """Our files for the id: a few stats, not a listing of the directory per id."""
+        names = {f"{session_id}.{ext}" for ext in (*EXTENSIONS.values(), "video")} | {session_id + EVENTS_SUFFIX}
+        return sorted(name for name in names if (self.directory / name).is_file())
 
 
 def merge_events(actions: list, events) -> list:
@@ -328,7 +349,7 @@ def download_recordings(downloader: Downloader, ids: Iterable[str], *, concurren
     lookups = ThreadPoolExecutor(max_workers=min(concurrency, 4), thread_name_prefix="lookups")
     try:
         yield from run_each(downloader, downloader.prefetch(ids, lookups, concurrency, stopped),
-                            concurrency=concurrency, stopped=stopped, abort=downloader.abort,
+                            concurrency=concurrency, stopped=stopped, abort=downloader.abort, settled=downloader.settled,
                             stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
     finally:  # lookups nobody will use (Ctrl-C, a closed pipe, a stop) are dropped, not waited for
         for future in downloader._lookups.values():
@@ -372,8 +393,3 @@ def _unlink(path: str) -> None:
     except OSError:
         pass
 
-
-def glob_escape(text: str) -> str:
-    import glob
-
-    return glob.escape(text)

@@ -84,8 +84,12 @@ def test_complete_ids_cost_a_stat_and_no_api_call(tmp_path):
     for i in ids:
         (tmp_path / f"{i}.mp4").write_bytes(b"v")
         (tmp_path / f"{i}.events.json").write_bytes(b"[]")
-    outcomes = list(download_recordings(Downloader(_NoClient(), MediaFetcher("https://api.example"), tmp_path), ids))
+    (tmp_path / "a1.notes").write_bytes(b"the user's, not ours")
+    (tmp_path / ".b2~video.abcdefgh.part").write_bytes(b"left by a killed run")
+    downloader = Downloader(_NoClient(), MediaFetcher("https://api.example"), tmp_path)
+    outcomes = list(download_recordings(downloader, ids))
     assert sorted((o.id, o.outcome, o.files) for o in outcomes) == [(i, "already_downloaded", [f"{i}.events.json", f"{i}.mp4"]) for i in ids]
+    assert downloader.stale.removed == 1 and not (tmp_path / ".b2~video.abcdefgh.part").exists()
 
 
 def test_a_rerun_of_complete_files_needs_no_login(cli, sandbox, tmp_path):
