@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 
 
 def _httpx():
-    from cobrowse_cli.client.client import httpx  # via client.py: it skips httpx's own CLI (~200 ms of start-up)
+    # via client.py: it skips httpx's own CLI (~200 ms of start-up)
+    from cobrowse_cli.client.client import httpx
 
     return httpx
+
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
