@@ -15,18 +15,33 @@ from the environment (HTTP(S)_PROXY, ALL_PROXY, minus NO_PROXY), or with an inje
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import os
-import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 from cobrowse_cli import __version__
-from cobrowse_cli.client.client import _proxy_for, httpx  # via client.py: it skips httpx's own CLI (~200 ms of start-up)
 from cobrowse_cli.client.errors import CobrowseError, InsecureTransportError
+
+if TYPE_CHECKING:
+    import http.client
+    import ssl
+
+    import httpx
+
+# httpx, http.client and ssl (~0.3 s of imports, cold) load on the first request, not at import: a re-run whose
+# files are all complete fetches nothing.
+
+
+def _httpx():
+    # via client.py: it skips httpx's own CLI (~200 ms of start-up)
+    from cobrowse_cli.client.client import httpx
+
+    return httpx
+
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -65,6 +80,7 @@ class MediaFetcher:
         self._lock = threading.Lock()
         self._local = threading.local()  # per thread: idle direct connections by origin, and the buffer
         self._opened: list[http.client.HTTPConnection] = []  # every direct connection, for close()
+        self._proxied: dict[tuple, bool] = {}  # by origin: the environment does not change during a run
         self._headers = {"User-Agent": f"cobrowse-cli/{__version__}", "Accept-Encoding": "identity"}
 
     @property
@@ -74,6 +90,7 @@ class MediaFetcher:
         with self._lock:
             if self._client is None:
                 idle_timeout, max_connections, transport = self._settings
+                httpx = _httpx()
                 self._client = httpx.Client(
                     timeout=httpx.Timeout(connect=CONNECT_TIMEOUT, read=idle_timeout, write=30.0, pool=None),
                     follow_redirects=False, transport=transport, headers={"User-Agent": self._headers["User-Agent"]},
@@ -120,9 +137,18 @@ class MediaFetcher:
         raise MediaError(f"too many redirects fetching media from {_origin(url)}")
 
     def _open(self, url: str) -> _Response:
-        if self._direct and _proxy_for(url) is None:
+        if self._direct and not self._through_proxy(url):
             return self._open_direct(url)
         return _HttpxResponse(self._http.stream("GET", url))
+
+    def _through_proxy(self, url: str) -> bool:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._proxied:
+            from cobrowse_cli.client.client import _proxy_for
+
+            self._proxied[key] = _proxy_for(url) is not None
+        return self._proxied[key]
 
     # -- the direct transport ------------------------------------------------------------------------
     def _open_direct(self, url: str) -> _DirectResponse:
@@ -147,6 +173,8 @@ class MediaFetcher:
         raise AssertionError("unreachable")
 
     def _connect(self, parts) -> http.client.HTTPConnection:
+        import http.client
+
         if parts.scheme == "https":
             conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT,
                                                context=self._tls_context())
@@ -161,7 +189,7 @@ class MediaFetcher:
     def _tls_context(self) -> ssl.SSLContext:
         with self._lock:
             if self._tls is None:
-                self._tls = httpx.create_ssl_context(verify=True, trust_env=True)
+                self._tls = _httpx().create_ssl_context(verify=True, trust_env=True)
             return self._tls
 
     def _buffer(self) -> bytearray:
@@ -190,6 +218,8 @@ class _DirectResponse:
         while n := read(buffer):
             yield view[:n]
         if self.response.length:  # readinto (unlike read) ends quietly at EOF short of Content-Length
+            import http.client
+
             raise http.client.IncompleteRead(b"", self.response.length)
 
     def read_some(self, cap: int) -> bytes:
@@ -246,13 +276,18 @@ class _network:
         if kind is None or issubclass(kind, CobrowseError):
             return False
         where = _origin(self.url)
-        if issubclass(kind, (TimeoutError, httpx.TimeoutException)):
+        # an error from a module not loaded yet cannot be one of its classes
+        httpx, client = sys.modules.get("httpx"), sys.modules.get("http.client")
+        timeouts = (TimeoutError, httpx.TimeoutException) if httpx else (TimeoutError,)
+        failures = (OSError, *((client.HTTPException,) if client else ()), *((httpx.TransportError,) if httpx else ()))
+        if issubclass(kind, timeouts):
             raise MediaError(f"media download stalled: no data from {where} for too long ({kind.__name__})",
                              transient=True) from None
-        if issubclass(kind, ssl.SSLCertVerificationError):  # not transient: retrying cannot fix it
+        ssl = sys.modules.get("ssl")
+        if ssl is not None and issubclass(kind, ssl.SSLCertVerificationError):  # not transient: retrying cannot fix it
             raise MediaError(f"TLS with {where} failed: {error.verify_message or 'certificate verify failed'}; if a "
                              "private CA signs it, point SSL_CERT_FILE at its CA bundle") from None
-        if issubclass(kind, (OSError, http.client.HTTPException, httpx.TransportError)):
+        if issubclass(kind, failures):
             # includes a body cut short of its Content-Length (IncompleteRead, RemoteProtocolError)
             raise MediaError(f"media download from {where} failed: {_reason(error)}", transient=True) from None
         if issubclass(kind, ValueError):  # http.client refusing the URL: a bad port, a host with controls

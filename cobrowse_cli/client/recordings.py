@@ -54,8 +54,11 @@ class Outcome:
 
 def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency: int = 4,
              stop_on: tuple[type[Exception], ...] = (errors.AuthenticationError,),
-             stopped: list[Exception] | None = None, abort: threading.Event | None = None) -> Iterator[Outcome]:
+             stopped: list[Exception] | None = None, abort: threading.Event | None = None,
+             settled: Callable[[str], Outcome | None] | None = None) -> Iterator[Outcome]:
     """Yield work(id) once per distinct id, at most `concurrency` in flight, ties in selection order.
+    `settled(id)`, when given, is asked first on this thread: an Outcome it returns is the id's (an id
+    with nothing to do costs no thread hand-off).
 
     If the caller stops consuming (Ctrl-C, a closed pipe), `abort` is set so work in flight can give up
     quickly (and clean up) instead of the interpreter waiting for it to finish.
@@ -90,6 +93,10 @@ def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency:
                 if item in seen:
                     continue
                 seen.add(item)
+                outcome = settled(item) if settled is not None and not stopped else None
+                if outcome is not None:
+                    yield outcome
+                    continue
                 pending[pool.submit(guarded, item)] = number
                 if len(pending) >= concurrency:
                     yield from finished()
@@ -169,24 +176,65 @@ class Downloader:
     fsync: bool = False  # flush to disk before each rename: survives power loss, not just a killed process
     stale: partfiles.Stale | None = None  # temp files found when the run started (download_recordings sets it)
 
-    def is_complete(self, session_id: str) -> bool:
-        return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
+    def __post_init__(self):
+        self._lookups: dict[str, Future] = {}  # id -> look_up(id) started ahead (prefetch)
 
-    def __call__(self, session_id: str) -> Outcome:
+    def look_up(self, session_id: str) -> dict | Outcome:
+        """Everything before the transfer: an Outcome when there is nothing to fetch, else the recording
+        (GET .../recording). Run ahead of the transfers by `prefetch`, so a worker finishing a file starts
+        the next one at once."""
         if not _SAFE_NAME.match(session_id) or session_id in (".", ".."):
             return Outcome(session_id, FAILED, error="session id is not safe as a file name; not downloaded")
         if self.stale is not None:
             self.stale.remove(session_id)  # what a killed run left for this id
         if self.is_complete(session_id):
             return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
+        return self.client.get_recording(session_id)
+
+    def settled(self, session_id: str) -> Outcome | None:
+        """ALREADY_DOWNLOADED for a complete id that no lookup was started for (on the caller's thread,
+        after removing what a killed run left for it), else None: the id goes to a worker."""
+        if session_id in self._lookups or not self._complete(session_id):
+            return None
+        if self.stale is not None:
+            self.stale.remove(session_id)
+        return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
+
+    def _complete(self, session_id: str) -> bool:
+        return bool(_SAFE_NAME.match(session_id)) and self.is_complete(session_id)
+
+    def prefetch(self, ids: Iterable[str], pool: ThreadPoolExecutor, ahead: int,
+                 stopped: list[Exception]) -> Iterator[str]:
+        """`ids` as they are, each one's look_up() started `ahead` ids before it is handed out (so at most
+        `ahead` more than the transfers in flight; none after a stop)."""
+        from collections import deque
+
+        window: deque[str] = deque()
+        seen: set[str] = set()
+        for session_id in ids:
+            if session_id not in seen and not stopped and not self.abort.is_set() and not self._complete(session_id):
+                seen.add(session_id)
+                self._lookups[session_id] = pool.submit(self.look_up, session_id)
+            window.append(session_id)
+            if len(window) > ahead:
+                yield window.popleft()
+        yield from window
+
+    def is_complete(self, session_id: str) -> bool:
+        return (self.directory / (session_id + EVENTS_SUFFIX)).is_file()
+
+    def __call__(self, session_id: str) -> Outcome:
+        looked_up = self._lookups.pop(session_id, None)
         try:
-            recording = self.client.get_recording(session_id)
+            recording = looked_up.result() if looked_up is not None else self.look_up(session_id)
         except errors.NotFoundError as e:
             return Outcome(session_id, NOT_FOUND, error=str(e), status=404)
         except (errors.AuthenticationError, errors.InsecureTransportError):
             raise
         except errors.CobrowseError as e:
             return Outcome(session_id, FAILED, error=str(e), status=getattr(e, "status", None))
+        if isinstance(recording, Outcome):
+            return recording
         try:
             return self._download(session_id, recording)
         except (MediaError, errors.CobrowseError) as e:
@@ -273,7 +321,9 @@ class Downloader:
             self.on_bytes(n)
 
     def _existing(self, session_id: str) -> list[str]:
-        return sorted(p.name for p in self.directory.glob(f"{glob_escape(session_id)}.*") if not p.name.startswith("."))
+        """Our files for the id: a few stats, not a listing of the directory per id."""
+        names = {f"{session_id}.{ext}" for ext in (*EXTENSIONS.values(), "video")} | {session_id + EVENTS_SUFFIX}
+        return sorted(name for name in names if (self.directory / name).is_file())
 
 
 def merge_events(actions: list, events) -> list:
@@ -295,8 +345,17 @@ def download_recordings(downloader: Downloader, ids: Iterable[str], *, concurren
     """A 403 fails one item only (a policy may allow reading some sessions' recordings); a 401 stops."""
     downloader.directory.mkdir(parents=True, exist_ok=True)
     downloader.stale = partfiles.Stale(downloader.directory)
-    return run_each(downloader, ids, concurrency=concurrency, stopped=stopped, abort=downloader.abort,
-                    stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
+    stopped = stopped if stopped is not None else []
+    lookups = ThreadPoolExecutor(max_workers=min(concurrency, 4), thread_name_prefix="lookups")
+    try:
+        yield from run_each(downloader, downloader.prefetch(ids, lookups, concurrency, stopped),
+                            concurrency=concurrency, stopped=stopped, abort=downloader.abort, settled=downloader.settled,
+                            stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
+    finally:  # lookups nobody will use (Ctrl-C, a closed pipe, a stop) are dropped, not waited for
+        for future in downloader._lookups.values():
+            future.cancel()
+        downloader._lookups.clear()
+        lookups.shutdown(wait=False, cancel_futures=True)
 
 
 class _atomic:
@@ -334,8 +393,3 @@ def _unlink(path: str) -> None:
     except OSError:
         pass
 
-
-def glob_escape(text: str) -> str:
-    import glob
-
-    return glob.escape(text)
