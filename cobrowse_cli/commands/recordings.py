@@ -7,6 +7,7 @@ parameter can never widen what is downloaded or deleted. Only sessions with `rec
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Optional
@@ -266,18 +267,53 @@ def run_download(opts: DownloadOptions, ctx: Context) -> int:
         downloader = Downloader(_DeferredClient(ctx), fetcher, directory, fsync=opts.fsync)
         if not all(downloader.is_complete(i) for i in ids):
             ctx.client()  # built now, so a missing login fails before any output
-        outcomes = download_recordings(downloader, ids, concurrency=opts.concurrency, stopped=stopped)
-        if writer.is_machine:
-            writer.write_rows(_report(writer, outcomes, counts))
-        else:
-            with writer.progress("Downloading recordings", total=len(ids)) as advance:
-                rows = list(_report(writer, outcomes, counts, advance))
-            writer.write_rows(rows)
+        with _stop_on_signals(stopped, downloader.abort):
+            outcomes = download_recordings(downloader, ids, concurrency=opts.concurrency, stopped=stopped)
+            if writer.is_machine:
+                writer.write_rows(_report(writer, outcomes, counts))
+            else:
+                with writer.progress("Downloading recordings", total=len(ids)) as advance:
+                    rows = list(_report(writer, outcomes, counts, advance))
+                writer.write_rows(rows)
     finally:
         fetcher.close()
     if downloader.stale is not None and downloader.stale.removed:
         ctx.note(f"removed {downloader.stale.removed} temp file(s) an interrupted run left in {opts.directory}")
     return _finish(writer, counts, len(ids), started, stopped)
+
+
+_SIGNAL_EXIT = {"SIGINT": exitcodes.INTERRUPTED, "SIGTERM": exitcodes.TERMINATED, "SIGHUP": exitcodes.HANGUP}
+
+
+@contextmanager
+def _stop_on_signals(stopped: list[Exception], abort):
+    """SIGINT, SIGTERM and SIGHUP (Ctrl-C, cron's timeout, systemd, a closed terminal) stop a download the
+    way a 401 does: transfers in flight give up and remove their temp files (`abort`), ids not started are
+    reported `skipped`, every id still gets its row and the summary, and the signal's code is the exit
+    code (130, 143, 129). A second signal exits at once (a re-run removes what that leaves). A SIGINT the
+    parent set to ignore (a background job) stays ignored."""
+    import os
+    import signal
+    import threading
+
+    def handle(signum, frame):
+        name = signal.Signals(signum).name
+        if stopped and isinstance(stopped[0], exitcodes.Interrupted):
+            os._exit(_SIGNAL_EXIT[name])
+        stopped.insert(0, exitcodes.Interrupted(f"interrupted by {name}; a re-run resumes", _SIGNAL_EXIT[name]))
+        abort.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in _SIGNAL_EXIT:
+            sig = getattr(signal, name, None)
+            if sig is not None and not (name == "SIGINT" and signal.getsignal(sig) == signal.SIG_IGN):
+                previous[sig] = signal.signal(sig, handle)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _DeferredClient:
