@@ -11,6 +11,7 @@ import pytest
 from cobrowse_cli.client.errors import InsecureTransportError
 from cobrowse_cli.client.media import MediaError, MediaExpired, MediaFetcher
 from tests.security.hostile import HostileServer, read_request
+from tests.support.tls import self_signed_tls
 
 PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
 
@@ -111,7 +112,7 @@ def test_a_stalled_body_hits_the_idle_timeout(serve):
 
 def test_tls_is_verified_and_ssl_cert_file_is_honoured(serve, tmp_path, monkeypatch):
     body = b"secret video"
-    context, cert_file = _self_signed(tmp_path)
+    context, cert_file = self_signed_tls(tmp_path)
     server = serve(answer(ok(body), body), tls_context=context)
     with pytest.raises(MediaError, match="SSL_CERT_FILE") as info:
         MediaFetcher("https://api.example").download(server.url + "/v", io.BytesIO())
@@ -136,32 +137,6 @@ def test_a_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(serve, mo
     MediaFetcher("http://api.example").download(origin.url + "/v", out)
     assert out.getvalue() == b"direct" and len(proxy.requests) == 1
 
-
-def _self_signed(tmp_path):
-    import datetime
-    import ipaddress
-    import ssl
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context, cert_file
 
 
 def test_odd_urls_are_encoded_or_refused_never_a_crash(serve):

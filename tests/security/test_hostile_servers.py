@@ -12,6 +12,7 @@ import pytest
 from cobrowse_cli.client import Client, DeadlineError, InsecureTransportError, ResponseTooLargeError
 from tests.helpers import assert_one_line_error, isolated_env, run_cli
 from tests.security.hostile import HostileServer, peak_rss_mb, read_request
+from tests.support.tls import self_signed_tls
 
 MB = 1024 * 1024
 CHUNKED_200 = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
@@ -137,32 +138,8 @@ def test_the_cap_applies_to_success_bodies_in_process(serve):
         client.list_sessions()
 
 
-def self_signed_context(tmp_path):
-    import datetime
-    import ssl
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context
-
-
 def test_tls_verification_failure_is_not_retried_and_names_the_fix(serve, tmp_path):
-    server = serve(no_headers, tls_context=self_signed_context(tmp_path))
+    server = serve(no_headers, tls_context=self_signed_tls(tmp_path)[0])
     env = isolated_env(tmp_path, COBROWSE_API=server.url, COBROWSE_TOKEN="t")
     result = run_cli(env, "sessions", "list")
     assert_one_line_error(result, 1, "TLS with https://127.0.0.1", "SSL_CERT_FILE")
