@@ -147,8 +147,9 @@ def test_429_honours_retry_after(sandbox):
         c._sleep = lambda s: (waits.append(s), time.sleep(s))  # the sandbox's window is real time: really wait
         c.me()  # uses the one request of this second
         c.me()  # 429 Retry-After: 1, then succeeds
-    assert waits == [1.0]
-    assert _requests(sandbox, "GET", "/api/1/users/me") == {"200": 2, "429": 1}
+    # Each wait is the server's Retry-After; a loaded machine may meet the limiter's real-time window twice.
+    assert waits and set(waits) == {1.0}
+    assert _requests(sandbox, "GET", "/api/1/users/me") == {"200": 2, "429": len(waits)}
     assert "retrying in 1.0s after 429" in log.getvalue()
 
 
