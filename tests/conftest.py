@@ -15,7 +15,15 @@ names below stay importable from here for the tests that already use them.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+
+# Bytecode is cached during the run, as on a machine without PYTHONDONTWRITEBYTECODE (a wheel install ships
+# it compiled): otherwise every CLI and sandbox process a test starts recompiles the package, and every xdist
+# worker re-does pytest's assertion rewriting (~20-35 s of a 200 s suite on 2 cores, measured).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 import pytest
 
