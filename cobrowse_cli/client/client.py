@@ -284,6 +284,7 @@ class Client:
                     self._log("  token expired; retrying once with a fresh token")
                     token = fresh
                     continue
+            error.attempts = attempt + 1
             raise error
 
     def _send(

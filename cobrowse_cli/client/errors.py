@@ -18,6 +18,10 @@ MAX_DETAIL = 200  # characters of an odd error body we are willing to show
 class CobrowseError(Exception):
     """Base class of everything the client raises on purpose."""
 
+    # How many times the request that failed was sent (the client's retries included): a 404 to a DELETE
+    # sent once means someone else took the resource; after a retry, our own earlier attempt may have.
+    attempts: int = 1
+
 
 class APIError(CobrowseError):
     """The API answered with an error status (>= 400) and a JSON `{id, message}` body."""
