@@ -1,7 +1,8 @@
 """Shell completion: the committed scripts are current, and completing really works.
 
-Completion runs the installed `cobrowse` with the variables the generated scripts set, exactly as
-a shell would on Tab; bash (always present here) also sources the committed script itself.
+Completion runs the CLI's entry point (`app.run`, in-process: tests/support/cli.py) with the variables the
+generated scripts set, as a shell does on Tab; bash (always present here) also sources the committed script
+and calls the installed `cobrowse` itself, end to end.
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ api = "https://eu.cobrowse.io"
 
 
 def run_cobrowse(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    from tests.support.cli import run_in_process
+
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("COBROWSE_", "_COBROWSE", "_TYPER", "COMP_"))}
     environ.update(env or {})
-    return subprocess.run([COBROWSE, *args], capture_output=True, text=True, env=environ, timeout=60)
+    result = run_in_process(environ, *args, timeout=60)
+    return subprocess.CompletedProcess([COBROWSE, *args], result.code, result.out, result.err)
 
 
 def bash_complete(words: str, config: Path | None = None) -> list[str]:

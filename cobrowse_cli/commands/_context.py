@@ -12,13 +12,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from cobrowse_cli.exitcodes import API_ERROR, AuthError, CLIError, StdoutClosed
-
-PREFIX = "cobrowse: "
+from cobrowse_cli.messages import signed
 
 
 def say_prefixed(stream: TextIO, text: str) -> None:
     """`cobrowse: TEXT` on one stream: every message the CLI itself signs goes through here."""
-    stream.write(PREFIX + text + "\n")
+    stream.write(signed(text) + "\n")
     stream.flush()
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cobrowse_cli.exitcodes import UsageError
+from cobrowse_cli.messages import PREFIX as MESSAGE_PREFIX
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATUS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -146,4 +147,4 @@ def run_as_plugin(args: list[str], run_cli: Callable[[list[str]], int]) -> int:
 
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].removeprefix("cobrowse: ").strip() if lines else ""
+    return lines[-1].removeprefix(MESSAGE_PREFIX).strip() if lines else ""

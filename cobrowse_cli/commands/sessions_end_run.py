@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cobrowse_cli import exitcodes
-from cobrowse_cli.commands._context import PREFIX
+from cobrowse_cli.messages import PREFIX
 from cobrowse_cli.output.stream import LineStream, OutputLost, write_line
 
 if TYPE_CHECKING:

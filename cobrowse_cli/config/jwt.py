@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from cobrowse_cli.exitcodes import AuthError, UsageError
+from cobrowse_cli.messages import signed
 
 AUDIENCE = "https://cobrowse.io"
 REUSE_MARGIN = 60  # seconds of life a cached token must still have to be reused
@@ -188,7 +189,7 @@ class StaticToken:
             )
         if left is not None and left < WARN_MARGIN and not self._warned and self._warn:
             self._warned = True
-            self._warn(f"cobrowse: warning: the {self.source} token expires {describe_left(left)}\n")
+            self._warn(signed(f"warning: the {self.source} token expires {describe_left(left)}") + "\n")
         return self.token
 
 

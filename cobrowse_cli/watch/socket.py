@@ -25,6 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from cobrowse_cli import exitcodes
 from cobrowse_cli.client.errors import AuthenticationError, CobrowseError, ForbiddenError, InsecureTransportError
+from cobrowse_cli.messages import signed
 from cobrowse_cli.watch.feed import Feed
 
 APP_PING_INTERVAL = 60.0  # the SDK's `ping` event
@@ -307,7 +308,7 @@ class _OneLine(logging.Formatter):
         message = (record.getMessage().strip() or "error").splitlines()[0]
         if record.exc_info and record.exc_info[1] is not None:
             message += f": {_reason(record.exc_info[1])}"
-        return "cobrowse: realtime socket: " + "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in message)
+        return signed("realtime socket: " + "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in message))
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -3,7 +3,7 @@ a server that ignores filters, and a run with nothing selected still writes its 
 
 from __future__ import annotations
 
-from tests.helpers import run_cli
+from tests.helpers import run_in_process
 
 from .support import (
     END,
@@ -59,18 +59,18 @@ def test_nothing_selected_still_writes_the_summary_and_report(sandbox, cli, tmp_
     assert report.read_text().count('"type":"summary"') == 1
 
 
-def test_sessions_a_filter_ignoring_server_returns_are_never_ended(sandbox_factory, home):
-    server = sandbox_factory("--variant", "ignore-filters")
-    server.reset(sessions=20, active=5, devices=0)
+def test_sessions_a_filter_ignoring_server_returns_are_never_ended(sandbox, home):
+    server = sandbox
+    server.reset(sessions=20, active=5, devices=0, variants=["ignore-filters"])  # as `serve --variant` plays it
     target = set(create(server, 20, cohort="x"))
     others = set(create(server, 15, cohort="vip"))
     env = env_for(server, home)
-    r = run_cli(env, *END)
+    r = run_in_process(env, *END)  # the selection is the point, not the process
     run = Accounting.of(r.code, r.out, r.err)
     assert r.code == 0, r.err
     run.assert_every_id_once(target)
     assert "sessions outside the selection" in r.err  # the 15 vip ones and the seed's other open sessions
     assert not ended_on_server(server, others)
-    debug = run_cli(env, "--debug", *END, "--dry-run")
+    debug = run_in_process(env, "--debug", *END, "--dry-run")
     listed = debug.err.split("outside the selection: ", 1)[1].splitlines()[0]
     assert others <= set(listed.split(", ")) and not target & set(listed.split(", "))

@@ -1,4 +1,4 @@
-"""Fixtures for config/auth tests: an isolated HOME/XDG/COBROWSE_CONFIG, a CLI runner, an RSA key.
+"""Fixtures for config/auth tests: an isolated HOME/XDG/COBROWSE_CONFIG, an RSA key, a local sandbox.
 
 `home.run` runs the CLI in-process, isolated like a process (tests/support/cli.py); `home.run_tty` runs
 the installed CLI on a pseudo-terminal where prompts are the point.
@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Home, Result, run_in_process
+from tests.support.cli import Home
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     """An environment with no trace of the real user's config, cache or COBROWSE_*/XDG_* variables; the
@@ -84,14 +86,3 @@ def local_sandbox(tmp_path_factory: pytest.TempPathFactory):
             license=(state_dir / LICENSE_FILE).read_text().strip(),
             private_key=state_dir / PRIVATE_KEY_FILE,
         )
-
-
-@pytest.fixture
-def cli(isolated: Home):
-    """The CLI run in-process (same app.run entry point, no interpreter start-up): for the many small
-    checks where a subprocess per call would only burn the shared CPU."""
-
-    def run(*args: str, input: str = "", env: dict[str, str] | None = None) -> Result:
-        return run_in_process({**os.environ, **(env or {})}, *args, input=input)
-
-    return run

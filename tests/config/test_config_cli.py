@@ -15,16 +15,16 @@ def mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_set_get_list_unset_path(cli, isolated):
-    assert cli("config", "path").out.strip() == str(isolated.config)
-    assert cli("config", "set", "api", "https://eu.cobrowse.io/").code == 0
-    assert cli("config", "set", "token_ttl", "900").code == 0
-    assert cli("config", "set", "role", "agent").code == 0
-    assert cli("config", "get", "api").out == "https://eu.cobrowse.io\n"  # trailing slash dropped
-    listed = cli("config", "list")
+def test_set_get_list_unset_path(isolated):
+    assert isolated.run("config", "path").out.strip() == str(isolated.config)
+    assert isolated.run("config", "set", "api", "https://eu.cobrowse.io/").code == 0
+    assert isolated.run("config", "set", "token_ttl", "900").code == 0
+    assert isolated.run("config", "set", "role", "agent").code == 0
+    assert isolated.run("config", "get", "api").out == "https://eu.cobrowse.io\n"  # trailing slash dropped
+    listed = isolated.run("config", "list")
     assert listed.code == 0 and listed.out == "api=https://eu.cobrowse.io\nrole=agent\ntoken_ttl=900\n"
-    assert cli("config", "unset", "role").code == 0
-    missing = cli("config", "get", "role")
+    assert isolated.run("config", "unset", "role").code == 0
+    missing = isolated.run("config", "get", "role")
     assert missing.code == 4 and "role is not set in profile 'default'" in missing.err
     # the file is real TOML in the documented layout
     assert 'token_ttl = 900' in isolated.config.read_text() and "[profiles.default]" in isolated.config.read_text()
@@ -70,20 +70,20 @@ def test_token_is_masked_everywhere_and_stdin_input(home):
         ("default_profile", "nope", "no profile named 'nope'"),
     ],
 )
-def test_invalid_values_are_usage_errors_and_nothing_is_written(cli, isolated, key, value, message):
-    result = cli("config", "set", key, value)
+def test_invalid_values_are_usage_errors_and_nothing_is_written(isolated, key, value, message):
+    result = isolated.run("config", "set", key, value)
     assert result.code == 2 and message in result.err, result.err
     assert result.err.count("\n") == 1  # one line
     assert not isolated.config.exists()
 
 
-def test_private_key_must_parse(cli, isolated, tmp_path, rsa_key):
+def test_private_key_must_parse(isolated, tmp_path, rsa_key):
     bogus = tmp_path / "bogus.pem"
     bogus.write_text("hello")
-    bad = cli("config", "set", "private_key", str(bogus))
+    bad = isolated.run("config", "set", "private_key", str(bogus))
     assert bad.code == 2 and "not a PEM private key" in bad.err
-    good = cli("config", "set", "private_key", str(rsa_key.path))
-    assert good.code == 0 and cli("config", "get", "private_key").out.strip() == str(rsa_key.path)
+    good = isolated.run("config", "set", "private_key", str(rsa_key.path))
+    assert good.code == 0 and isolated.run("config", "get", "private_key").out.strip() == str(rsa_key.path)
 
 
 def test_corrupt_config_names_file_and_line_and_is_never_overwritten(home):
@@ -96,19 +96,19 @@ def test_corrupt_config_names_file_and_line_and_is_never_overwritten(home):
     assert home.config.read_text() == text
 
 
-def test_profiles_and_default_profile(cli, isolated):
-    assert cli("--profile", "eu", "config", "set", "api", "https://eu.cobrowse.io").code == 0
-    assert cli("--profile", "work", "config", "set", "api", "https://work.example").code == 0
-    assert cli("config", "get", "default_profile").code == 4
-    assert cli("config", "set", "default_profile", "work").code == 0
-    assert cli("config", "get", "api").out.strip() == "https://work.example"
-    assert cli("config", "get", "api", env={"COBROWSE_PROFILE": "eu"}).out.strip() == "https://eu.cobrowse.io"
-    assert cli("--profile", "eu", "config", "get", "api", env={"COBROWSE_PROFILE": "work"}).out.strip() == (
+def test_profiles_and_default_profile(isolated):
+    assert isolated.run("--profile", "eu", "config", "set", "api", "https://eu.cobrowse.io").code == 0
+    assert isolated.run("--profile", "work", "config", "set", "api", "https://work.example").code == 0
+    assert isolated.run("config", "get", "default_profile").code == 4
+    assert isolated.run("config", "set", "default_profile", "work").code == 0
+    assert isolated.run("config", "get", "api").out.strip() == "https://work.example"
+    assert isolated.run("config", "get", "api", env={"COBROWSE_PROFILE": "eu"}).out.strip() == "https://eu.cobrowse.io"
+    assert isolated.run("--profile", "eu", "config", "get", "api", env={"COBROWSE_PROFILE": "work"}).out.strip() == (
         "https://eu.cobrowse.io"
     )
-    unknown = cli("--profile", "nope", "config", "list")
+    unknown = isolated.run("--profile", "nope", "config", "list")
     assert unknown.code == 2 and "known profiles: eu, work" in unknown.err
-    everything = cli("config", "list", "--all").out.splitlines()
+    everything = isolated.run("config", "list", "--all").out.splitlines()
     assert everything == [
         "default_profile=work",
         "profiles.eu.api=https://eu.cobrowse.io",
@@ -116,12 +116,12 @@ def test_profiles_and_default_profile(cli, isolated):
     ]
 
 
-def test_auth_token_precedence_flag_env_profile(cli, isolated):
+def test_auth_token_precedence_flag_env_profile(isolated):
     isolated.write_config('default_profile = "a"\n[profiles.a]\ntoken = "tok-a"\n[profiles.b]\ntoken = "tok-b"\n')
-    assert cli("auth", "token").out == "tok-a\n"
-    assert cli("auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-b\n"
-    assert cli("--profile", "a", "auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-a\n"
-    assert cli("auth", "token", env={"COBROWSE_TOKEN": "tok-env"}).out == "tok-env\n"
+    assert isolated.run("auth", "token").out == "tok-a\n"
+    assert isolated.run("auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-b\n"
+    assert isolated.run("--profile", "a", "auth", "token", env={"COBROWSE_PROFILE": "b"}).out == "tok-a\n"
+    assert isolated.run("auth", "token", env={"COBROWSE_TOKEN": "tok-env"}).out == "tok-env\n"
 
 
 def test_auth_token_mints_and_caches(home, rsa_key):

@@ -1,36 +1,16 @@
-"""Fixtures for the conventions tests (issue 14): the CLI in-process against the shared sandbox, and the
-installed CLI on a real pseudo-terminal of a chosen width (tables, prompts, hints are about terminals)."""
+"""Fixtures for the conventions tests (issue 14), beside tests/conftest.py's `cli` (in-process, shared
+sandbox): the installed CLI on a real pseudo-terminal of a chosen width (tables, prompts, hints are about terminals)."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 
 import pytest
 
-from cobrowse_cli.app import run
 from tests.helpers import COBROWSE, isolated_env
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # colours, cursor moves and erases of the progress bar
-
-
-@pytest.fixture
-def in_process(sandbox, tmp_path, monkeypatch, capsys):
-    """`in_process(*argv) -> (code, out, err)`: app.run against the sandbox with an isolated config."""
-    for name in [n for n in os.environ if n.startswith("COBROWSE_")]:
-        monkeypatch.delenv(name)
-    for name, value in isolated_env(tmp_path, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token()).items():
-        if name.startswith(("COBROWSE_", "HOME", "XDG_", "NO_COLOR")):
-            monkeypatch.setenv(name, value)
-    capsys.readouterr()
-
-    def go(*argv: str) -> tuple[int, str, str]:
-        code = run(list(argv))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return go
 
 
 @pytest.fixture

@@ -11,12 +11,7 @@ from cobrowse_cli import durations
 from cobrowse_cli.app import _click_root, register_commands
 from cobrowse_cli.argv_rules import expand_json_fields, hoist_globals
 from cobrowse_cli.exitcodes import UsageError
-from tests.helpers import Result, assert_one_line_error
-
-
-def _err(result) -> Result:
-    code, out, err = result
-    return Result(code, out, err)
+from tests.helpers import assert_one_line_error
 
 
 # ---- 2. global options before or after the subcommand -------------------------------------------
@@ -32,9 +27,9 @@ def test_global_options_move_in_front_of_the_command():
     assert hoist_globals(["api", "GET", "/x", "--", "--debug"], _click_root) == ["api", "GET", "/x", "--", "--debug"]
 
 
-def test_profile_after_the_command_is_honoured(in_process):
-    assert_one_line_error(_err(in_process("sessions", "list", "--profile", "eu")), 2, "unknown profile 'eu' (flag)")
-    code, out, _ = in_process("count-active", "--no-color", "--debug")
+def test_profile_after_the_command_is_honoured(cli):
+    assert_one_line_error(cli("sessions", "list", "--profile", "eu"), 2, "unknown profile 'eu' (flag)")
+    code, out, _ = cli("count-active", "--no-color", "--debug")
     assert code == 0 and int(out) > 0
 
 
@@ -50,26 +45,26 @@ def test_profile_after_the_command_is_honoured(in_process):
     (["count-active", "--by", "agnet"], 'unknown --by key "agnet" (did you mean "agent"?)'),
     (["help", "sesions"], 'unknown command "sesions" (did you mean "sessions"?)'),
 ])
-def test_typos_are_usage_errors_that_list_the_valid_values(in_process, argv, needle):
-    assert_one_line_error(_err(in_process(*argv)), 2, needle)
+def test_typos_are_usage_errors_that_list_the_valid_values(cli, argv, needle):
+    assert_one_line_error(cli(*argv), 2, needle)
 
 
-def test_custom_data_paths_stay_open(in_process):
-    code, out, _ = in_process("sessions", "list", "--agent", "all", "--limit", "2", "--json", "id,custom_data.anything")
+def test_custom_data_paths_stay_open(cli):
+    code, out, _ = cli("sessions", "list", "--agent", "all", "--limit", "2", "--json", "id,custom_data.anything")
     assert code == 0 and [set(r) for r in json.loads(out)] == [{"id", "custom_data"}] * 2
 
 
-def test_an_agent_id_that_matches_nothing_is_said(in_process):
-    code, out, err = in_process("count-active", "--agent", "Bob")
+def test_an_agent_id_that_matches_nothing_is_said(cli):
+    code, out, err = cli("count-active", "--agent", "Bob")
     assert code == 0 and out == "0\n" and "no sessions of agent 'Bob' in the whole listing; agents seen: " in err
 
 
 # ---- 4. gh habits -----------------------------------------------------------------------------
 
 
-def test_json_fields_with_a_space_or_an_equals(in_process):
+def test_json_fields_with_a_space_or_an_equals(cli):
     for argv in (["--json", "id,state"], ["--json=id,state"]):
-        code, out, _ = in_process("sessions", "list", "--agent", "all", "--limit", "3", *argv)
+        code, out, _ = cli("sessions", "list", "--agent", "all", "--limit", "3", *argv)
         assert code == 0 and [list(r) for r in json.loads(out)] == [["id", "state"]] * 3
 
 
@@ -79,45 +74,45 @@ def test_a_word_after_json_that_is_not_a_field_list_stays_an_argument():
         ["sessions", "get", "--json", "--fields", "state", "x"]
 
 
-def test_get_by_code_with_json(in_process, sandbox):
+def test_get_by_code_with_json(cli, sandbox):
     session = sandbox.api("POST", "/api/1/sessions", json={"custom_data": {"t": "json-code"}}).json
-    code, out, _ = in_process("sessions", "get", "--json", session["code"])
+    code, out, _ = cli("sessions", "get", "--json", session["code"])
     assert code == 0 and json.loads(out)["id"] == session["id"]
 
 
-def test_jq_filters_json_output(in_process):
-    code, out, _ = in_process("sessions", "list", "--agent", "all", "--limit", "3", "--jq", ".[].state")
+def test_jq_filters_json_output(cli):
+    code, out, _ = cli("sessions", "list", "--agent", "all", "--limit", "3", "--jq", ".[].state")
     assert code == 0 and len(out.splitlines()) == 3 and all(s in ("pending", "authorizing", "active", "ended")
                                                                 for s in out.split())  # strings raw, as gh
-    code, out, _ = in_process("count-active", "--by", "agent", "--jq", ".active")
+    code, out, _ = cli("count-active", "--by", "agent", "--jq", ".active")
     assert code == 0 and int(out) > 0
-    code, out, _ = in_process("--jq", "{id}", "sessions", "list", "--agent", "all", "--limit", "1", "--ndjson")
+    code, out, _ = cli("--jq", "{id}", "sessions", "list", "--agent", "all", "--limit", "1", "--ndjson")
     assert code == 0 and list(json.loads(out)) == ["id"]
 
 
-def test_jq_on_watch_status_and_config(in_process):
-    code, out, _ = in_process("sessions", "watch", "--agent", "all", "--state", "active", "--transport", "poll",
+def test_jq_on_watch_status_and_config(cli):
+    code, out, _ = cli("sessions", "watch", "--agent", "all", "--state", "active", "--transport", "poll",
                               "--timeout", "1", "--jq", ".resource.state")
     assert code == 7 and out and set(out.split()) == {"active"}
-    code, out, _ = in_process("config", "profiles", "--jq", "length")
+    code, out, _ = cli("config", "profiles", "--jq", "length")
     assert code == 0 and out == "0\n"
 
 
-def test_jq_where_no_json_is_printed_is_a_usage_error(in_process):
-    assert_one_line_error(_err(in_process("config", "path", "--jq", ".")), 2, "--jq does not apply to 'config path'")
+def test_jq_where_no_json_is_printed_is_a_usage_error(cli):
+    assert_one_line_error(cli("config", "path", "--jq", "."), 2, "--jq does not apply to 'config path'")
 
 
-def test_bad_jq_is_a_usage_error_before_any_request(in_process, monkeypatch):
-    monkeypatch.setenv("COBROWSE_API", "http://127.0.0.1:9")  # nothing listens: any request would fail with 1
-    assert_one_line_error(_err(in_process("sessions", "list", "--jq", ".[")), 2, "invalid --jq expression")
-    assert_one_line_error(_err(in_process("sessions", "list", "--jq", ".", "--csv")), 2, "--jq filters JSON")
+def test_bad_jq_is_a_usage_error_before_any_request(cli):
+    nowhere = {"COBROWSE_API": "http://127.0.0.1:9"}  # nothing listens: any request would fail with 1
+    assert_one_line_error(cli("sessions", "list", "--jq", ".[", env=nowhere), 2, "invalid --jq expression")
+    assert_one_line_error(cli("sessions", "list", "--jq", ".", "--csv", env=nowhere), 2, "--jq filters JSON")
 
 
-def test_version_and_help_commands(in_process):
-    code, out, _ = in_process("version")
+def test_version_and_help_commands(cli):
+    code, out, _ = cli("version")
     assert code == 0 and out.startswith("cobrowse ")
-    assert in_process("--version")[1] == out
-    code, out, _ = in_process("help", "sessions", "list")
+    assert cli("--version").out == out
+    code, out, _ = cli("help", "sessions", "list")
     assert code == 0 and "Usage: cobrowse sessions list" in out and "--limit" in out
 
 
@@ -152,24 +147,24 @@ def test_ages_need_a_unit_and_intervals_have_a_minimum():
     (["sessions", "watch", "--timeout", "nan"], "invalid --timeout"),
     (["sessions", "watch", "--interval", "0.01"], "at least 0.2s"),
 ])
-def test_duration_options_share_the_grammar(in_process, argv, needle):
-    assert_one_line_error(_err(in_process(*argv)), 2, needle)
+def test_duration_options_share_the_grammar(cli, argv, needle):
+    assert_one_line_error(cli(*argv), 2, needle)
 
 
-def test_bare_seconds_for_timeouts(in_process, sandbox):
-    code, _, err = in_process("sessions", "watch", "--filter", "none=none", "--transport", "poll", "--timeout", "1")
+def test_bare_seconds_for_timeouts(cli, sandbox):
+    code, _, err = cli("sessions", "watch", "--filter", "none=none", "--transport", "poll", "--timeout", "1")
     assert code == 7, err
 
 
 # ---- 12. help nits ------------------------------------------------------------------------------
 
 
-def test_help_nits(in_process):
-    _, out, _ = in_process("sessions", "get", "--help")
+def test_help_nits(cli):
+    _, out, _ = cli("sessions", "get", "--help")
     assert "Usage: cobrowse sessions get [OPTIONS] ID_OR_CODE" in out
-    _, out, _ = in_process("sessions", "list", "--help")
+    _, out, _ = cli("sessions", "list", "--help")
     assert "At most N sessions (default 100" in out
-    _, out, _ = in_process("count-active", "--help")
+    _, out, _ = cli("count-active", "--help")
     assert "selects fields" not in out and "--json" in out
-    _, out, _ = in_process("--help")
+    _, out, _ = cli("--help")
     assert "--install-completion" not in out and "--show-completion" not in out

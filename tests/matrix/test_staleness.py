@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-
-from tests.helpers import COBROWSE, isolated_env
+from tests.helpers import COBROWSE, isolated_env, run_in_process
 from tests.support.pty import run_on_pty
 
 CAUTION = "caution: --inactive-for reads `updated`"
@@ -13,9 +11,8 @@ ARGS = ["sessions", "end", "--agent", "all", "--state", "active", "--inactive-fo
 
 def _run(sandbox, home, *, stderr_tty: bool) -> tuple[int, str, str]:
     env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
-    if not stderr_tty:
-        proc = subprocess.run([COBROWSE, *ARGS], capture_output=True, text=True, env=env, timeout=60)
-        return proc.returncode, proc.stdout, proc.stderr
+    if not stderr_tty:  # pipes: the in-process runner gives the CLI pipe-like streams
+        return tuple(run_in_process(env, *ARGS, timeout=60))
     screen = run_on_pty([COBROWSE, *ARGS], env, tty="stderr")
     return screen.code, screen.out, screen.err
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import COBROWSE, isolated_env
+from tests.helpers import isolated_env
+from tests.support.cli import cli_argv
 
 STATES = ("active", "pending", "authorizing")
 
@@ -23,7 +24,8 @@ class Exporter:
     def __init__(self, sandbox, home: Path, *args: str):
         env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
         self.err_path = home / "exporter.err"
-        self.proc = subprocess.Popen([COBROWSE, "exporter", "--listen", "127.0.0.1:0", *args], env=env,
+        # A real process (it serves, and stops on SIGTERM); retry backoff recorded, not waited (cli_argv).
+        self.proc = subprocess.Popen(cli_argv("exporter", "--listen", "127.0.0.1:0", *args, backoff=False), env=env,
                                      stdout=subprocess.PIPE, stderr=self.err_path.open("w"), text=True)
         self.url = self._wait_for_url()
 

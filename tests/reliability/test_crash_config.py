@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import COBROWSE, isolated_env, run_cli
+from tests.support.cli import COBROWSE, isolated_env, run_in_process
 
 LANES = 3
 KILLS_PER_LANE = 6  # 18 kills in all, spread over the whole run (stratified), so they surely straddle it
@@ -39,13 +39,17 @@ def _timed_set(env: dict, value: str) -> float:
     return time.monotonic() - started
 
 
+def _start_lane(home: Path) -> None:
+    """A config with another key to keep (in-process: what is killed is the lane's processes)."""
+    home.mkdir()
+    assert run_in_process(isolated_env(home), "config", "set", "token", OTHER_TOKEN).code == 0
+
+
 def _kill_lane(home: Path, seed: int) -> dict:
     """Set `name` to alternating large values, SIGKILL each run at a random moment, check the file each time."""
-    home.mkdir()
     env = isolated_env(home)
     path = home / "config.toml"
     rng = random.Random(seed)
-    assert run_cli(env, "config", "set", "token", OTHER_TOKEN).code == 0
     values = {"a": "a" * VALUE_SIZE, "b": "b" * VALUE_SIZE}
     # One uninterrupted set, under today's load; alternating values, so both runs write (an unchanged
     # value is not written at all).
@@ -79,6 +83,8 @@ def _kill_lane(home: Path, seed: int) -> dict:
 
 @pytest.mark.slow
 def test_sigkill_mid_config_set_leaves_old_or_new_value(tmp_path):
+    for i in range(LANES):
+        _start_lane(tmp_path / f"lane{i}")
     with ThreadPoolExecutor(LANES) as pool:
         lanes = list(pool.map(_kill_lane, [tmp_path / f"lane{i}" for i in range(LANES)], range(LANES)))
     totals = {k: sum(lane[k] for lane in lanes) for k in ("old", "new")}
@@ -96,10 +102,11 @@ def test_sigkill_mid_config_set_leaves_old_or_new_value(tmp_path):
             assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p.name
         if leftovers:
             print(f"lane {i}: {len(leftovers)} temp file(s) left behind")
-        assert run_cli(env, "config", "set", "name", "after-the-crashes").code == 0
-        got = run_cli(env, "config", "get", "name")
+        # The next run (in-process: no kill is involved any more) finds the file as left.
+        assert run_in_process(env, "config", "set", "name", "after-the-crashes").code == 0
+        got = run_in_process(env, "config", "get", "name")
         assert (got.code, got.out) == (0, "after-the-crashes\n")
         assert _values(home / "config.toml")["token"] == OTHER_TOKEN
         assert stat.S_IMODE(os.stat(home / "config.toml").st_mode) == 0o600
-        listed = run_cli(env, "config", "list")
+        listed = run_in_process(env, "config", "list")
         assert listed.code == 0 and OTHER_TOKEN not in listed.out  # the token stays masked

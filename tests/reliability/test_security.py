@@ -21,7 +21,7 @@ from cobrowse_cli.app import run
 from tests.support.cli import no_backoff, run_in_process
 from tests.support.stub import Quiet, StubServer
 
-from .conftest import COBROWSE, Result, isolated_env, run_cli
+from .conftest import COBROWSE, Result, isolated_env
 
 
 def _secret_forms(token: str) -> set[str]:
@@ -100,7 +100,7 @@ def test_no_secret_in_any_output_or_debug_log(sandbox, home, capfd):
         _assert_no_secrets(label, result, secrets)
     # The scan itself catches a token where one is printed on purpose (`auth token`).
     with pytest.raises(AssertionError):
-        _assert_no_secrets("auth token", run_cli(with_token, "auth", "token"), secrets)
+        _assert_no_secrets("auth token", run_in_process(with_token, "auth", "token"), secrets)
     print(f"{len(results)} commands with --debug scanned for {len(secrets)} secret strings")
 
 

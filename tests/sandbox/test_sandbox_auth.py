@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 
 import jwt
@@ -94,8 +93,11 @@ def test_demo_token_is_an_admin_token(sandbox):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "cobrowse_cli", "sandbox", "token", *args],
-                          capture_output=True, text=True, timeout=30)
+    """`cobrowse sandbox token ...` through app.run in this process (tests/support/cli.py)."""
+    from tests.support.cli import run_in_process
+
+    r = run_in_process(None, "sandbox", "token", *args, timeout=30)
+    return subprocess.CompletedProcess(["cobrowse", "sandbox", "token", *args], r.code, r.out, r.err)
 
 
 def test_cli_token_is_accepted_by_the_sandbox_serving_that_state_dir(sandbox):

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cobrowse_cli.config import store
-from tests.helpers import COBROWSE, assert_one_line_error, isolated_env, run_cli
+from tests.helpers import COBROWSE, assert_one_line_error, isolated_env, run_in_process
 
 
 def test_twenty_concurrent_config_sets_keep_all_twenty(tmp_path):
@@ -36,7 +36,7 @@ def test_a_symlinked_config_is_written_through_and_stays_a_link(tmp_path):
     real.write_text('[profiles.default]\nname = "Jo"\n')
     link = tmp_path / "config.toml"
     link.symlink_to(real)
-    assert run_cli(isolated_env(tmp_path), "config", "set", "sub", "jo@example.com").code == 0
+    assert run_in_process(isolated_env(tmp_path), "config", "set", "sub", "jo@example.com").code == 0
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert tomllib.loads(real.read_text())["profiles"]["default"] == {"name": "Jo", "sub": "jo@example.com"}
 
@@ -54,7 +54,7 @@ def test_anything_but_a_small_regular_file_is_refused_in_one_line(tmp_path, kind
         path.write_bytes(b"# " + b"x" * (store.MAX_SIZE + 10) + b"\n")
     env = isolated_env(tmp_path, COBROWSE_CONFIG=str(path))
     needle = "larger than" if kind == "huge" else ("not a regular file" if kind != "directory" else str(path))
-    assert_one_line_error(run_cli(env, "config", "list", timeout=20), 2, needle)
+    assert_one_line_error(run_in_process(env, "config", "list", timeout=20), 2, needle)
 
 
 def test_every_directory_created_is_0700_even_under_umask_000(tmp_path):

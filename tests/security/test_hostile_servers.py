@@ -10,7 +10,7 @@ import zlib
 import pytest
 
 from cobrowse_cli.client import Client, DeadlineError, InsecureTransportError, ResponseTooLargeError
-from tests.helpers import assert_one_line_error, isolated_env, run_cli
+from tests.helpers import assert_one_line_error, isolated_env, run_in_process
 from tests.security.hostile import HostileServer, peak_rss_mb, read_request
 from tests.support.tls import self_signed_tls
 
@@ -91,10 +91,10 @@ def test_a_slow_server_is_cut_at_the_request_deadline_and_not_retried(serve, han
 def test_the_cli_reports_a_deadline_in_one_line_with_exit_1(serve, tmp_path):
     server = serve(trickle_body)
     env = isolated_env(tmp_path, COBROWSE_API=server.url, COBROWSE_TOKEN="t")
-    result = run_cli(env, "--request-timeout", "1", "sessions", "list", timeout=30)
+    result = run_in_process(env, "--request-timeout", "1", "sessions", "list", timeout=30)
     assert_one_line_error(result, 1, "no complete answer from", "within 1 s")
     env["COBROWSE_REQUEST_TIMEOUT"] = "nan"
-    assert_one_line_error(run_cli(env, "sessions", "list"), 2, "invalid request_timeout")
+    assert_one_line_error(run_in_process(env, "sessions", "list"), 2, "invalid request_timeout")
 
 
 def test_retries_share_one_budget(serve):
@@ -141,10 +141,10 @@ def test_the_cap_applies_to_success_bodies_in_process(serve):
 def test_tls_verification_failure_is_not_retried_and_names_the_fix(serve, tmp_path):
     server = serve(no_headers, tls_context=self_signed_tls(tmp_path)[0])
     env = isolated_env(tmp_path, COBROWSE_API=server.url, COBROWSE_TOKEN="t")
-    result = run_cli(env, "sessions", "list")
+    result = run_in_process(env, "sessions", "list")
     assert_one_line_error(result, 1, "TLS with https://127.0.0.1", "SSL_CERT_FILE")
     assert server.connections == 1  # before: 6 attempts over ~5 s
-    missing = run_cli({**env, "SSL_CERT_FILE": str(tmp_path / "nonexistent.pem")}, "sessions", "list")
+    missing = run_in_process({**env, "SSL_CERT_FILE": str(tmp_path / "nonexistent.pem")}, "sessions", "list")
     assert_one_line_error(missing, 1, "cannot load the trusted certificates", "SSL_CERT_FILE")
 
 
@@ -162,7 +162,7 @@ def test_a_token_never_goes_through_a_plain_http_proxy(serve, tmp_path, monkeypa
     with pytest.raises(InsecureTransportError, match="via the plain-http proxy proxy.invalid"):
         Client(api=api.url, token="secret").list_sessions()
     env = isolated_env(tmp_path, COBROWSE_API=api.url, COBROWSE_TOKEN="secret", HTTP_PROXY="http://proxy.invalid:3128")
-    assert_one_line_error(run_cli(env, "sessions", "list"), 2, "proxy.invalid", "--insecure")
+    assert_one_line_error(run_in_process(env, "sessions", "list"), 2, "proxy.invalid", "--insecure")
     # NO_PROXY for the API host: the proxy is not used, so the loopback API is fine (no answer: deadline).
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     with pytest.raises(DeadlineError):

@@ -36,6 +36,10 @@ class Result:
     raw_out: bytes | None = field(default=None, repr=False)  # the bytes written, when the runner kept them
     raw_err: bytes | None = field(default=None, repr=False)
 
+    def __iter__(self):
+        """`code, out, err = result`."""
+        return iter((self.code, self.out, self.err))
+
     @property
     def lines(self) -> list[str]:
         return [line for line in self.out.splitlines() if line]
