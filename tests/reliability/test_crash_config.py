@@ -24,6 +24,7 @@ from tests.support.cli import COBROWSE, isolated_env, run_in_process
 LANES = 3
 KILLS_PER_LANE = 6  # 18 kills in all, spread over the whole run (stratified), so they surely straddle it
 VALUE_SIZE = 200_000
+EXTRA_KILLS = 12  # at most, per lane, when the load changed under the timed run (see _kill_lane)
 OTHER_TOKEN = "static-token-kept-across-writes"
 
 
@@ -56,16 +57,15 @@ def _kill_lane(home: Path, seed: int) -> dict:
     full = max(_timed_set(env, values[v]) for v in ("b", "a"))
     current = "a"
     outcomes = {"old": 0, "new": 0}
-    for kill in range(KILLS_PER_LANE):
+
+    def kill_at(at: float) -> None:
+        nonlocal current
         new = "b" if current == "a" else "a"
         proc = subprocess.Popen([COBROWSE, "config", "set", "name", "-"], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         started = time.monotonic()
         proc.stdin.write(values[new].encode())  # returns once the CLI has read most of it
         proc.stdin.close()
-        # kill k lands in the k-th slice of [0, 1.3 x an uninterrupted run]: early ones before the write,
-        # late ones after the rename, the middle ones anywhere in between
-        at = full * 1.3 * (kill + rng.random()) / KILLS_PER_LANE
         time.sleep(max(0.0, at - (time.monotonic() - started)))
         proc.kill()
         proc.wait()
@@ -78,6 +78,23 @@ def _kill_lane(home: Path, seed: int) -> dict:
             current = new
         else:
             outcomes["old"] += 1
+
+    # kill k lands in the k-th slice of [0, 1.3 x an uninterrupted run]: early ones before the write,
+    # late ones after the rename, the middle ones anywhere in between
+    for kill in range(KILLS_PER_LANE):
+        kill_at(full * 1.3 * (kill + rng.random()) / KILLS_PER_LANE)
+    # A load that changed since the timed run can leave one side unseen: later kills (the machine slowed
+    # down) or an immediate one (it sped up) until both sides are, so the straddle check tests the file,
+    # not the scheduler.
+    later = full * 1.3
+    for _ in range(EXTRA_KILLS):
+        if outcomes["new"] == 0:
+            later *= 1.5
+            kill_at(later)
+        elif outcomes["old"] == 0:
+            kill_at(0.0)
+        else:
+            break
     return outcomes
 
 
@@ -88,7 +105,7 @@ def test_sigkill_mid_config_set_leaves_old_or_new_value(tmp_path):
     with ThreadPoolExecutor(LANES) as pool:
         lanes = list(pool.map(_kill_lane, [tmp_path / f"lane{i}" for i in range(LANES)], range(LANES)))
     totals = {k: sum(lane[k] for lane in lanes) for k in ("old", "new")}
-    print(f"{LANES * KILLS_PER_LANE} kills: {totals}")
+    print(f"{sum(totals.values())} kills: {totals}")
     assert totals["old"] > 0 and totals["new"] > 0, f"the kills did not straddle the write: {totals}"
 
     for i in range(LANES):
