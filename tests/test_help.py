@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from cobrowse_cli.app import register_commands, run
+from cobrowse_cli.app import register_commands
+from tests.support.cli import run_in_process
 
 COBROWSE = str(Path(sys.executable).with_name("cobrowse"))
 EXIT_CODES = re.compile(r"\bExit(?: codes)?:")  # `sessions watch` says "Exit: 0 when …, 7 on --timeout, …"
@@ -45,11 +46,8 @@ def _summary(command) -> str:
     return (command.help or "").strip().split("\n\n")[0]
 
 
-def _render(path: tuple[str, ...], capsys, monkeypatch) -> tuple[int, str, str]:
-    monkeypatch.setenv("TERMINAL_WIDTH", "100")
-    code = run([*path[1:], "--help"])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def _render(path: tuple[str, ...]) -> tuple[int, str, str]:
+    return tuple(run_in_process({**os.environ, "TERMINAL_WIDTH": "100"}, *path[1:], "--help"))
 
 
 def test_the_tree_has_the_known_commands():
@@ -59,8 +57,8 @@ def test_the_tree_has_the_known_commands():
 
 
 @pytest.mark.parametrize("path", PATHS, ids=" ".join)
-def test_help_renders_with_a_summary(path, capsys, monkeypatch):
-    code, out, err = _render(path, capsys, monkeypatch)
+def test_help_renders_with_a_summary(path):
+    code, out, err = _render(path)
     assert code == 0, err
     assert err == ""
     assert "Traceback" not in out
@@ -81,8 +79,8 @@ def test_help_renders_with_a_summary(path, capsys, monkeypatch):
     ],
     ids=" ".join,
 )
-def test_help_has_examples_and_exit_codes(path, capsys, monkeypatch):
-    code, out, _ = _render(path, capsys, monkeypatch)
+def test_help_has_examples_and_exit_codes(path):
+    code, out, _ = _render(path)
     assert code == 0
     assert "Examples" in out, f"{' '.join(path)} --help has no Examples"
     assert EXIT_CODES.search(out), f"{' '.join(path)} --help does not list its exit codes"

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from types import SimpleNamespace
 
 import pytest
 
 from cobrowse_cli.commands.api import ApiOptions, run
 from cobrowse_cli.commands._context import Context
+from tests.support.cli import isolated_env, run_in_process
 
 
 @pytest.fixture
@@ -173,17 +172,10 @@ def test_api_errors_are_one_line_with_the_usual_exit_codes(cli, sandbox, one_lin
     (["GET", "sessions", "--paginate", "-i"], "--include", ""),
     (["GET"], "PATH", ""),
 ])
-def test_usage_errors(args, needle, stdin, capsys, monkeypatch, one_line_error):
+def test_usage_errors(args, needle, stdin, tmp_path, one_line_error):
     """In process (no server, no token: a usage error must come before any request)."""
-    from cobrowse_cli.app import run as run_cli
-
-    for name in ("COBROWSE_TOKEN", "COBROWSE_API", "COBROWSE_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("COBROWSE_CONFIG", "/nonexistent/config.toml")
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = run_cli(["api", *args])
-    captured = capsys.readouterr()
-    one_line_error(SimpleNamespace(code=code, out=captured.out, err=captured.err), 2, needle)
+    env = isolated_env(tmp_path, COBROWSE_CONFIG="/nonexistent/config.toml")
+    one_line_error(run_in_process(env, "api", *args, input=stdin), 2, needle)
 
 
 class _Terminal(io.StringIO):

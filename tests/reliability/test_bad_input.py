@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cobrowse_cli.app import run
+from tests.support.cli import no_backoff, run_in_process
 
 from .conftest import COBROWSE, DOCUMENTED_CODES, isolated_env
 
@@ -65,22 +65,13 @@ def check(code: int, out: str, err: str, *, json_out: bool = False) -> None:
 
 
 @pytest.fixture
-def in_process(sandbox, tmp_path, monkeypatch, capsys):
+def in_process(sandbox, tmp_path):
     """`in_process(*argv) -> (code, out, err)`: app.run against the sandbox, isolated config."""
-    for name in [n for n in os.environ if n.startswith("COBROWSE_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("COBROWSE_API", sandbox.url)
-    monkeypatch.setenv("COBROWSE_TOKEN", sandbox.admin_token())
-    monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("NO_COLOR", "1")
-    capsys.readouterr()
+    env = isolated_env(tmp_path, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token())
 
     def go(*argv: str) -> tuple[int, str, str]:
-        code = run(list(argv))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        with no_backoff():
+            return tuple(run_in_process(env, *argv))
 
     return go
 

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from cobrowse_cli.app import run
-
 from tests.support.cli import no_backoff, run_in_process
 from tests.support.stub import Quiet, StubServer
 
@@ -178,21 +176,18 @@ def no_remote_network(monkeypatch):
 
 
 @pytest.fixture
-def in_process(tmp_path, monkeypatch, capsys):
+def in_process(tmp_path, monkeypatch):
     for name in [n for n in os.environ if n.startswith("COBROWSE_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("COBROWSE_TOKEN", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
 
     def go(*argv: str) -> tuple[Result, list[float]]:
-        """The result, and the retry waits the client asked for (none: refused before trying)."""
-        capsys.readouterr()
+        """The result, and the retry waits the client asked for (none: refused before trying). COBROWSE_*
+        variables the test set (monkeypatch) reach the run."""
+        test_set = {k: v for k, v in os.environ.items() if k.startswith("COBROWSE_")}
+        env = isolated_env(tmp_path, COBROWSE_TOKEN="eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", **test_set)
         with no_backoff() as waits:
-            code = run(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err), waits
+            result = run_in_process(env, *argv)
+        return result, waits
 
     return go
 

@@ -68,16 +68,13 @@ def test_every_directory_created_is_0700_even_under_umask_000(tmp_path):
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
-def test_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
-    from cobrowse_cli import app
-
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch):
     def no_space(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setattr(os, "fsync", no_space)
-    code = app.run(["config", "set", "sub", "x"])
-    err = capsys.readouterr().err
+    code, _, err = run_in_process(isolated_env(tmp_path / "home", COBROWSE_CONFIG=str(tmp_path / "config.toml")),
+                                  "config", "set", "sub", "x")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert f"cannot write {tmp_path / 'config.toml'}: No space left on device" in err
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []  # no half-written temp left
