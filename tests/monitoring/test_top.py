@@ -136,38 +136,14 @@ def test_ctrl_c_quits_cleanly(top):
 
 def test_in_a_bare_pty_it_draws_and_leaves_the_alternate_screen_on_q(sandbox, home):
     """The same without tmux: the raw bytes top writes, from start to a clean exit."""
-    import fcntl
-    import os
-    import pty
-    import select
-    import struct
-    import termios
+    from tests.support.pty import run_on_pty
 
     env = isolated_env(home, COBROWSE_API=sandbox.url, COBROWSE_TOKEN=sandbox.admin_token(), TERM="xterm-256color")
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    before = termios.tcgetattr(slave)
-    proc = subprocess.Popen([COBROWSE, "top", "--interval", "1s"], stdin=slave, stdout=slave, stderr=slave, env=env,
-                            start_new_session=True)
-    out, sent = b"", False
-    deadline = time.monotonic() + 30
-    try:
-        while proc.poll() is None and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.1)[0]:
-                out += os.read(master, 65536)
-            if not sent and b"active 20" in out:
-                os.write(master, b"q")
-                sent = True
-        while select.select([master], [], [], 0.2)[0]:
-            out += os.read(master, 65536)
-        assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        after = termios.tcgetattr(slave)
-        os.close(master)
-        os.close(slave)
-    assert sent, out[-2000:]
+    screen = run_on_pty([COBROWSE, "top", "--interval", "1s"], env, width=80, timeout=30, key=b"q",
+                        ctrl_c_when=lambda out, _: b"active 20" in out)
+    out = screen.raw
+    assert screen.code == 0, out[-2000:]
     assert b"\x1b[?1049h" in out and b"\x1b[?1049l" in out[-64:]  # entered, and left at the very end
     assert b"Traceback" not in out
-    assert after[3] == before[3]  # local modes (ICANON, ECHO) as they were
+    before, after = screen.modes
+    assert after == before  # local modes (ICANON, ECHO) as they were
