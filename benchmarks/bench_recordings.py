@@ -1,14 +1,17 @@
 """Recordings download: `cobrowse recordings download ID... --concurrency C` of N recordings of S MB
 each from the sandbox's media origin, against curl fetching the same signed URLs with the same
-concurrency (`xargs -P C curl`). Three ratios, none hidden: the target row compares the CLI's whole
-command (start-up, one API call + the actions log per recording, the videos) with curl's transfer alone
-(handed URLs fetched beforehand); "whole vs whole" adds to curl the time those 50 API calls took; "transfer
-only" takes from the CLI its start-up (a re-run in which every file is already complete: no network);
-"transport only" runs the client's media fetcher alone (a small Python script, one process) on curl's
-URLs: no start-up of the CLI, no API calls, no actions logs. Every CLI run is checked
+concurrency. The target row's curl is like for like with the CLI: one process, C transfers at a time
+over C kept-alive connections (`curl --parallel --parallel-max C`, handed the URLs beforehand); curl as a
+shell loop would run it (`xargs -P C curl`, a process and a connection per file) is shown beside. Ratios,
+none hidden: the target row compares the CLI's whole command (start-up, one API call + the actions log
+per recording, the videos) with curl's transfer alone; "whole vs whole" adds to curl the time those 50
+API calls took; "transfer only" takes from the CLI its start-up (a re-run in which every file is already
+complete: no network); "transport only" runs the client's media fetcher alone (a small Python script, one
+process) on curl's URLs: no start-up of the CLI, no API calls, no actions logs. Every CLI run is checked
 byte-for-byte in size and for a bearer token reaching the media origin. CPU (user + sys of the process
-tree) and the 1-minute load average are shown beside: the machine is shared. Like curl, the CLI leaves
-flushing to the OS by default; `--fsync` (measured too, informative) waits for the disk before each rename.
+tree) and the 1-minute load average are shown beside: the machine is shared, so the CLI and curl take
+turns going first (the load drifts within a round). Like curl, the CLI leaves flushing to the OS by
+default; `--fsync` (measured too, informative) waits for the disk before each rename.
 
 The package's bytecode is compiled first, as `pip install` of a wheel does: with PYTHONDONTWRITEBYTECODE
 set (as on our dev machines) an editable install otherwise recompiles ~40 modules on every run (~0.2 s of
@@ -83,15 +86,33 @@ def cli_startup(env: dict, ids: list[str], out: Path) -> float:
     return s.wall
 
 
-def curl_run(urls: list[str], size: int, out: Path):
+def curl_run(urls: list[str], size: int, out: Path, *, parallel: bool = True):
+    """`parallel`: one curl, CONCURRENCY transfers at a time over kept-alive connections (as the CLI does);
+    else one curl process per file, CONCURRENCY at a time (`xargs -P`)."""
     out.mkdir()
-    args = "\n".join(f"{out / str(i)}\n{url}" for i, url in enumerate(urls))
-    script = f"xargs -d '\\n' -P {CONCURRENCY} -n 2 sh -c 'curl -sS --fail -o \"$0\" \"$1\"'"
-    s = run_measured(["sh", "-c", script], stdin_text=args + "\n", timeout=600)
-    if s.rc != 0 or {p.stat().st_size for p in out.iterdir()} != {size}:
+    if parallel:
+        config = "".join(f'url = "{url}"\noutput = "{out / str(i)}"\n' for i, url in enumerate(urls))
+        argv = ["curl", "-sS", "--fail", "--parallel", "--parallel-max", str(CONCURRENCY), "--config", "-"]
+        s = run_measured(argv, stdin_text=config, timeout=600)
+    else:
+        args = "\n".join(f"{out / str(i)}\n{url}" for i, url in enumerate(urls))
+        script = f"xargs -d '\\n' -P {CONCURRENCY} -n 2 sh -c 'curl -sS --fail -o \"$0\" \"$1\"'"
+        s = run_measured(["sh", "-c", script], stdin_text=args + "\n", timeout=600)
+    if s.rc != 0 or len(list(out.iterdir())) != len(urls) or {p.stat().st_size for p in out.iterdir()} != {size}:
         raise RuntimeError(f"curl run failed (rc {s.rc}): {s.stderr.strip()[-200:]}")
     shutil.rmtree(out)
     return s
+
+
+def _curl_parallel() -> bool:
+    """curl >= 7.66 has --parallel."""
+    import subprocess
+
+    version = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False).stdout.split()[1:2]
+    try:
+        return tuple(int(p) for p in version[0].split(".")[:2]) >= (7, 66)
+    except (IndexError, ValueError):
+        return False
 
 
 FETCHER_SCRIPT = """
@@ -132,30 +153,39 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
     if not shutil.which("curl"):
         return [Row(SECTION, "download vs curl", "curl is not installed", result="n/a")]
     _compile_package()
+    parallel = _curl_parallel()
     n, size = (10, 2 * MB) if quick else (50, 20 * MB)
     small, big = (1 * MB, 10 * MB) if quick else (10 * MB, 100 * MB)
-    runs = 1 if quick else 3
+    runs = 1 if quick else 5
     env = sandbox.cli_env(home)
     sandbox.reset(sessions=500, active=10)
     ids = _recorded_ids(sandbox, n)
     work = Path(tempfile.mkdtemp(prefix="bench-rec-", dir=home))
     cli_walls, curl_walls, cli_cpu, fsync_walls, api_walls, startup_walls, curl_cpu = [], [], [], [], [], [], []
-    fetch_walls, fetch_cpu, loads = [], [], [os.getloadavg()[0]]
+    fetch_walls, fetch_cpu, xargs_walls, xargs_cpu, loads = [], [], [], [], [os.getloadavg()[0]]
     try:
         sandbox.control("POST", "/_sandbox/media", {"reset": True, "video_bytes": size})
         for i in range(runs):
-            progress(f"recordings: {n} x {size // MB} MB with the CLI, run {i + 1}/{runs}")
-            s = cli_run(sandbox, env, ids, size, work / "cli", keep=True)
-            cli_walls.append(s.wall)
-            cli_cpu.append(s.cpu)
-            startup_walls.append(cli_startup(env, ids, work / "cli"))
-            progress(f"recordings: {n} x {size // MB} MB with curl, run {i + 1}/{runs}")
             started = time.perf_counter()
             urls = _video_urls(sandbox, ids)
             api_walls.append(time.perf_counter() - started)
-            c = curl_run(urls, size, work / "curl")
-            curl_walls.append(c.wall)
-            curl_cpu.append(c.cpu)
+
+            for step in ("cli", "curl") if i % 2 == 0 else ("curl", "cli"):  # the load drifts: take turns
+                progress(f"recordings: {n} x {size // MB} MB with {'the CLI' if step == 'cli' else 'curl'}, run {i + 1}/{runs}")
+                if step == "cli":
+                    s = cli_run(sandbox, env, ids, size, work / "cli", keep=True)
+                    cli_walls.append(s.wall)
+                    cli_cpu.append(s.cpu)
+                    startup_walls.append(cli_startup(env, ids, work / "cli"))
+                else:
+                    c = curl_run(urls, size, work / "curl", parallel=parallel)
+                    curl_walls.append(c.wall)
+                    curl_cpu.append(c.cpu)
+            if parallel:
+                progress(f"recordings: {n} x {size // MB} MB with a curl per file, run {i + 1}/{runs}")
+                x = curl_run(urls, size, work / "xargs", parallel=False)
+                xargs_walls.append(x.wall)
+                xargs_cpu.append(x.cpu)
             progress(f"recordings: {n} x {size // MB} MB with the media fetcher alone, run {i + 1}/{runs}")
             f = fetcher_run(urls, size, work / "fetcher")
             fetch_walls.append(f.wall)
@@ -167,7 +197,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
         for each in (small, big):
             sandbox.control("POST", "/_sandbox/media", {"video_bytes": each})
             progress(f"recordings: peak RSS, 10 x {each // MB} MB")
-            rss[each] = median(cli_run(sandbox, env, ids[:10], each, work / "rss").rss_mb for _ in range(runs))
+            rss[each] = median(cli_run(sandbox, env, ids[:10], each, work / "rss").rss_mb for _ in range(min(runs, 3)))
     finally:
         sandbox.control("POST", "/_sandbox/media", {"reset": True})
         shutil.rmtree(work, ignore_errors=True)
@@ -178,12 +208,14 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
     rss_ratio = rss[big] / rss[small]
     fetch_wall = median(fetch_walls)
     gb = total_mb / 1000
-    return [
+    how = f"curl --parallel-max {CONCURRENCY}" if parallel else f"xargs -P {CONCURRENCY} curl (no --parallel in this curl)"
+    rows = [
         Row(SECTION, f"download {n} x {size // MB} MB, concurrency {CONCURRENCY}",
             f"{secs(cli_wall)} ({total_mb / cli_wall:,.0f} MB/s)",
-            f"curl {secs(curl_wall)} ({total_mb / curl_wall:,.0f} MB/s): {ratio:.2f}x curl",
+            f"{how} {secs(curl_wall)} ({total_mb / curl_wall:,.0f} MB/s): {ratio:.2f}x curl",
             f">= {THROUGHPUT_TARGET}x curl", verdict(ratio >= THROUGHPUT_TARGET),
-            raw={"cli_wall": cli_walls, "curl_wall": curl_walls, "cli_cpu": cli_cpu, "curl_cpu": curl_cpu}),
+            raw={"cli_wall": cli_walls, "curl_wall": curl_walls, "cli_cpu": cli_cpu, "curl_cpu": curl_cpu,
+                 "paired_ratios": [c / w for c, w in zip(curl_walls, cli_walls)]}),
         Row(SECTION, f"  whole vs whole: curl + its {n} API calls beforehand", secs(cli_wall),
             f"curl {secs(curl_wall + api_wall)} (API {secs(api_wall)}): {(curl_wall + api_wall) / cli_wall:.2f}x curl",
             "(informative)", raw={"api_wall": api_walls}),
@@ -193,8 +225,15 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
         Row(SECTION, "  transport only: the media fetcher alone on curl's URLs (its Python start-up included)", secs(fetch_wall),
             f"curl {secs(curl_wall)}: {curl_wall / fetch_wall:.2f}x curl", "(informative)",
             raw={"fetcher_wall": fetch_walls, "fetcher_cpu": fetch_cpu}),
-        Row(SECTION, "  CPU per GB (user + sys): CLI / fetcher alone / curl",
-            f"{median(cli_cpu) / gb:.2f} s / {median(fetch_cpu) / gb:.2f} s", f"curl {median(curl_cpu) / gb:.2f} s",
+    ]
+    if xargs_walls:
+        rows.append(Row(SECTION, f"  against a curl process per file (xargs -P {CONCURRENCY}, a connection each)",
+                        secs(cli_wall), f"curl {secs(median(xargs_walls))}: {median(xargs_walls) / cli_wall:.2f}x curl",
+                        "(informative)", raw={"wall": xargs_walls, "cpu": xargs_cpu}))
+    rows += [
+        Row(SECTION, "  CPU per GB (user + sys): CLI / fetcher alone / curl" + (" / curl per file" if xargs_cpu else ""),
+            f"{median(cli_cpu) / gb:.2f} s / {median(fetch_cpu) / gb:.2f} s",
+            f"curl {median(curl_cpu) / gb:.2f} s" + (f" / {median(xargs_cpu) / gb:.2f} s" if xargs_cpu else ""),
             "(informative)"),
         Row(SECTION, "  load average (1 min) over the runs", f"{min(loads):.1f} to {max(loads):.1f}",
             f"on {os.cpu_count()} cores", "(informative)", raw={"load": loads}),
@@ -204,6 +243,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
             f"{rss[big]:.0f} MB vs {rss[small]:.0f} MB", f"{rss_ratio:.2f}x", f"<= {RSS_TARGET}x",
             verdict(rss_ratio <= RSS_TARGET), raw=rss),
     ]
+    return rows
 
 
 if __name__ == "__main__":  # one section alone: python benchmarks/bench_recordings.py [--quick]

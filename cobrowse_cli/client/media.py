@@ -6,9 +6,11 @@ Redirects are followed by hand so every hop is checked: https anywhere, plain ht
 A body is streamed to the caller's file (flat memory, no size cap); the read timeout is an idle
 timeout: a download that keeps making progress may take as long as it needs.
 
-Two transports, one set of checks. Direct (no proxy applies): the stdlib's http.client, reading the
-body with `readinto` into one reused buffer per thread and `os.write`-ing views of it: one kernel copy
-in, one out, like curl (h11 copies every chunk into its buffer and out again, in Python, per 64-128 KiB).
+Two transports, one set of checks. Direct (no proxy applies): the stdlib's http.client for the request
+and the headers; a body of known length into a real file is then read with `recv_into` straight from
+the socket into one reused buffer per thread and `os.write`-n from it: one kernel copy in, one out,
+like curl (h11 copies every chunk into its buffer and out again, in Python, per 64-128 KiB); any other
+body goes through http.client's `readinto`.
 TLS is verified with httpx's own context (its CA bundle, SSL_CERT_FILE/SSL_CERT_DIR). Through a proxy
 from the environment (HTTP(S)_PROXY, ALL_PROXY, minus NO_PROXY), or with an injected transport: httpx.
 """
@@ -129,7 +131,7 @@ class MediaFetcher:
                     continue
                 with _network(url):
                     _raise_for_status(response, url)
-                written = _copy(response.chunks(), out, on_bytes, url)
+                written = response.copy_to(out, on_bytes, url)
                 response.complete = True
                 return written, response.header("content-type") or ""
             finally:
@@ -208,12 +210,59 @@ class _DirectResponse:
     def header(self, name: str) -> str | None:
         return self.response.getheader(name)
 
-    def chunks(self) -> Iterator[memoryview]:
+    def _check_body(self) -> None:
         encoding = (self.header("content-encoding") or "").strip().lower()
         if encoding not in IDENTITY:  # asked for identity; decoding here would be a second, unbounded path
             raise MediaError(f"the media server sent a {encoding[:40]!r}-encoded body although none was asked for")
         if self.header("content-length") is not None and self.response.length is None and not self.response.chunked:
             raise MediaError("the media server sent an invalid Content-Length")  # a cut body would look whole
+
+    def copy_to(self, out: BinaryIO, on_bytes: Callable[[int], None] | None, url: str) -> int:
+        self._check_body()
+        fd = _fileno(out)
+        if fd is None or self.response.chunked or self.response.length is None:
+            return _copy(self.chunks(), out, on_bytes, url, fd)
+        return self._copy_exact(fd, on_bytes, url)
+
+    def _copy_exact(self, fd: int, on_bytes: Callable[[int], None] | None, url: str) -> int:
+        """Content-Length bytes from the socket into the buffer and from there to the file, with as little
+        Python as possible between the two system calls, plain or TLS alike. Measured with perf (4 threads,
+        50 x 20 MB): behind http.client's readinto layers and a generator per chunk, the kernel's copy into
+        the file cost ~2x per byte what it costs here or in a bare recv_into/write loop (CPU per GB of the
+        fetcher 1.4-1.9 s -> 0.75-0.9 s), with the same system calls in number; why (the GIL hand-offs
+        between read and write leaving the buffer cold?) is not pinned down."""
+        response, buffer = self.response, self.buffer
+        view, size, left, written = memoryview(buffer), len(buffer), response.length, 0
+        writing = False
+        try:
+            # what http.client's reader already holds past the headers, else one read of the socket
+            n = response.fp.readinto1(view[:min(size, left)]) if left else 0
+            recv_into = self.conn.sock.recv_into
+            while left:
+                if not n:
+                    import http.client
+
+                    raise http.client.IncompleteRead(b"", left)  # the body was cut short of Content-Length
+                left -= n
+                writing = True
+                done = os.write(fd, view[:n] if n < size else buffer)
+                while done < n:
+                    done += os.write(fd, view[done:n])
+                writing = False
+                written += n
+                if on_bytes is not None:
+                    on_bytes(n)
+                if left:
+                    n = recv_into(buffer, min(size, left))
+        except Exception as e:
+            mapped = None if writing or isinstance(e, CobrowseError) else _as_media_error(url, e)
+            if mapped is None:
+                raise  # the caller's file failing (an OSError: disk full), or our own error
+            raise mapped from None
+        response.length = 0  # read to the end: http.client may reuse the connection
+        return written
+
+    def chunks(self) -> Iterator[memoryview]:
         read, view, buffer = self.response.readinto, memoryview(self.buffer), self.buffer
         while n := read(buffer):
             yield view[:n]
@@ -248,6 +297,9 @@ class _HttpxResponse:
         raw = encoding in IDENTITY and not hasattr(self.response, "_content")  # a body read up front: iter_bytes
         return self.response.iter_raw() if raw else self.response.iter_bytes()
 
+    def copy_to(self, out: BinaryIO, on_bytes: Callable[[int], None] | None, url: str) -> int:
+        return _copy(self.chunks(), out, on_bytes, url, _fileno(out))
+
     def read_some(self, cap: int) -> bytes:
         body = b""
         for chunk in self.response.iter_bytes():
@@ -273,35 +325,45 @@ class _network:
         return self
 
     def __exit__(self, kind, error, tb):
-        if kind is None or issubclass(kind, CobrowseError):
-            return False
-        where = _origin(self.url)
-        # an error from a module not loaded yet cannot be one of its classes
-        httpx, client = sys.modules.get("httpx"), sys.modules.get("http.client")
-        timeouts = (TimeoutError, httpx.TimeoutException) if httpx else (TimeoutError,)
-        failures = (OSError, *((client.HTTPException,) if client else ()), *((httpx.TransportError,) if httpx else ()))
-        if issubclass(kind, timeouts):
-            raise MediaError(f"media download stalled: no data from {where} for too long ({kind.__name__})",
-                             transient=True) from None
-        ssl = sys.modules.get("ssl")
-        if ssl is not None and issubclass(kind, ssl.SSLCertVerificationError):  # not transient: retrying cannot fix it
-            raise MediaError(f"TLS with {where} failed: {error.verify_message or 'certificate verify failed'}; if a "
-                             "private CA signs it, point SSL_CERT_FILE at its CA bundle") from None
-        if issubclass(kind, failures):
-            # includes a body cut short of its Content-Length (IncompleteRead, RemoteProtocolError)
-            raise MediaError(f"media download from {where} failed: {_reason(error)}", transient=True) from None
-        if issubclass(kind, ValueError):  # http.client refusing the URL: a bad port, a host with controls
-            raise MediaError(f"unusable media URL for {where}: {_reason(error)}") from None
+        mapped = None if kind is None or issubclass(kind, CobrowseError) else _as_media_error(self.url, error)
+        if mapped is not None:
+            raise mapped from None
         return False
 
 
-def _copy(chunks: Iterator, out: BinaryIO, on_bytes: Callable[[int], None] | None, url: str) -> int:
-    """The body to `out` with as little Python per chunk as possible: straight to the file descriptor."""
+def _as_media_error(url: str, error: BaseException) -> MediaError | None:
+    """A network failure fetching `url` as a MediaError; None for anything else."""
+    kind, where = type(error), _origin(url)
+    # an error from a module not loaded yet cannot be one of its classes
+    httpx, client = sys.modules.get("httpx"), sys.modules.get("http.client")
+    timeouts = (TimeoutError, httpx.TimeoutException) if httpx else (TimeoutError,)
+    failures = (OSError, *((client.HTTPException,) if client else ()), *((httpx.TransportError,) if httpx else ()))
+    if issubclass(kind, timeouts):
+        return MediaError(f"media download stalled: no data from {where} for too long ({kind.__name__})", transient=True)
+    ssl = sys.modules.get("ssl")
+    if ssl is not None and issubclass(kind, ssl.SSLCertVerificationError):  # not transient: retrying cannot fix it
+        return MediaError(f"TLS with {where} failed: {error.verify_message or 'certificate verify failed'}; if a "
+                          "private CA signs it, point SSL_CERT_FILE at its CA bundle")
+    if issubclass(kind, failures):
+        # includes a body cut short of its Content-Length (IncompleteRead, RemoteProtocolError)
+        return MediaError(f"media download from {where} failed: {_reason(error)}", transient=True)
+    if issubclass(kind, ValueError):  # http.client refusing the URL: a bad port, a host with controls
+        return MediaError(f"unusable media URL for {where}: {_reason(error)}")
+    return None
+
+
+def _fileno(out: BinaryIO) -> int | None:
+    """`out`'s file descriptor, with anything it buffered flushed first; None for a file-like object."""
     try:
         fd = out.fileno()
         out.flush()
     except (AttributeError, OSError, ValueError):  # not a real file: its own write
-        fd = None
+        return None
+    return fd
+
+
+def _copy(chunks: Iterator, out: BinaryIO, on_bytes: Callable[[int], None] | None, url: str, fd: int | None) -> int:
+    """The body to `out` chunk by chunk: straight to the file descriptor when there is one."""
     written = 0
     chunks = iter(chunks)
     while True:

@@ -52,13 +52,15 @@ class Outcome:
 # ---- the download runner ---------------------------------------------------------
 
 
-def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency: int = 4,
+def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency: int = 4, queued: int = 0,
              stop_on: tuple[type[Exception], ...] = (errors.AuthenticationError,),
              stopped: list[Exception] | None = None, abort: threading.Event | None = None,
              settled: Callable[[str], Outcome | None] | None = None) -> Iterator[Outcome]:
     """Yield work(id) once per distinct id, at most `concurrency` in flight, ties in selection order.
-    `settled(id)`, when given, is asked first on this thread: an Outcome it returns is the id's (an id
-    with nothing to do costs no thread hand-off).
+    Up to `queued` more ids wait in the pool's queue, so a worker that finishes starts the next one at
+    once instead of waiting for this thread to hand it over (a wake-up that costs 10-100 ms on a busy
+    machine). `settled(id)`, when given, is asked first on this thread: an Outcome it returns is the
+    id's (an id with nothing to do costs no thread hand-off).
 
     If the caller stops consuming (Ctrl-C, a closed pipe), `abort` is set so work in flight can give up
     quickly (and clean up) instead of the interpreter waiting for it to finish.
@@ -98,7 +100,7 @@ def run_each(work: Callable[[str], Outcome], ids: Iterable[str], *, concurrency:
                     yield outcome
                     continue
                 pending[pool.submit(guarded, item)] = number
-                if len(pending) >= concurrency:
+                if len(pending) >= concurrency + queued:
                     yield from finished()
             while pending:
                 yield from finished()
@@ -179,17 +181,22 @@ class Downloader:
     def __post_init__(self):
         self._lookups: dict[str, Future] = {}  # id -> look_up(id) started ahead (prefetch)
 
-    def look_up(self, session_id: str) -> dict | Outcome:
-        """Everything before the transfer: an Outcome when there is nothing to fetch, else the recording
-        (GET .../recording). Run ahead of the transfers by `prefetch`, so a worker finishing a file starts
-        the next one at once."""
+    def look_up(self, session_id: str) -> tuple[dict, list] | Outcome:
+        """Everything before the video: an Outcome when there is nothing to fetch, else the recording
+        (GET .../recording) and its actions log (small; its own URL). Run ahead of the transfers by
+        `prefetch`, so a worker finishing a video starts the next one at once instead of leaving its
+        stream idle for two round trips."""
         if not _SAFE_NAME.match(session_id) or session_id in (".", ".."):
             return Outcome(session_id, FAILED, error="session id is not safe as a file name; not downloaded")
         if self.stale is not None:
             self.stale.remove(session_id)  # what a killed run left for this id
         if self.is_complete(session_id):
             return Outcome(session_id, ALREADY_DOWNLOADED, files=self._existing(session_id))
-        return self.client.get_recording(session_id)
+        recording = self.client.get_recording(session_id)
+        if not recording.get("actions"):
+            return recording, []
+        actions, recording = self._fetch_actions(session_id, recording)
+        return recording, actions
 
     def settled(self, session_id: str) -> Outcome | None:
         """ALREADY_DOWNLOADED for a complete id that no lookup was started for (on the caller's thread,
@@ -226,23 +233,20 @@ class Downloader:
     def __call__(self, session_id: str) -> Outcome:
         looked_up = self._lookups.pop(session_id, None)
         try:
-            recording = looked_up.result() if looked_up is not None else self.look_up(session_id)
+            found = looked_up.result() if looked_up is not None else self.look_up(session_id)
+            if isinstance(found, Outcome):
+                return found
+            return self._download(session_id, *found)
         except errors.NotFoundError as e:
             return Outcome(session_id, NOT_FOUND, error=str(e), status=404)
         except (errors.AuthenticationError, errors.InsecureTransportError):
             raise
-        except errors.CobrowseError as e:
-            return Outcome(session_id, FAILED, error=str(e), status=getattr(e, "status", None))
-        if isinstance(recording, Outcome):
-            return recording
-        try:
-            return self._download(session_id, recording)
         except (MediaError, errors.CobrowseError) as e:
             return Outcome(session_id, FAILED, error=str(e), status=getattr(e, "status", None))
         except OSError as e:  # disk full, permissions: this item fails, the report goes on
             return Outcome(session_id, FAILED, error=f"cannot write to {self.directory}: {e.strerror or e}")
 
-    def _download(self, session_id: str, recording: dict) -> Outcome:
+    def _download(self, session_id: str, recording: dict, actions: list) -> Outcome:
         files: list[str] = []
         total = 0
         video = recording.get("video")
@@ -250,9 +254,6 @@ class Downloader:
             path, size, recording = self._fetch_video(session_id, recording)
             files.append(path.name)
             total += size
-        actions: list = []
-        if recording.get("actions"):
-            actions, recording = self._fetch_actions(session_id, recording)
         events = merge_events(actions, recording.get("events"))
         data = json.dumps(events, ensure_ascii=False, indent=1).encode("utf-8")
         final = self.directory / (session_id + EVENTS_SUFFIX)
@@ -348,8 +349,9 @@ def download_recordings(downloader: Downloader, ids: Iterable[str], *, concurren
     stopped = stopped if stopped is not None else []
     lookups = ThreadPoolExecutor(max_workers=min(concurrency, 4), thread_name_prefix="lookups")
     try:
-        yield from run_each(downloader, downloader.prefetch(ids, lookups, concurrency, stopped),
-                            concurrency=concurrency, stopped=stopped, abort=downloader.abort, settled=downloader.settled,
+        # an id's lookup starts as it joins the pool's queue, a transfer's time before a worker takes it
+        yield from run_each(downloader, downloader.prefetch(ids, lookups, 0, stopped), concurrency=concurrency,
+                            queued=concurrency, stopped=stopped, abort=downloader.abort, settled=downloader.settled,
                             stop_on=(errors.AuthenticationError, errors.InsecureTransportError))
     finally:  # lookups nobody will use (Ctrl-C, a closed pipe, a stop) are dropped, not waited for
         for future in downloader._lookups.values():

@@ -102,3 +102,42 @@ def test_a_rerun_of_complete_files_needs_no_login(cli, sandbox, tmp_path):
     assert [r["outcome"] for r in map(__import__("json").loads, again.lines)] == ["already_downloaded"] * 2
     missing = cli("recordings", "download", ids[0], "--dir", str(tmp_path / "new"), token=None)
     assert missing.code != 0 and "not logged in" in missing.err and not missing.out
+
+
+def test_actions_come_with_the_lookup_and_queued_ids_start_while_the_consumer_waits(sandbox, tmp_path):
+    """A worker that finishes a video starts the next id at once: its actions log was fetched by the lookup,
+    and `--concurrency` more ids wait in the pool's queue. Bounded: while the consumer holds the first
+    outcome, no more than concurrency + queued videos are ever started."""
+    import time
+
+    from cobrowse_cli.client import Client
+
+    ids = _recorded(sandbox, 10)
+    sandbox.control("POST", "/_sandbox/media", {"video_bytes": 64 * 1024})
+    fetches: list[tuple[str, str]] = []
+    with Client(api=sandbox.url, token=sandbox.admin_token()) as client:
+        fetcher = MediaFetcher(sandbox.url, max_connections=2)
+        download = fetcher.download
+
+        def recording(url, out, on_bytes=None):
+            fetches.append(("actions" if "/actions/" in url else "video", threading.current_thread().name))
+            return download(url, out, on_bytes)
+
+        fetcher.download = recording
+        outcomes = download_recordings(Downloader(client, fetcher, tmp_path), ids, concurrency=2)
+        try:
+            first = next(outcomes)
+            deadline = time.monotonic() + 30
+            while sandbox.control("GET", "/_sandbox/media")["counts"].get("served_video", 0) < 4:
+                assert time.monotonic() < deadline, "the queued ids did not start while the consumer waited"
+                time.sleep(0.05)
+            time.sleep(0.3)  # room for a fifth video to start, were the queue unbounded
+            assert sandbox.control("GET", "/_sandbox/media")["counts"]["served_video"] == 4
+            rest = list(outcomes)
+        finally:
+            outcomes.close()
+            fetcher.close()
+    assert sorted(o.id for o in [first, *rest]) == sorted(ids) and {o.outcome for o in [first, *rest]} == {"downloaded"}
+    assert sorted(kind for kind, _ in fetches) == ["actions"] * 10 + ["video"] * 10
+    assert all(thread.startswith("lookups") for kind, thread in fetches if kind == "actions")
+    assert all(thread.startswith("recordings") for kind, thread in fetches if kind == "video")

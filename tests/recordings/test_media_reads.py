@@ -56,7 +56,7 @@ def test_direct_reads_are_byte_exact_reuse_one_connection_and_never_build_httpx(
             with open(tmp_path / sid, "wb") as out:
                 assert fetcher.download(url, out, seen.append) == (size, "video/mp4")
             assert (tmp_path / sid).read_bytes() == video_bytes_at(sid, 0, size, video_block(sid))
-            assert seen == [BUFFER_BYTES] * 3 + [7]
+            assert sum(seen) == size and max(seen) <= BUFFER_BYTES  # as the socket gave it, never more than one buffer
         assert fetcher._client is None  # httpx was never needed
         assert len(fetcher._opened) == 1  # the second file came over the first file's connection
     finally:
