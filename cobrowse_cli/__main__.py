@@ -16,6 +16,9 @@ def main() -> None:
         sys.exit(0)
     from cobrowse_cli.app import run
 
+    import gc
+
+    gc.freeze()  # what start-up built lives until exit: the collector need not walk it again and again
     sys.exit(run(args))
 
 

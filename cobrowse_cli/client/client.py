@@ -97,6 +97,7 @@ class Client:
         self.platform = platform
         self._token = token
         self._warned_insecure = False
+        self._proxies: dict[str, str | None] = {}  # origin -> the environment's proxy for it (read once)
         self.deadline = deadline
         self.budget = budget if budget is not None else deadline * BUDGET_FACTOR
         self.max_body = max_body
@@ -439,7 +440,10 @@ class Client:
         if parts.scheme != "http":
             return  # https: a proxy only tunnels (CONNECT) and never sees the token
         host = parts.hostname or parts.netloc
-        proxy = _proxy_for(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._proxies:  # the environment is read once per origin, not on every request
+            self._proxies[origin] = _proxy_for(url)
+        proxy = self._proxies[origin]
         proxy_host = (urlsplit(proxy).hostname or proxy) if proxy and urlsplit(proxy).scheme == "http" else None
         if _is_loopback(host) and (proxy is None or (proxy_host is not None and _is_loopback(proxy_host))):
             return
