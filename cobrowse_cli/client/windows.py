@@ -108,10 +108,10 @@ class _Run:
 
     def _usable(self, page: list[dict]) -> datetime | None:
         """The oldest millisecond of a full, sorted page whose items all have a time; else None."""
-        if len(page) < self.page_size or not paging._sorted(page, self.cursor):
+        if len(page) < self.page_size:
             return None
         times = [item_time(item, self.cursor) for item in page]
-        return None if any(t is None for t in times) else times[-1]
+        return None if None in times or not paging.in_order(times) else times[-1]
 
     def _learn(self, newest: datetime, oldest: datetime, n: int) -> None:
         self.items_seen += n
@@ -219,7 +219,7 @@ class _Run:
                     f"the API answered {self.cursor.noun} outside {bounds} "
                     f"(id {item.get('id')} at {iso_ms(moment) if moment else 'no time'})"
                 )
-        if not walked and not paging._sorted(items, self.cursor):
+        if not walked and not paging.in_order([moment for _, moment in timed]):
             raise BoundsIgnored(f"the API answered {self.cursor.noun} older than {iso_ms(hi)} unsorted")
         return timed
 
