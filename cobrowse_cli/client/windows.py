@@ -290,12 +290,14 @@ class _Run:
 
     def _fresh(self, items, *, skip_covered: bool = False, timed: bool = False) -> Iterator[dict]:
         """`items`, less those already yielded; `timed`: they come as (item, time) pairs."""
-        for entry in items:
+        lowest = min((lo for lo, _ in self.covered), default=None) if skip_covered else None  # (a walk's items
+        for entry in items:  # lie below every proved range: one comparison each)
             item, moment = entry if timed else (entry, item_time(entry, self.cursor))
             if moment in self.edges:
                 if item["id"] in self.edge_ids:
                     continue
                 self.edge_ids.add(item["id"])
-            elif skip_covered and moment is not None and any(lo <= moment < hi for lo, hi in self.covered):
+            elif lowest is not None and moment is not None and moment >= lowest and any(
+                    lo <= moment < hi for lo, hi in self.covered):
                 continue
             yield item
