@@ -5,8 +5,9 @@ official SDK (sdk_count_active.mjs) and the floor "one request plus the transfer
 with the latency plus the other pages without it (each fetched by a bare urllib call in this process).
 
 Runs are interleaved per size; rows are medians. Peak RSS shows whether memory stays flat in N. The default
-runs with --debug (on stderr, to a file) so each run says which mode it chose; "excl. start-up" takes off the
-median of the same command over an empty selection with no latency (start-up, imports, one small request).
+and the sequential run with --debug (stderr goes to a file) so each default run says which mode it chose and
+both pay the same for it; "excl. start-up" takes off the median of the same command over an empty selection
+with no latency (start-up, imports, one small request).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
         sandbox.faults(latency_ms=latency)
         env = {k: v for k, v in sandbox.cli_env(home).items() if k != "COBROWSE_CONCURRENCY"}
         variants = {"default": ([cobrowse_exe(), "--debug", "count-active"], env),  # --debug: the mode it chose
-                    "sequential": ([cobrowse_exe(), "count-active"], {**env, "COBROWSE_CONCURRENCY": "1"})}
+                    "sequential": ([cobrowse_exe(), "--debug", "count-active"], {**env, "COBROWSE_CONCURRENCY": "1"})}
         if not no_sdk:
             variants["sdk"] = (["node", str(HERE / "sdk_count_active.mjs")], env)
         for key, (argv, e) in variants.items():

@@ -62,8 +62,10 @@ def iter_paged(
     page_size: int = MAX_PAGE,
     limit: int | None = None,
     on_page: Callable[[int], None] | None = None,
+    timed: bool = False,
 ) -> Iterator[dict]:
-    """Yield items page by page (streaming). `fetch_page(query)` returns one page as a list.
+    """Yield items page by page (streaming). `fetch_page(query)` returns one page as a list. `timed`: yield
+    (item, item_time) pairs instead, for a caller that needs the time (parsed once).
 
     A caller's own `<cursor.param>` is the starting point; other query keys (e.g. `activated_after`)
     are passed through unchanged on every page (a window's lower bound, for windows.py).
@@ -92,7 +94,11 @@ def iter_paged(
         if boundary_ms is not None and page and times[0] is not None and times[0] > boundary_ms + ONE_MS:
             # A server ignoring the cursor would otherwise have us yield the same items forever.
             raise PagingError(f"cannot page: the API ignored {cursor.param} (a page went back to newer items)")
-        fresh = [item for item in page if item["id"] not in boundary_ids] if boundary_ids else page
+        if timed:
+            pairs = [(item, moment) for item, moment in zip(page, times) if item["id"] not in boundary_ids]
+            fresh = [item for item, _ in pairs]
+        else:
+            fresh = [item for item in page if item["id"] not in boundary_ids] if boundary_ids else page
         if fresh and unsorted_before:
             raise PagingError(
                 f"cannot page: the API did not sort a page of {cursor.noun} newest first by "
@@ -110,8 +116,8 @@ def iter_paged(
             fresh = fresh[: limit - count]
         if on_page:
             on_page(count + len(fresh))
-        for item in fresh:
-            yield item
+        for entry in pairs[: len(fresh)] if timed else fresh:
+            yield entry
             count += 1
         if not page or (limit is not None and count >= limit):
             return

@@ -109,14 +109,15 @@ class _Run:
         started = self._clock()
         head = self.fetch(dict(self.base, limit=self.page_size))
         paging._check_items(head, self.cursor)
-        oldest = self._usable(head)
+        times = self._usable(head)
         self.costs.append(self._cost(started))
-        if oldest is None:  # short, unsorted or timeless: the sequential walk decides what it means
+        if times is None:  # short, unsorted or timeless: the sequential walk decides what it means
             yield from self._sequential(head, dict(self.base))
             return
-        self._learn(item_time(head[0], self.cursor), oldest, len(head))
+        oldest = times[-1]
+        self._learn(times[0], oldest, len(head))
         self._edge(oldest)
-        yield from self._fresh(head)
+        yield from self._fresh(zip(head, times))
         top = oldest + ONE_MS
         try:
             yield from self._rounds(top)
@@ -127,12 +128,12 @@ class _Run:
         if self.walk_from is not None:  # after the windows above it, so memory stays flat
             yield from self._fresh(self._walk(self.walk_from), skip_covered=True)
 
-    def _usable(self, page: list[dict]) -> datetime | None:
-        """The oldest millisecond of a full, sorted page whose items all have a time; else None."""
+    def _usable(self, page: list[dict]) -> list[datetime] | None:
+        """The items' times of a full, sorted page whose items all have one; else None."""
         if len(page) < self.page_size:
             return None
         times = [item_time(item, self.cursor) for item in page]
-        return None if None in times or not paging.in_order(times) else times[-1]
+        return None if None in times or not paging.in_order(times) else times
 
     def _learn(self, newest: datetime, oldest: datetime, n: int) -> None:
         self.items_seen += n
@@ -167,7 +168,7 @@ class _Run:
                         if kind != TAIL:
                             self.items_seen += len(items)
                             self.span_seen += hi - lo
-                            yield from self._fresh(items, timed=True)
+                            yield from self._fresh(items)
                             self.covered.append((lo, hi))
                             continue
                         if not items:  # nothing older than `hi`: once the windows are proved, done
@@ -183,7 +184,7 @@ class _Run:
                             continue
                         self._edge(oldest)
                         self._learn(items[0][1], oldest, len(items))
-                        yield from self._fresh(items, timed=True)
+                        yield from self._fresh(items)
                         self.covered.append((oldest + ONE_MS, hi))
                         self.largest_tail = max(self.largest_tail, len(items))
                         full = len(items) >= self.fill
@@ -269,9 +270,9 @@ class _Run:
                  f"to parse: {'windows' if pay else 'paging one page after another (windows cannot hide CPU)'}")
         return pay
 
-    def _walk(self, before: datetime) -> Iterator[dict]:
+    def _walk(self, before: datetime) -> Iterator[tuple[dict, datetime | None]]:
         return iter_paged(self.fetch, self.cursor, dict(self.base, **{self.cursor.param: iso_ms(before)}),
-                          page_size=self.page_size)
+                          page_size=self.page_size, timed=True)
 
     def _sequential(self, head: list[dict], start: dict) -> Iterator[dict]:
         """The plain walk from `start`, its first page being `head` (already fetched)."""
@@ -280,7 +281,8 @@ class _Run:
         def fetch(q: dict) -> list[dict]:
             return replay.pop() if replay else self.fetch(q)
 
-        yield from self._fresh(iter_paged(fetch, self.cursor, start, page_size=self.page_size), skip_covered=True)
+        yield from self._fresh(iter_paged(fetch, self.cursor, start, page_size=self.page_size, timed=True),
+                               skip_covered=True)
 
     def _edge(self, moment: datetime) -> None:
         self.edges.update((moment - ONE_MS, moment, moment + ONE_MS))
@@ -288,11 +290,10 @@ class _Run:
     def _new(self, item: dict, moment: datetime | None) -> bool:
         return moment not in self.edges or item["id"] not in self.edge_ids
 
-    def _fresh(self, items, *, skip_covered: bool = False, timed: bool = False) -> Iterator[dict]:
-        """`items`, less those already yielded; `timed`: they come as (item, time) pairs."""
+    def _fresh(self, pairs, *, skip_covered: bool = False) -> Iterator[dict]:
+        """The items of (item, time) `pairs`, less those already yielded."""
         lowest = min((lo for lo, _ in self.covered), default=None) if skip_covered else None  # (a walk's items
-        for entry in items:  # lie below every proved range: one comparison each)
-            item, moment = entry if timed else (entry, item_time(entry, self.cursor))
+        for item, moment in pairs:  # lie below every proved range: one comparison each)
             if moment in self.edges:
                 if item["id"] in self.edge_ids:
                     continue
