@@ -4,10 +4,10 @@ pay, else one page after another) against the same count done sequentially (COBR
 official SDK (sdk_count_active.mjs) and the floor "one request plus the transfer": one 1,000-session page
 with the latency plus the other pages without it (each fetched by a bare urllib call in this process).
 
-Runs are interleaved per size; rows are medians. Peak RSS shows whether memory stays flat in N. The default
-and the sequential run with --debug (stderr goes to a file) so each default run says which mode it chose and
-both pay the same for it; "excl. start-up" takes off the median of the same command over an empty selection
-with no latency (start-up, imports, one small request).
+Runs are interleaved per size, each variant first in turn; rows are medians. Peak RSS shows whether memory
+stays flat in N. The default and the sequential run with --debug (stderr goes to a file) so each default run
+says which mode it chose and both pay the same for it; "excl. start-up" takes off the median of the same
+command over an empty selection with no latency (start-up, imports, one small request).
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def run(sandbox: Sandbox, home: Path, *, quick: bool) -> list[Row]:
         floors = []
         for i in range(rounds):
             progress(f"windows {active:,} active, {latency} ms: round {i + 1}/{rounds}")
-            for key, (argv, e) in variants.items():
+            keys = list(variants)
+            for key in keys[i % len(keys):] + keys[:i % len(keys)]:  # each goes first in turn (after the floor)
+                argv, e = variants[key]
                 sample = checked(run_measured(argv, env=e), key)
                 walls[key].append(sample.wall)
                 rss[key].append(sample.rss_mb)
