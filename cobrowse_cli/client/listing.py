@@ -88,6 +88,8 @@ class Selection:
         self.complete = False
         self.agents_seen: set[str] = set()
         self._ids: set[str] = set()
+        self._mismatch = query.mismatch  # looked up once: _take runs for every item
+        self._labels = isinstance(query, SessionQuery) and bool(query.named_agent)
 
     def __iter__(self) -> Iterator[dict]:
         if self.limit is not None and self.limit <= 0:
@@ -120,11 +122,11 @@ class Selection:
         self.seen += 1
         if self.catch_up:
             self._ids.add(item.get("id"))
-        if isinstance(self.query, SessionQuery) and self.query.named_agent:
+        if self._labels:
             label = agent_label(item)
             if label:
                 self.agents_seen.add(label)
-        reason = self.query.mismatch(item, now=self.now)
+        reason = self._mismatch(item, now=self.now)
         if reason is None:
             self.matched += 1
             return True

@@ -44,7 +44,14 @@ DEVICES = Cursor("seen_before", ("last_active",), "devices", "seen_after")
 
 def item_time(item: dict, cursor: Cursor) -> datetime | None:
     """The time an item is ordered and paged by, to the millisecond; None when it has none."""
-    return _bucket_or_none(item, cursor)
+    for field in cursor.fields:
+        value = item.get(field)
+        if value:
+            moment = parse_iso_or_none(value if type(value) is str else str(value))
+            if moment is not None:  # the API's own form is already whole milliseconds: no new object
+                us = moment.microsecond
+                return moment if not us % 1000 else moment.replace(microsecond=us - us % 1000)
+    return None
 
 
 def iter_paged(
@@ -55,8 +62,10 @@ def iter_paged(
     page_size: int = MAX_PAGE,
     limit: int | None = None,
     on_page: Callable[[int], None] | None = None,
+    timed: bool = False,
 ) -> Iterator[dict]:
-    """Yield items page by page (streaming). `fetch_page(query)` returns one page as a list.
+    """Yield items page by page (streaming). `fetch_page(query)` returns one page as a list. `timed`: yield
+    (item, item_time) pairs instead, for a caller that needs the time (parsed once).
 
     A caller's own `<cursor.param>` is the starting point; other query keys (e.g. `activated_after`)
     are passed through unchanged on every page (a window's lower bound, for windows.py).
@@ -79,12 +88,17 @@ def iter_paged(
         if before is not None:
             page_query[cursor.param] = before
         page = fetch_page(page_query)
-        _check_items(page, cursor)
+        _check_items(page, cursor)  # so every item is a dict with a str id
+        times = [item_time(item, cursor) for item in page]  # each parsed once: a hot path
         # Newest first: page[0] is the page's newest item, so one check per page finds an ignored cursor.
-        if boundary_ms is not None and page and _newer_than(page[0], cursor, boundary_ms + ONE_MS):
+        if boundary_ms is not None and page and times[0] is not None and times[0] > boundary_ms + ONE_MS:
             # A server ignoring the cursor would otherwise have us yield the same items forever.
             raise PagingError(f"cannot page: the API ignored {cursor.param} (a page went back to newer items)")
-        fresh = [item for item in page if _id(item) not in boundary_ids]
+        if timed:
+            pairs = [(item, moment) for item, moment in zip(page, times) if item["id"] not in boundary_ids]
+            fresh = [item for item, _ in pairs]
+        else:
+            fresh = [item for item in page if item["id"] not in boundary_ids] if boundary_ids else page
         if fresh and unsorted_before:
             raise PagingError(
                 f"cannot page: the API did not sort a page of {cursor.noun} newest first by "
@@ -102,8 +116,8 @@ def iter_paged(
             fresh = fresh[: limit - count]
         if on_page:
             on_page(count + len(fresh))
-        for item in fresh:
-            yield item
+        for entry in pairs[: len(fresh)] if timed else fresh:
+            yield entry
             count += 1
         if not page or (limit is not None and count >= limit):
             return
@@ -123,27 +137,32 @@ def iter_paged(
             else:
                 probing, before = True, boundary_ms
             continue
-        unsorted_before = not _sorted(page, cursor)
+        unsorted_before = not in_order(times)
         if unsorted_before:  # continue from the page's oldest item; any new item after it is an error
             boundary_ms, boundary_ids = min(_bucket(item, cursor) for item in page), {_id(i) for i in page}
             before = boundary_ms + ONE_MS
             continue
-        oldest = _bucket(page[-1], cursor)
+        oldest = times[-1] if times[-1] is not None else _bucket(page[-1], cursor)  # (the latter raises)
         if oldest != boundary_ms:
             boundary_ids = set()
             boundary_ms = oldest
         # Remember every id in the boundary millisecond and the one after (an inclusive cursor returns
         # it too). Newest first, so they are the page's tail: walk back until the time is newer.
-        for item in reversed(page):
-            moment = _bucket_or_none(item, cursor)
-            if moment is not None and moment > boundary_ms + ONE_MS:
+        newest_kept = boundary_ms + ONE_MS
+        for item, moment in zip(reversed(page), reversed(times)):
+            if moment is not None and moment > newest_kept:
                 break
-            boundary_ids.add(_id(item))
+            boundary_ids.add(item["id"])
         before = oldest + ONE_MS
 
 
 def _sorted(page: list, cursor: Cursor) -> bool:
-    moments = [m for m in (_bucket_or_none(item, cursor) for item in page) if m is not None]
+    return in_order([item_time(item, cursor) for item in page])
+
+
+def in_order(times: list[datetime | None]) -> bool:
+    """Newest first, ignoring items without a time."""
+    moments = [m for m in times if m is not None]
     return all(a >= b for a, b in zip(moments, moments[1:]))
 
 
@@ -155,31 +174,14 @@ def _check_items(page: list, cursor: Cursor) -> None:
             raise InvalidResponseError(f"the list of {cursor.noun} holds {shown}, not {cursor.noun} with ids")
 
 
-def _newer_than(item: dict, cursor: Cursor, bucket: datetime) -> bool:
-    moment = _bucket_or_none(item, cursor)
-    return moment is not None and moment > bucket
-
-
 def _id(item: dict) -> str:
     return str(item.get("id"))
 
 
 def _bucket(item: dict, cursor: Cursor) -> datetime:
-    moment = _bucket_or_none(item, cursor)
+    moment = item_time(item, cursor)
     if moment is None:
         raise PagingError(
             f"cannot page: an item (id {_id(item)}) has none of {', '.join(cursor.fields)} to continue from"
         )
     return moment
-
-
-def _bucket_or_none(item: dict, cursor: Cursor) -> datetime | None:
-    for field in cursor.fields:
-        value = item.get(field)
-        if value:
-            moment = parse_iso_or_none(str(value))
-            if moment is not None:  # the API's own form is already whole milliseconds: no new object
-                return moment if not moment.microsecond % 1000 else moment.replace(
-                    microsecond=moment.microsecond // 1000 * 1000)
-    return None
-

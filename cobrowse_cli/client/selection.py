@@ -110,11 +110,15 @@ class SessionQuery:
         if unknown:
             raise ValueError(f"unknown session state {unknown[0]!r}")
         object.__setattr__(self, "states", tuple(self.states))
+        # Worked out once: mismatch() runs for every session a listing returns.
+        object.__setattr__(self, "_named", None if self.agent in (None, "", ME, ALL) else self.agent)
+        object.__setattr__(self, "_bounded", bool(self.activated_after or self.activated_before))
+        object.__setattr__(self, "_aged", bool(self.older_than or self.inactive_for))
 
     @property
     def named_agent(self) -> str | None:
         """The agent id or email this query names (not "me"/"all")."""
-        return None if self.agent in (None, "", ME, ALL) else self.agent
+        return self._named
 
     @property
     def has_conditions(self) -> bool:
@@ -143,14 +147,14 @@ class SessionQuery:
             return "state"
         if self.states and session.get("state") not in self.states:
             return "state"
-        if not filters_match(self.filters, session):
+        if self.filters and not filters_match(self.filters, session):
             return "filter"
-        if self.named_agent and not agent_matches(self.named_agent, session):
+        if self._named and not agent_matches(self._named, session):
             return "agent"
-        if (self.activated_after or self.activated_before) and not _within(  # parse only when bounded
+        if self._bounded and not _within(  # parse only when bounded
                 _time(session, self.TIME_FIELDS), self.activated_after, self.activated_before):
             return "time"
-        if self.older_than or self.inactive_for:
+        if self._aged:
             now = now or datetime.now(timezone.utc)
             if self.older_than and not _older(_time(session, ("created",)), now - self.older_than):
                 return "age"

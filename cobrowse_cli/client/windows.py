@@ -32,10 +32,15 @@ query's shape, the answer's size or the load, so a short page proves nothing abo
   answer that is not shows the server ignored a bound: the rest is listed sequentially (exact or a
   PagingError), skipping the ranges already proved.
 - Concurrency is bounded; a 429 (the client retries it, honouring Retry-After) halves it for the run.
+- Windows only when they pay (ADAPTIVE): they hide the wait for the API, not the client's CPU, and read ~25%
+  more. At the first full tail (no window asked yet, the requests so far being the plain walk's own), the
+  head's and that tail's (wait, CPU) decide: a round trip that waits less than twice what its page takes to
+  parse hands the rest to the plain walk. The choice is logged (--debug).
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -49,6 +54,13 @@ DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 WINDOW_FILL = 0.8  # of a page: density varies, and a window that overflows costs a second page
 TAIL = "tail"  # a job that is one page below a bound; the others are windows
+# Windows hide the wait for the API, not the client's CPU (one interpreter lock parses every page); they cost
+# ~1.4x its CPU (each window's page runs ~25% into the next one; proofs; threads) and ~1.3x the server's
+# work. So they are used when a page waits at least WAIT_PER_CPU times as long as it takes to parse (measured
+# on the loopback sandbox: 0.6-1.8x with no latency, 4x or more with 50 ms). ADAPTIVE False: always windows.
+ADAPTIVE = True
+WAIT_PER_CPU = 2.0
+Clocks = tuple[Callable[[], float], Callable[[], float]]  # (wall, this thread's CPU), in seconds
 
 
 class BoundsIgnored(Exception):
@@ -64,38 +76,48 @@ def iter_windowed(
     page_size: int = MAX_PAGE,
     rate_limited: Callable[[], int] = lambda: 0,
     log: Callable[[str], None] = lambda line: None,
+    adaptive: bool | None = None,
+    clocks: Clocks = (time.perf_counter, time.thread_time),
 ) -> Iterator[dict]:
-    """Every item once, any order. `rate_limited()` counts the 429s the client has met so far."""
+    """Every item once, any order. `rate_limited()` counts the 429s the client has met so far. `adaptive`
+    (default ADAPTIVE): page sequentially when the first two pages waited less than twice their parsing."""
     base = {k: v for k, v in (query or {}).items() if k != "limit"}
     if concurrency <= 1 or not cursor.after or cursor.param in base or cursor.after in base:
         yield from iter_paged(fetch_page, cursor, base, page_size=page_size)
         return
-    yield from _Run(fetch_page, cursor, base, concurrency, page_size, rate_limited, log).items()
+    adaptive = ADAPTIVE if adaptive is None else adaptive
+    yield from _Run(fetch_page, cursor, base, concurrency, page_size, rate_limited, log, adaptive, clocks).items()
 
 
 class _Run:
-    def __init__(self, fetch_page, cursor, base, concurrency, page_size, rate_limited, log):
+    def __init__(self, fetch_page, cursor, base, concurrency, page_size, rate_limited, log, adaptive, clocks):
         self.fetch, self.cursor, self.base, self.page_size = fetch_page, cursor, base, page_size
         self.cap = self.limit = min(concurrency, MAX_CONCURRENCY)  # a 429 halves both
         self.rate_limited, self.log = rate_limited, log
+        self.adaptive, self.clocks = adaptive, clocks
+        self.costs: list[tuple[float, float]] = []  # (wait, CPU) of the head and of the first tail
         self.edges: set[datetime] = set()  # milliseconds next to a window edge (±1 ms)
         self.edge_ids: set[str] = set()  # ids already yielded within those milliseconds
         self.covered: list[tuple[datetime, datetime]] = []  # [lo, hi) proved and yielded
         self.items_seen, self.span_seen = 0, timedelta(0)
         self.fill = page_size  # items a bounded answer is expected to hold; lowered when a cap shows
         self.largest_tail = 0
-        self.walk_from: datetime | None = None  # where a tail made no progress: the plain walk goes on from there
+        self.walk_from: datetime | None = None  # where a tail made no progress, or windows would not pay: the
+        # plain walk goes on from there
 
     def items(self) -> Iterator[dict]:
+        started = self._clock()
         head = self.fetch(dict(self.base, limit=self.page_size))
         paging._check_items(head, self.cursor)
-        oldest = self._usable(head)
-        if oldest is None:  # short, unsorted or timeless: the sequential walk decides what it means
+        times = self._usable(head)
+        self.costs.append(self._cost(started))
+        if times is None:  # short, unsorted or timeless: the sequential walk decides what it means
             yield from self._sequential(head, dict(self.base))
             return
-        self._learn(item_time(head[0], self.cursor), oldest, len(head))
+        oldest = times[-1]
+        self._learn(times[0], oldest, len(head))
         self._edge(oldest)
-        yield from self._fresh(head)
+        yield from self._fresh(zip(head, times))
         top = oldest + ONE_MS
         try:
             yield from self._rounds(top)
@@ -106,12 +128,12 @@ class _Run:
         if self.walk_from is not None:  # after the windows above it, so memory stays flat
             yield from self._fresh(self._walk(self.walk_from), skip_covered=True)
 
-    def _usable(self, page: list[dict]) -> datetime | None:
-        """The oldest millisecond of a full, sorted page whose items all have a time; else None."""
-        if len(page) < self.page_size or not paging._sorted(page, self.cursor):
+    def _usable(self, page: list[dict]) -> list[datetime] | None:
+        """The items' times of a full, sorted page whose items all have one; else None."""
+        if len(page) < self.page_size:
             return None
         times = [item_time(item, self.cursor) for item in page]
-        return None if any(t is None for t in times) else times[-1]
+        return None if None in times or not paging.in_order(times) else times
 
     def _learn(self, newest: datetime, oldest: datetime, n: int) -> None:
         self.items_seen += n
@@ -136,15 +158,17 @@ class _Run:
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
                         kind, lo, hi = running.pop(future)
-                        items, limited = future.result()
+                        items, limited, cost = future.result()
                         if limited and self.cap > 1:
                             self.cap = max(1, self.cap // 2)
                             self.log(f"  windowed listing: rate limited; concurrency lowered to {self.cap}")
                         self.limit = min(self.cap, self.limit)
+                        if kind == TAIL and len(self.costs) == 1:
+                            self.costs.append(cost)
                         if kind != TAIL:
                             self.items_seen += len(items)
                             self.span_seen += hi - lo
-                            yield from self._fresh(items, timed=True)
+                            yield from self._fresh(items)
                             self.covered.append((lo, hi))
                             continue
                         if not items:  # nothing older than `hi`: once the windows are proved, done
@@ -160,13 +184,18 @@ class _Run:
                             continue
                         self._edge(oldest)
                         self._learn(items[0][1], oldest, len(items))
-                        yield from self._fresh(items, timed=True)
+                        yield from self._fresh(items)
                         self.covered.append((oldest + ONE_MS, hi))
                         self.largest_tail = max(self.largest_tail, len(items))
                         full = len(items) >= self.fill
                         if not full and short_before:  # a cap below the page size on bounded queries
                             self.fill, full = self.largest_tail, True
                         short_before = not full
+                        if full and self.adaptive and not (jobs or running):  # the first full tail: decide once
+                            self.adaptive = False
+                            if not self._windows_pay():
+                                self.walk_from = oldest + ONE_MS  # the plain walk, as if it had read these pages
+                                continue
                         windows = min(max(windows * 2, self.cap - 1, 1), MAX_CONCURRENCY * 4) if full else 0
                         tail, planned = self._plan(oldest + ONE_MS, windows)
                         jobs.appendleft(tail)  # first: the critical path runs through the tails
@@ -190,12 +219,13 @@ class _Run:
         """One job in a worker: one page older than `hi`, sorted and within its bound. A tail is that page.
         A window [lo, hi) asks it with no lower bound, so an answer reaching below `lo` proves the window in
         one request; else the rest of it is walked with both bounds (a millisecond of overlap each side) to
-        an empty answer. Returns the window's items as (item, time) pairs, and whether a 429 was met."""
-        before = self.rate_limited()
+        an empty answer. Returns the window's items as (item, time) pairs, whether a 429 was met, and for a
+        tail the (wait, CPU) of its page."""
+        before, started = self.rate_limited(), self._clock()
         query = dict(self.base, **{self.cursor.param: iso_ms(hi)})
         timed = self._checked(self.fetch(dict(query, limit=self.page_size)), None, hi)
         if kind == TAIL:
-            return timed, self.rate_limited() > before
+            return timed, self.rate_limited() > before, self._cost(started)
         kept = [(item, moment) for item, moment in timed if lo <= moment < hi]
         oldest = timed[-1][1] if timed else None
         if oldest is not None and oldest >= lo:  # the answer stopped inside the window: the rest of it
@@ -204,7 +234,7 @@ class _Run:
             rest = list(iter_paged(self.fetch, self.cursor, query, page_size=self.page_size))
             kept += [(item, moment) for item, moment in self._checked(rest, lo, oldest + ONE_MS, walked=True)
                      if lo <= moment <= oldest and not (moment == oldest and item["id"] in seen)]
-        return kept, self.rate_limited() > before
+        return kept, self.rate_limited() > before, None
 
     def _checked(self, items: list, lo: datetime | None, hi: datetime, *, walked: bool = False) -> list:
         """(item, time) pairs of an answer asked below `hi` (and above `lo` - 1 ms); BoundsIgnored when an
@@ -219,13 +249,30 @@ class _Run:
                     f"the API answered {self.cursor.noun} outside {bounds} "
                     f"(id {item.get('id')} at {iso_ms(moment) if moment else 'no time'})"
                 )
-        if not walked and not paging._sorted(items, self.cursor):
+        if not walked and not paging.in_order([moment for _, moment in timed]):
             raise BoundsIgnored(f"the API answered {self.cursor.noun} older than {iso_ms(hi)} unsorted")
         return timed
 
-    def _walk(self, before: datetime) -> Iterator[dict]:
+    def _clock(self) -> tuple[float, float]:
+        return self.clocks[0](), self.clocks[1]()
+
+    def _cost(self, started: tuple[float, float]) -> tuple[float, float]:
+        """(wait, CPU) since `started`: the wall time this thread did not spend computing, and the time it did."""
+        wall, cpu = self.clocks[0]() - started[0], self.clocks[1]() - started[1]
+        return wall - cpu, cpu
+
+    def _windows_pay(self) -> bool:
+        """Whether windows can beat the plain walk, from the first two pages (the least of each: the first
+        request also pays for connecting and for imports). Logged either way (--debug)."""
+        wait, cpu = min(w for w, _ in self.costs), min(c for _, c in self.costs)
+        pay = wait >= cpu * WAIT_PER_CPU
+        self.log(f"  windowed listing: a page waited {wait * 1000:.0f} ms for the API and took {cpu * 1000:.0f} ms "
+                 f"to parse: {'windows' if pay else 'paging one page after another (windows cannot hide CPU)'}")
+        return pay
+
+    def _walk(self, before: datetime) -> Iterator[tuple[dict, datetime | None]]:
         return iter_paged(self.fetch, self.cursor, dict(self.base, **{self.cursor.param: iso_ms(before)}),
-                          page_size=self.page_size)
+                          page_size=self.page_size, timed=True)
 
     def _sequential(self, head: list[dict], start: dict) -> Iterator[dict]:
         """The plain walk from `start`, its first page being `head` (already fetched)."""
@@ -234,7 +281,8 @@ class _Run:
         def fetch(q: dict) -> list[dict]:
             return replay.pop() if replay else self.fetch(q)
 
-        yield from self._fresh(iter_paged(fetch, self.cursor, start, page_size=self.page_size), skip_covered=True)
+        yield from self._fresh(iter_paged(fetch, self.cursor, start, page_size=self.page_size, timed=True),
+                               skip_covered=True)
 
     def _edge(self, moment: datetime) -> None:
         self.edges.update((moment - ONE_MS, moment, moment + ONE_MS))
@@ -242,14 +290,15 @@ class _Run:
     def _new(self, item: dict, moment: datetime | None) -> bool:
         return moment not in self.edges or item["id"] not in self.edge_ids
 
-    def _fresh(self, items, *, skip_covered: bool = False, timed: bool = False) -> Iterator[dict]:
-        """`items`, less those already yielded; `timed`: they come as (item, time) pairs."""
-        for entry in items:
-            item, moment = entry if timed else (entry, item_time(entry, self.cursor))
+    def _fresh(self, pairs, *, skip_covered: bool = False) -> Iterator[dict]:
+        """The items of (item, time) `pairs`, less those already yielded."""
+        lowest = min((lo for lo, _ in self.covered), default=None) if skip_covered else None  # (a walk's items
+        for item, moment in pairs:  # lie below every proved range: one comparison each)
             if moment in self.edges:
                 if item["id"] in self.edge_ids:
                     continue
                 self.edge_ids.add(item["id"])
-            elif skip_covered and moment is not None and any(lo <= moment < hi for lo, hi in self.covered):
+            elif lowest is not None and moment is not None and moment >= lowest and any(
+                    lo <= moment < hi for lo, hi in self.covered):
                 continue
             yield item

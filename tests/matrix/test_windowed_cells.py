@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cobrowse_cli.app import run
+from cobrowse_cli.client import windows
 from tests.matrix.test_server_variants import VARIANTS
 
 SEED = {"sessions": 3000, "active": 2600, "devices": 0, "seed": 11}
@@ -39,6 +40,7 @@ def invoke(tmp_path, monkeypatch, capsys):
         for name in [n for n in __import__("os").environ if n.startswith("COBROWSE_")]:
             monkeypatch.delenv(name)
         monkeypatch.setenv("COBROWSE_CONCURRENCY", "4")  # the default, stated so a new default cannot hide the windows
+        monkeypatch.setattr(windows, "ADAPTIVE", False)  # nor a loopback round trip quicker than parsing a page
         monkeypatch.setenv("COBROWSE_API", sandbox.url)
         monkeypatch.setenv("COBROWSE_TOKEN", sandbox.admin_token())
         monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))
