@@ -55,15 +55,28 @@ def test_counts_and_listing_are_exact_under_faults(cli_in_process, many_active, 
     assert clean.code == 0 and len(clean.lines) == truth
     sandbox.faults(seed=5, **FAULTS[fault])
     if fault == "429":
-        count, by, listed = _side_by_side(sandbox, home)
+        # A storm needs two requests in one second: on a loaded machine three slow-starting processes can
+        # spread theirs out, so the trio runs again (at most 3 times) until the limit has refused one;
+        # every run's results are checked.
+        for _ in range(3):
+            refused = sandbox.stats()["requests"]["by_status"].get("429", 0)
+            runs = _side_by_side(sandbox, home)
+            _assert_exact(truth, clean, *runs)
+            if sandbox.stats()["requests"]["by_status"].get("429", 0) > refused:
+                break
     else:  # in-process, one after the other, retry waits recorded instead of waited; sequential paging, so
         # the seeded faults fall on the same requests every run (concurrent windows reorder them, and 30%
         # faults then exhaust a request's 6 attempts about once in ten suite runs: a correct exit 1)
-        count, by, listed = (cli_in_process(*args, env={"COBROWSE_CONCURRENCY": "1"}) for args in COMMANDS)
+        _assert_exact(truth, clean,
+                      *(cli_in_process(*args, env={"COBROWSE_CONCURRENCY": "1"}) for args in COMMANDS))
     sandbox.faults()
     statuses = sandbox.stats()["requests"]["by_status"]
     if fault != "slow":  # the fault really hit these commands, and the retries absorbed it
         assert set(statuses) - {"200"}, statuses
+        assert fault != "429" or "429" in statuses, statuses
+
+
+def _assert_exact(truth, clean, count, by, listed) -> None:
     assert count.code == 0, count.err
     assert json.loads(count.out) == {"active": truth}
     assert by.code == 0, by.err
