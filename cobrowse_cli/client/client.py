@@ -243,7 +243,7 @@ class Client:
             self._check_transport(url)
         content = None if json is None else jsonlib.dumps(json, default=_json_default).encode("utf-8")
         short = urlsplit(url).path
-        attempt, refreshed = 0, False
+        attempt, limited, refreshed = 0, 0, False  # retries after failures; after 429s (see retry.py)
         give_up = time.monotonic() + self.budget
         while True:
             self._log(f"> {method} {_display(url)}")
@@ -273,8 +273,15 @@ class Client:
             self._log(f"< {status} {method} {short} ({ms:.0f} ms)")
             self.rate_limited += status == 429
             wait = retry.parse_retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
-            if retry.retry_status(method, status) and attempt < self.retries:
-                if (wait is None or wait <= retry.RETRY_AFTER_CAP) and self._wait(attempt, wait, str(status), give_up):
+            bearable = wait is None or wait <= retry.RETRY_AFTER_CAP
+            if status == 429 and self.retries and retry.retry_status(method, status):
+                if bearable and limited < retry.RATE_LIMITED_RETRIES and self._wait(
+                    limited, None if wait is None else retry.spread(wait), "429", give_up, of=retry.RATE_LIMITED_RETRIES
+                ):
+                    limited += 1
+                    continue
+            elif retry.retry_status(method, status) and attempt < self.retries:
+                if bearable and self._wait(attempt, wait, str(status), give_up):
                     attempt += 1
                     continue
             error = self._error(response, body, method, short, query, token, wait)
@@ -285,7 +292,7 @@ class Client:
                     self._log("  token expired; retrying once with a fresh token")
                     token = fresh
                     continue
-            error.attempts = attempt + 1
+            error.attempts = attempt + limited + 1
             raise error
 
     def _send(
@@ -351,7 +358,7 @@ class Client:
             headers["X-CobrowseLicense"] = self.license
         return headers
 
-    def _wait(self, attempt: int, server_wait: float | None, reason: str, give_up: float) -> bool:
+    def _wait(self, attempt: int, server_wait: float | None, reason: str, give_up: float, of: int | None = None) -> bool:
         """Sleep before a retry; False (no retry) when the wait would overrun the call's budget."""
         if server_wait is not None:
             delay = server_wait
@@ -360,7 +367,7 @@ class Client:
         if time.monotonic() + delay >= give_up:
             self._log(f"  not retrying after {reason}: the call's {self.budget:g} s budget would run out")
             return False
-        self._log(f"  retrying in {delay:.1f}s after {reason} (retry {attempt + 1} of {self.retries})")
+        self._log(f"  retrying in {delay:.1f}s after {reason} (retry {attempt + 1} of {of or self.retries})")
         self._sleep(delay)
         return True
 

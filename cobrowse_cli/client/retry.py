@@ -6,6 +6,10 @@
   second session. The one safe case is a failure to connect at all (nothing was sent).
 - Waits are capped exponential backoff with full jitter; a 429's Retry-After (seconds or an HTTP date)
   is honoured up to RETRY_AFTER_CAP, and a longer demand fails at once instead of hanging the CLI.
+- A 429 means the request was refused, not processed, so it is retried more often (RATE_LIMITED_RETRIES)
+  than other failures, still within the call's time budget; and its Retry-After gets up to as much again
+  (at most 1 s) on top: clients told to come back in the same second do not all come back in it and
+  meet the same limit again (processes sharing one rate limit ran out of retries that way).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from email.utils import parsedate_to_datetime
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_AFTER_CAP = 60.0
+RATE_LIMITED_RETRIES = 20
 sleep = time.sleep  # the one wait between attempts; tests replace it (tests/support/cli.py)
 
 
@@ -36,6 +41,11 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
     """Full jitter: uniform in [0, min(cap, base * 2**attempt)] (attempt counts from 0)."""
     ceiling = min(cap, base * (2 ** min(attempt, 30)))
     return (rng or random).uniform(0, ceiling)
+
+
+def spread(retry_after: float, rng: random.Random | None = None) -> float:
+    """Retry-After plus up to as much again, at most 1 s more: never sooner than the server asked."""
+    return retry_after + (rng or random).uniform(0, min(retry_after, 1.0))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

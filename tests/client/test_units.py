@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from cobrowse_cli.client import errors
 from cobrowse_cli.client.redact import redact
-from cobrowse_cli.client.retry import backoff_delay, parse_retry_after, retry_error, retry_status
+from cobrowse_cli.client.retry import backoff_delay, parse_retry_after, retry_error, retry_status, spread
 
 
 def _jwt(claims: dict) -> str:
@@ -96,3 +96,11 @@ def test_paging_refuses_a_server_that_ignores_the_cursor():
         list(iter_paged(same_page_forever, SESSIONS, {"state": ["active"]}, page_size=2))
     assert asked[1]["activated_before"].isoformat() == "2026-01-01T00:00:58.001000+00:00"
     assert asked[1]["state"] == ["active"] and asked[1]["limit"] == 2
+
+
+def test_a_retry_after_is_spread_but_never_shortened():
+    rng = random.Random(3)
+    for asked in (0.0, 0.25, 1.0, 7.0):
+        waits = [spread(asked, rng) for _ in range(200)]
+        assert all(asked <= w <= asked + min(asked, 1.0) for w in waits), asked
+        assert asked == 0.0 or max(waits) - min(waits) > min(asked, 1.0) / 2  # really spread
