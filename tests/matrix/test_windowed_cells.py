@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cobrowse_cli.app import run
 from cobrowse_cli.client import windows
 from tests.matrix.test_server_variants import VARIANTS
+from tests.support.cli import isolated_env, no_backoff, run_in_process
 
 SEED = {"sessions": 3000, "active": 2600, "devices": 0, "seed": 11}
 # Caps that vary with the query's shape: a full unbounded first page says nothing about the windows' pages.
@@ -35,21 +35,15 @@ def active_ids(sandbox) -> set[str]:
 
 
 @pytest.fixture
-def invoke(tmp_path, monkeypatch, capsys):
+def invoke(tmp_path, monkeypatch):
+    monkeypatch.setattr(windows, "ADAPTIVE", False)  # a loopback round trip quicker than parsing a page must not hide the windows
+
     def call(sandbox, *argv: str):
-        for name in [n for n in __import__("os").environ if n.startswith("COBROWSE_")]:
-            monkeypatch.delenv(name)
-        monkeypatch.setenv("COBROWSE_CONCURRENCY", "4")  # the default, stated so a new default cannot hide the windows
-        monkeypatch.setattr(windows, "ADAPTIVE", False)  # nor a loopback round trip quicker than parsing a page
-        monkeypatch.setenv("COBROWSE_API", sandbox.url)
-        monkeypatch.setenv("COBROWSE_TOKEN", sandbox.admin_token())
-        monkeypatch.setenv("COBROWSE_CONFIG", str(tmp_path / "config.toml"))
-        monkeypatch.setenv("HOME", str(tmp_path))
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-        capsys.readouterr()
-        code = run(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
+        # COBROWSE_CONCURRENCY: the default, stated so a new default cannot hide the windows either
+        env = isolated_env(tmp_path, COBROWSE_CONCURRENCY="4", COBROWSE_API=sandbox.url,
+                           COBROWSE_TOKEN=sandbox.admin_token())
+        with no_backoff():
+            return tuple(run_in_process(env, *argv))
     return call
 
 
