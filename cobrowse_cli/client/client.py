@@ -244,6 +244,7 @@ class Client:
         content = None if json is None else jsonlib.dumps(json, default=_json_default).encode("utf-8")
         short = urlsplit(url).path
         attempt, limited, refreshed = 0, 0, False  # retries after failures; after 429s (see retry.py)
+        delivered = 0  # sends the server may have acted on (CobrowseError.delivered)
         give_up = time.monotonic() + self.budget
         while True:
             self._log(f"> {method} {_display(url)}")
@@ -258,6 +259,7 @@ class Client:
                 if _tls_failure(exc):
                     raise TLSError(_ca_message(f"TLS with {_origin(url)} failed ({_tls_failure(exc)})"), url=url) from None
                 sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                delivered += sent
                 if attempt < self.retries and retry.retry_error(method, sent=sent) and self._wait(
                     attempt, None, _describe_exc(exc), give_up
                 ):
@@ -272,6 +274,7 @@ class Client:
                 return data
             self._log(f"< {status} {method} {short} ({ms:.0f} ms)")
             self.rate_limited += status == 429
+            delivered += status != 429
             wait = retry.parse_retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
             bearable = wait is None or wait <= retry.RETRY_AFTER_CAP
             if status == 429 and self.retries and retry.retry_status(method, status):
@@ -292,7 +295,7 @@ class Client:
                     self._log("  token expired; retrying once with a fresh token")
                     token = fresh
                     continue
-            error.attempts = attempt + limited + 1
+            error.delivered = delivered
             raise error
 
     def _send(

@@ -18,9 +18,10 @@ MAX_DETAIL = 200  # characters of an odd error body we are willing to show
 class CobrowseError(Exception):
     """Base class of everything the client raises on purpose."""
 
-    # How many times the request that failed was sent (the client's retries included): a 404 to a DELETE
-    # sent once means someone else took the resource; after a retry, our own earlier attempt may have.
-    attempts: int = 1
+    # How many of the failed call's sends may have been acted on (retries included; a connection never made
+    # and a 429 refusal do not count): a 404 to a DELETE delivered once means someone else took the
+    # resource; delivered twice, our own first delivery may have.
+    delivered: int = 1
 
 
 class APIError(CobrowseError):

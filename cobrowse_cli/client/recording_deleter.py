@@ -5,8 +5,9 @@ deleting, so every other id would fail the same way) stops the whole run (StopRu
 answer never came (a drop, a 5xx after retries) is checked with a GET before it is reported. A recording
 that is already gone is `already_deleted` and counts as done: a nightly retention job must not fail forever.
 Each recording is read just before its DELETE, so `deleted` vs `already_deleted` is known rather than
-guessed. A DELETE sent once and answered 404/410 means another deleter took it between our read and our
-DELETE: `already_deleted`. What stays ambiguous: that answer after a retry (our dropped first attempt, or
+guessed. A DELETE delivered once and answered 404/410 means another deleter took it between our read and
+our DELETE: `already_deleted` (attempts the server cannot have acted on, a connection never made or a 429,
+do not count). What stays ambiguous: that answer after a second delivery (our dropped first one, or
 another deleter?) is reported `deleted`.
 """
 
@@ -33,9 +34,9 @@ class DeleteOutcome(bulk.Outcome):
 
 class RecordingDeleter:
     """Reads the recording just before its DELETE (as SessionEnder re-reads a session): one seen present
-    and then answered 404/410 after the client retried our DELETE was deleted by this run (the dropped
-    first attempt took it); answered 404/410 to the only DELETE sent, or absent before anything was sent,
-    it is `already_deleted`.
+    and then answered 404/410 after a second delivery of our DELETE was deleted by this run (the dropped
+    first delivery took it); answered 404/410 to the only DELETE delivered, or absent before anything was
+    sent, it is `already_deleted`.
 
     `sent_before=True` (BulkEnd's second try of an `unknown`): an earlier DELETE of this run went out
     after a read saw the recording, and its answer never came. Absent now means that DELETE took it."""
@@ -61,9 +62,9 @@ class RecordingDeleter:
             _stop_if_fatal(e)
             status = getattr(e, "status", None)
             if status in (404, 410):
-                if e.attempts > 1:  # present a moment ago: an earlier attempt of our DELETE took it
+                if e.delivered > 1:  # present a moment ago: an earlier delivery of our DELETE took it
                     return DeleteOutcome(session_id, DELETED, status=status)
-                # Sent once and answered "gone": someone else took it between our read and our DELETE.
+                # Delivered once and answered "gone": someone else took it between our read and our DELETE.
                 return DeleteOutcome(session_id, ALREADY_DELETED, status=status)
             if bulk.is_ambiguous(e):
                 return self._verify(session_id, e)

@@ -15,14 +15,15 @@ from cobrowse_cli.client.recording_deleter import VOCABULARY, DeleteOutcome, Rec
 
 
 class OtherDeleterFirst(Script):
-    """Before forwarding our first DELETE of `path`, another agent deletes that recording."""
+    """Before our first DELETE of `path` goes out, another agent deletes that recording; `script` as Script's."""
 
-    def __init__(self, sandbox, path: str):
-        super().__init__({})
-        self.sandbox, self.path = sandbox, path
+    def __init__(self, sandbox, path: str, script: dict | None = None):
+        super().__init__(script or {})
+        self.sandbox, self.path, self.done = sandbox, path, False
 
     def handle_request(self, request):
-        if request.method == "DELETE" and request.url.path == self.path and ("DELETE", self.path, "pass") not in self.seen:
+        if request.method == "DELETE" and request.url.path == self.path and not self.done:
+            self.done = True
             assert self.sandbox.api("DELETE", self.path, token=self.sandbox.admin_token()).status == 200
         return super().handle_request(request)
 
@@ -51,3 +52,13 @@ def test_taken_by_our_own_first_attempt_whose_answer_was_lost_is_deleted(sandbox
     assert _run(sandbox, transport, [victim, other]) == {victim: "deleted", other: "deleted"}
     assert [a for m, p, a in transport.seen if (m, p) == ("DELETE", path)] == ["drop_after", "pass"]
     assert set(sandbox.control("GET", "/_sandbox/recordings")) == {victim, other}
+
+
+def test_a_first_delete_that_never_reached_the_server_does_not_make_the_404_ours(sandbox):
+    """Our first DELETE fails to connect (nothing sent) and the retry is answered 404: only one delivery,
+    so someone else took it: `already_deleted`, not `deleted`."""
+    victim, other = _recorded(sandbox, 2)
+    path = f"/api/1/sessions/{victim}/recording"
+    transport = OtherDeleterFirst(sandbox, path, {("DELETE", path): ["refuse"]})
+    assert _run(sandbox, transport, [victim, other]) == {victim: "already_deleted", other: "deleted"}
+    assert [a for m, p, a in transport.seen if (m, p) == ("DELETE", path)] == ["refuse", "pass"]
